@@ -1,0 +1,121 @@
+import createDebug from 'debug'
+import { defaultServiceMethods, getServiceOptions } from '@feathersjs/feathers'
+import { encode } from './codec'
+import type { LocalServiceInfo, ResolvedOptions, ServiceDescriptor } from './options'
+import { PROTOCOL_VERSION } from './protocol'
+import type { EventMessage } from './protocol'
+
+const debug = createDebug('feathers-mesh:announcer')
+
+/** Mesh options a service can set in `app.use(path, service, options)`. */
+export interface MeshServiceOptions {
+  distributedEvents?: string[]
+  distributedMethods?: string[]
+}
+
+export interface ExposedService {
+  service: any
+  descriptor: ServiceDescriptor
+  stop(): void
+}
+
+/** The local side: which services this app exposes, their descriptors, and their forwarded events. */
+export class Announcer {
+  private seq = 0
+  private readonly exposed = new Map<string, ExposedService>()
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly uuid: string,
+    private readonly publish: (message: EventMessage) => void
+  ) {}
+
+  state() {
+    return { seq: this.seq, services: [...this.exposed.values()].map((entry) => entry.descriptor) }
+  }
+
+  lookup(path: string): ExposedService | undefined {
+    return this.exposed.get(path)
+  }
+
+  /** Exposes a local service if the `services` filter lets it; returns whether the list changed. */
+  expose(path: string, service: any, meshOptions: MeshServiceOptions): boolean {
+    this.withdraw(path)
+    const serviceOptions = getServiceOptions(service) ?? {}
+    const info: LocalServiceInfo = { path, service, options: { ...serviceOptions } }
+    if (!this.options.services(info)) return false
+    const allowedMethods = meshOptions.distributedMethods ?? this.options.distributedMethods
+    const candidates = new Set([...defaultServiceMethods, ...(serviceOptions.methods ?? [])])
+    const methods = [...candidates].filter((method) => allowedMethods.includes(method) && typeof service[method] === 'function')
+    const allowedEvents = meshOptions.distributedEvents ?? this.options.distributedEvents
+    const serviceEvents: string[] = [...(serviceOptions.serviceEvents ?? [])]
+    const events = this.options.publishEvents ? serviceEvents.filter((event) => allowedEvents.includes(event)) : []
+    const descriptor: ServiceDescriptor = {
+      path,
+      key: this.options.key,
+      methods,
+      events,
+      remoteOptions: this.sharedOptions(info, service)
+    }
+    const listeners = events.map((event) => {
+      const listener = (data: unknown, context?: any) => this.forward(path, event, data, context)
+      service.on(event, listener)
+      return [event, listener] as const
+    })
+    this.exposed.set(path, {
+      service,
+      descriptor,
+      stop: () => listeners.forEach(([event, listener]) => service.removeListener(event, listener))
+    })
+    this.seq++
+    return true
+  }
+
+  withdraw(path: string): boolean {
+    const entry = this.exposed.get(path)
+    if (!entry) return false
+    entry.stop()
+    this.exposed.delete(path)
+    this.seq++
+    return true
+  }
+
+  close() {
+    for (const entry of this.exposed.values()) entry.stop()
+    this.exposed.clear()
+  }
+
+  private sharedOptions(info: LocalServiceInfo, service: any): Record<string, unknown> {
+    const names = this.options.remoteServiceOptions(info) ?? []
+    const source = { ...(service.options ?? {}), ...info.options }
+    const shared: Record<string, unknown> = {}
+    for (const name of names) {
+      if (!(name in source)) continue
+      try {
+        encode(source[name])
+        shared[name] = source[name]
+      } catch (error: any) {
+        debug('%s option %s of %s cannot be shared: %s', this.uuid.slice(0, 8), name, info.path, error.message)
+      }
+    }
+    return shared
+  }
+
+  /** Runs inside the service call that emitted the event: it must never throw. */
+  private forward(path: string, event: string, data: unknown, context: any) {
+    try {
+      this.publish({
+        v: PROTOCOL_VERSION,
+        type: 'event',
+        from: this.uuid,
+        key: this.options.key,
+        path,
+        event,
+        data,
+        context: { method: context?.method, id: context?.id, event }
+      })
+    } catch (error: any) {
+      debug('%s event %s of %s not forwarded: %s', this.uuid.slice(0, 8), event, path, error.message)
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import createDebug from 'debug'
+import type { Application } from '@feathersjs/feathers'
+import type { HealthReport } from './healthcheck'
+
+const debug = createDebug('feathers-mesh:app-hooks')
+
+/**
+ * Finds the service and its options in `app.use(path, ...middleware, service, ...middleware, options)`
+ * and takes the mesh's own options out, so the transport's `app.use` (which rejects unknown
+ * options) never sees them.
+ */
+export function splitUseArguments(rest: any[]) {
+  const serviceIndex = rest.findIndex((arg) => arg !== null && typeof arg === 'object' && !Array.isArray(arg))
+  if (serviceIndex === -1) return { service: undefined, meshOptions: {}, args: rest }
+  const service = rest[serviceIndex]
+  const optionsIndex = rest.findIndex((arg, index) => index > serviceIndex && arg !== null && typeof arg === 'object' && !Array.isArray(arg))
+  if (optionsIndex === -1) return { service, meshOptions: {}, args: rest }
+  const { distributedEvents, distributedMethods, ...serviceOptions } = rest[optionsIndex]
+  for (const [name, value] of Object.entries({ distributedEvents, distributedMethods })) {
+    if (value !== undefined && (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))) {
+      throw new TypeError(`feathers-mesh: service option ${name} must be an array of strings, got ${JSON.stringify(value)}`)
+    }
+  }
+  const args = [...rest]
+  if (Object.keys(serviceOptions).length > 0) args[optionsIndex] = serviceOptions
+  else args.splice(optionsIndex, 1)
+  return { service, meshOptions: { distributedEvents, distributedMethods }, args }
+}
+
+/** `GET {base}:key?` on an Express app; other transports get it through `app.distribution.healthcheck`. */
+export function mountHealthcheck(app: Application, base: string, check: (key: string) => Promise<HealthReport>) {
+  const expressApp = app as any
+  if (typeof expressApp.route !== 'function' || typeof expressApp.get !== 'function') {
+    debug('not an Express app: the healthcheck route is not mounted')
+    return
+  }
+  const prefix = `/${base.replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/')
+  expressApp.get(`${prefix}:key?`, (req: any, res: any) => {
+    check(req.params.key ?? 'default').then(
+      (report) => res.status(report.status).json(report.body),
+      (error) => res.status(500).json({ message: String(error?.message ?? error) })
+    )
+  })
+}

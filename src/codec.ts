@@ -1,0 +1,86 @@
+/**
+ * Turns values into a JSON-safe tree that keeps the types JSON loses (Date, Buffer, typed arrays,
+ * undefined in objects is dropped as JSON does) and back. Tags are objects with a single `$t`
+ * field; a user object that happens to have a `$t` field is wrapped, so no record is ever altered.
+ */
+const TAG = '$t'
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+
+export class EncodeError extends Error {}
+
+export function encode(value: unknown, seen: Set<object> = new Set()): Json {
+  if (value === null || value === undefined) return null
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value
+    case 'number':
+      return Number.isFinite(value) ? value : { [TAG]: 'n', v: String(value) }
+    case 'bigint':
+      return { [TAG]: 'i', v: value.toString() }
+    case 'function':
+    case 'symbol':
+      throw new EncodeError(`cannot send a ${typeof value} over the mesh`)
+    default:
+      break
+  }
+  const object = value as object
+  if (object instanceof Date) return { [TAG]: 'd', v: object.getTime() }
+  if (Buffer.isBuffer(object)) return { [TAG]: 'b', v: object.toString('base64') }
+  if (object instanceof Uint8Array) return { [TAG]: 'u', v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64') }
+  if (seen.has(object)) throw new EncodeError('cannot send a value with a circular reference over the mesh')
+  seen.add(object)
+  try {
+    if (Array.isArray(object)) return object.map((item) => encode(item, seen))
+    // Objects with their own toJSON (ObjectId, Decimal128, moment...) travel as JSON does.
+    const toJSON = (object as { toJSON?: () => unknown }).toJSON
+    if (typeof toJSON === 'function') return encode(toJSON.call(object), seen)
+    const out: { [key: string]: Json } = {}
+    for (const field of Object.keys(object)) {
+      const item = (object as Record<string, unknown>)[field]
+      if (item === undefined || typeof item === 'function') continue
+      out[field] = encode(item, seen)
+    }
+    return TAG in out ? { [TAG]: 'o', v: out } : out
+  } finally {
+    seen.delete(object)
+  }
+}
+
+export function decode(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map(decode)
+  const object = value as Record<string, unknown>
+  const tag = object[TAG]
+  if (typeof tag === 'string') {
+    const v = object.v
+    switch (tag) {
+      case 'd':
+        return new Date(v as number)
+      case 'b':
+        return Buffer.from(v as string, 'base64')
+      case 'u':
+        return new Uint8Array(Buffer.from(v as string, 'base64'))
+      case 'n':
+        return Number(v)
+      case 'i':
+        return BigInt(v as string)
+      case 'o':
+        return decodeFields(v as Record<string, unknown>)
+      default:
+        break
+    }
+  }
+  return decodeFields(object)
+}
+
+function decodeFields(object: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const field of Object.keys(object)) {
+    // A `__proto__` key from the wire must stay data, never become the prototype.
+    if (field === '__proto__') Object.defineProperty(out, field, { value: decode(object[field]), enumerable: true, writable: true, configurable: true })
+    else out[field] = decode(object[field])
+  }
+  return out
+}

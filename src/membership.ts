@@ -1,0 +1,171 @@
+import createDebug from 'debug'
+import type { ServiceDescriptor } from './options'
+import type { AnnounceMessage, HeartbeatMessage, HelloMessage, HelloReply } from './protocol'
+import { PROTOCOL_VERSION } from './protocol'
+import type { Transport } from './transport'
+
+const debug = createDebug('feathers-mesh:membership')
+
+export interface Peer {
+  uuid: string
+  key: string
+  /** Sequence number of the service list last applied. */
+  seq: number
+  services: ServiceDescriptor[]
+  /** Monotonic time (ms) of the last message heard from the peer. */
+  lastSeen: number
+}
+
+export interface MembershipOptions {
+  uuid: string
+  key: string
+  heartbeatInterval: number
+  heartbeatTimeout: number
+  /** How long a hello may wait for its reply. */
+  helloTimeout: number
+  /** This app's current list and its sequence number. */
+  localState(): { seq: number; services: ServiceDescriptor[] }
+  /** Called with a peer whose services changed (added, updated or emptied). */
+  onPeerServices(peer: Peer, previous: ServiceDescriptor[]): void
+  onPeerLeft(peer: Peer, reason: string): void
+}
+
+const now = () => performance.now()
+const HELLO_RETRIES = 3
+
+/**
+ * Who is in the mesh. A newly found peer is greeted with our state and answers with its own (one
+ * round trip, no sleeps); any message counts as a heartbeat; a sweep drops peers silent for longer
+ * than `heartbeatTimeout`; a goodbye drops the sender at once.
+ */
+export class Membership {
+  readonly peers = new Map<string, Peer>()
+  private timer?: NodeJS.Timeout
+  private greeting = new Set<string>()
+  private closed = false
+  private readonly short: string
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: MembershipOptions
+  ) {
+    this.short = options.uuid.slice(0, 8)
+  }
+
+  start() {
+    this.stop()
+    this.timer = setInterval(() => this.tick(), this.options.heartbeatInterval)
+    this.timer.unref()
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  /** Says goodbye and forgets every peer. */
+  close() {
+    if (this.closed) return
+    this.closed = true
+    this.stop()
+    this.transport.publish({ v: PROTOCOL_VERSION, type: 'goodbye', from: this.options.uuid, key: this.options.key })
+    for (const peer of [...this.peers.values()]) this.drop(peer, 'this app is closing')
+  }
+
+  /** A peer's responder was found by discovery: greet it. */
+  discovered(uuid: string) {
+    if (!this.peers.has(uuid)) this.greet(uuid)
+  }
+
+  /** Discovery lost the peer's responder. */
+  lost(uuid: string) {
+    const peer = this.peers.get(uuid)
+    if (peer) this.drop(peer, 'discovery lost it')
+  }
+
+  heard(uuid: string): Peer | undefined {
+    const peer = this.peers.get(uuid)
+    if (peer) peer.lastSeen = now()
+    return peer
+  }
+
+  onHeartbeat(message: HeartbeatMessage) {
+    const peer = this.heard(message.from)
+    // An unknown peer, or one whose list moved on, is asked for its list: announcements can be missed.
+    if (!peer || message.seq > peer.seq) this.greet(message.from)
+  }
+
+  onAnnounce(message: AnnounceMessage | HelloReply) {
+    if (this.closed) return
+    let peer = this.peers.get(message.from)
+    if (!peer) {
+      peer = { uuid: message.from, key: message.key, seq: -1, services: [], lastSeen: now() }
+      this.peers.set(peer.uuid, peer)
+      debug('%s peer %s (key %s) joined', this.short, peer.uuid.slice(0, 8), peer.key)
+    }
+    peer.lastSeen = now()
+    if (message.seq <= peer.seq) return
+    const previous = peer.services
+    peer.seq = message.seq
+    peer.services = message.services
+    this.options.onPeerServices(peer, previous)
+  }
+
+  onGoodbye(uuid: string) {
+    const peer = this.peers.get(uuid)
+    if (peer) this.drop(peer, 'it said goodbye')
+  }
+
+  /** Publishes our list (after app.use / app.unuse). */
+  announce() {
+    if (this.closed) return
+    const { seq, services } = this.options.localState()
+    this.transport.publish({ v: PROTOCOL_VERSION, type: 'announce', from: this.options.uuid, key: this.options.key, seq, services })
+  }
+
+  helloMessage(): HelloMessage {
+    const { seq, services } = this.options.localState()
+    return { v: PROTOCOL_VERSION, type: 'hello', from: this.options.uuid, key: this.options.key, seq, services }
+  }
+
+  helloReply(): HelloReply {
+    const { seq, services } = this.options.localState()
+    return { from: this.options.uuid, key: this.options.key, seq, services }
+  }
+
+  private async greet(uuid: string) {
+    if (this.greeting.has(uuid) || this.closed) return
+    this.greeting.add(uuid)
+    try {
+      for (let attempt = 1; attempt <= HELLO_RETRIES && !this.closed; attempt++) {
+        try {
+          const reply = (await this.transport.request(uuid, this.helloMessage(), this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
+          if (reply?.ok && reply.value && reply.value.from === uuid) this.onAnnounce(reply.value)
+          return
+        } catch (error: any) {
+          debug('%s hello to %s failed (attempt %d): %s', this.short, uuid.slice(0, 8), attempt, error.message)
+          if (error.reason === 'closed') return
+        }
+      }
+    } finally {
+      this.greeting.delete(uuid)
+    }
+  }
+
+  private tick() {
+    const { seq } = this.options.localState()
+    this.transport.publish({ v: PROTOCOL_VERSION, type: 'heartbeat', from: this.options.uuid, key: this.options.key, seq })
+    const deadline = now() - this.options.heartbeatTimeout
+    for (const peer of [...this.peers.values()]) {
+      if (peer.lastSeen < deadline) this.drop(peer, `no heartbeat for ${this.options.heartbeatTimeout} ms`)
+    }
+  }
+
+  private drop(peer: Peer, reason: string) {
+    if (this.peers.get(peer.uuid) !== peer) return
+    this.peers.delete(peer.uuid)
+    debug('%s peer %s (key %s) left: %s', this.short, peer.uuid.slice(0, 8), peer.key, reason)
+    this.transport.abandon(peer.uuid, reason)
+    this.options.onPeerLeft(peer, reason)
+  }
+}

@@ -1,0 +1,219 @@
+import type { Application, HookOptions } from '@feathersjs/feathers'
+import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
+
+/** What a consumer knows of a remote service before it builds a proxy for it. */
+export interface ServiceDescriptor {
+  /** Path of the service in the app that exposes it. */
+  path: string
+  /** Partition key of the app that exposes it. */
+  key: string
+  /** Methods the provider distributes (standard and custom). */
+  methods: string[]
+  /** Events the provider forwards. */
+  events: string[]
+  /** Options the provider chose to share (see `remoteServiceOptions`). */
+  remoteOptions: Record<string, unknown>
+}
+
+/** A local service as the `services` filter sees it. */
+export interface LocalServiceInfo {
+  path: string
+  service: unknown
+  options: Record<string, unknown>
+}
+
+export type ServiceFilter<T> = string[] | ((service: T) => boolean)
+export type EventFilter = string[]
+
+export interface ExpressMiddleware {
+  (req: any, res: any, next: (err?: any) => void): void
+}
+export interface ErrorMiddleware {
+  (err: any, req: any, res: any, next: (err?: any) => void): void
+}
+
+/** Options of `distribution(options)`. Names and meanings follow feathers-distributed. */
+export interface DistributionOptions {
+  /** Local services to expose: a list of paths or a predicate. @default every local service */
+  services?: ServiceFilter<LocalServiceInfo>
+  /** Remote services to consume: a list of paths or a predicate. @default every remote service */
+  remoteServices?: ServiceFilter<ServiceDescriptor>
+  /** Local path of the proxy for a remote service. @default the remote path */
+  remoteServicePath?: (descriptor: ServiceDescriptor) => string
+  /** Names of service options shared with consumers (as `remoteOptions`). @default none */
+  remoteServiceOptions?: (service: LocalServiceInfo) => string[] | null | undefined
+  /** Hooks registered on every proxy. @default none */
+  hooks?: HookOptions<Application, any>
+  /** Express middleware around every proxy's REST route. @default none */
+  middlewares?: { before?: ExpressMiddleware | ExpressMiddleware[]; after?: Array<ExpressMiddleware | ErrorMiddleware> | ExpressMiddleware | ErrorMiddleware }
+  /** Remote call timeout in ms; 0 disables it. @default 20000 */
+  timeout?: number
+  /** Events forwarded to consumers (services can override it in `app.use` options). @default created, updated, patched, removed */
+  distributedEvents?: EventFilter
+  /** Methods served to consumers (services can override it in `app.use` options). @default find, get, create, update, patch, remove */
+  distributedMethods?: string[]
+  /** Whether local service events are forwarded at all. @default true */
+  publishEvents?: boolean
+  /** Partition key of this app: replicas of one microservice share it. @default 'default' */
+  key?: string
+  /** Route of the healthcheck; `:key` is appended. `false` disables it. @default '/distribution/healthcheck/' */
+  healthcheckPath?: string | false
+  /** Time the healthcheck waits for each replica, in ms. @default 2000 */
+  healthcheckTimeout?: number
+  /** Delay before cote starts, in ms. @default 0 */
+  coteDelay?: number
+  /** Delay before this app's services are announced, in ms. @default 0 */
+  publicationDelay?: number
+  /** Interval of heartbeats, in ms. @default 5000 */
+  heartbeatInterval?: number
+  /** Silence after which a peer is dropped, in ms. @default 3 × heartbeatInterval */
+  heartbeatTimeout?: number
+  /** Request headers forwarded to providers as `params.headers` (lower case). @default none */
+  forwardHeaders?: string[]
+  /** Options for every cote component (discovery: `broadcast`, `port`, `helloInterval`, `log`...). */
+  cote?: Record<string, unknown>
+}
+
+export const DEFAULT_KEY = 'default'
+export const DEFAULT_TIMEOUT = 20_000 // ms
+export const DEFAULT_HEARTBEAT_INTERVAL = 5_000 // ms
+export const DEFAULT_HEALTHCHECK_PATH = '/distribution/healthcheck/'
+export const DEFAULT_HEALTHCHECK_TIMEOUT = 2_000 // ms
+const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
+
+export interface ResolvedOptions {
+  services: (service: LocalServiceInfo) => boolean
+  remoteServices: (descriptor: ServiceDescriptor) => boolean
+  remoteServicePath: (descriptor: ServiceDescriptor) => string
+  remoteServiceOptions: (service: LocalServiceInfo) => string[] | null | undefined
+  hooks?: HookOptions<Application, any>
+  middlewares: { before: ExpressMiddleware[]; after: Array<ExpressMiddleware | ErrorMiddleware> }
+  timeout: number
+  distributedEvents: string[]
+  distributedMethods: string[]
+  publishEvents: boolean
+  key: string
+  healthcheckPath: string | false
+  healthcheckTimeout: number
+  coteDelay: number
+  publicationDelay: number
+  heartbeatInterval: number
+  heartbeatTimeout: number
+  forwardHeaders: string[]
+  cote: Record<string, unknown>
+  basePort?: number
+  highestPort?: number
+}
+
+type Env = Record<string, string | undefined>
+
+/** Reads a non-negative integer (ms or port) from the environment; a bad value names the variable. */
+function envNumber(env: Env, name: string): number | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0) throw new Error(`feathers-mesh: environment variable ${name} must be a non-negative integer, got "${raw}"`)
+  return value
+}
+
+/** `COTE_LOG=false` (or 0/no/off) means off: feathers-distributed read any non-empty value as on. */
+export function envBoolean(env: Env, name: string): boolean | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  return !['false', '0', 'no', 'off'].includes(raw.trim().toLowerCase())
+}
+
+function toPredicate<T extends { path: string }>(name: string, filter: ServiceFilter<T> | undefined): (item: T) => boolean {
+  if (filter === undefined) return () => true
+  if (typeof filter === 'function') return filter
+  if (Array.isArray(filter) && filter.every((p) => typeof p === 'string')) {
+    const paths = new Set(filter.map(stripSlashes))
+    return (item) => paths.has(stripSlashes(item.path))
+  }
+  throw new TypeError(`feathers-mesh: option ${name} must be an array of paths or a function, got ${JSON.stringify(filter)}`)
+}
+
+function checkMs(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds >= 0, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function checkList(name: string, value: unknown, fallback: string[]): string[] {
+  if (value === undefined) return fallback
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new TypeError(`feathers-mesh: option ${name} must be an array of strings, got ${JSON.stringify(value)}`)
+  }
+  return [...new Set(value)]
+}
+
+export function stripSlashes(path: string): string {
+  return path.replace(/^\/+|\/+$/g, '')
+}
+
+export function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw new TypeError(`feathers-mesh: option key must be 1-128 characters of letters, digits and . _ @ / -, got ${JSON.stringify(key)}`)
+  }
+  return key
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return []
+  return Array.isArray(value) ? value : [value]
+}
+
+/** Validates options and fills every default once, so the rest of the code never guesses. */
+export function resolveOptions(options: DistributionOptions = {}, env: Env = process.env): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('feathers-mesh: options must be an object')
+  const heartbeatInterval = checkMs('heartbeatInterval', options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
+  if (heartbeatInterval === 0) throw new TypeError('feathers-mesh: option heartbeatInterval must be > 0 (heartbeats expire dead peers)')
+  const heartbeatTimeout = checkMs('heartbeatTimeout', options.heartbeatTimeout, 3 * heartbeatInterval)
+  if (heartbeatTimeout <= heartbeatInterval) {
+    throw new TypeError(`feathers-mesh: option heartbeatTimeout (${heartbeatTimeout}) must be greater than heartbeatInterval (${heartbeatInterval})`)
+  }
+  if (options.remoteServicePath !== undefined && typeof options.remoteServicePath !== 'function') {
+    throw new TypeError('feathers-mesh: option remoteServicePath must be a function (descriptor) => path')
+  }
+  if (options.remoteServiceOptions !== undefined && typeof options.remoteServiceOptions !== 'function') {
+    throw new TypeError('feathers-mesh: option remoteServiceOptions must be a function (service) => string[]')
+  }
+  const healthcheckPath = options.healthcheckPath ?? DEFAULT_HEALTHCHECK_PATH
+  if (healthcheckPath !== false && typeof healthcheckPath !== 'string') {
+    throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${JSON.stringify(healthcheckPath)}`)
+  }
+  const cote: Record<string, unknown> = { ...(options.cote ?? {}) }
+  const log = envBoolean(env, 'COTE_LOG')
+  if (cote.log === undefined) cote.log = log ?? false
+  if (cote.broadcast === undefined && env.COTE_BROADCAST_ADDRESS) cote.broadcast = env.COTE_BROADCAST_ADDRESS
+  const basePort = envNumber(env, 'BASE_PORT')
+  const highestPort = envNumber(env, 'HIGHEST_PORT')
+  if (basePort !== undefined && highestPort !== undefined && highestPort < basePort) {
+    throw new TypeError(`feathers-mesh: HIGHEST_PORT (${highestPort}) is below BASE_PORT (${basePort})`)
+  }
+  return {
+    services: toPredicate('services', options.services),
+    remoteServices: toPredicate('remoteServices', options.remoteServices),
+    remoteServicePath: options.remoteServicePath ?? ((descriptor) => descriptor.path),
+    remoteServiceOptions: options.remoteServiceOptions ?? (() => null),
+    hooks: options.hooks,
+    middlewares: { before: asArray(options.middlewares?.before), after: asArray(options.middlewares?.after) },
+    timeout: checkMs('timeout', options.timeout, DEFAULT_TIMEOUT),
+    distributedEvents: checkList('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
+    distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
+    publishEvents: options.publishEvents ?? true,
+    key: checkKey(options.key ?? DEFAULT_KEY),
+    healthcheckPath,
+    healthcheckTimeout: checkMs('healthcheckTimeout', options.healthcheckTimeout, DEFAULT_HEALTHCHECK_TIMEOUT),
+    coteDelay: checkMs('coteDelay', options.coteDelay ?? envNumber(env, 'COTE_DELAY'), 0),
+    publicationDelay: checkMs('publicationDelay', options.publicationDelay ?? envNumber(env, 'PUBLICATION_DELAY'), 0),
+    heartbeatInterval,
+    heartbeatTimeout,
+    forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
+    cote,
+    basePort,
+    highestPort
+  }
+}

@@ -1,0 +1,234 @@
+import { randomUUID } from 'crypto'
+import createDebug from 'debug'
+import type { Application } from '@feathersjs/feathers'
+import { Announcer } from './announcer'
+import type { MeshServiceOptions } from './announcer'
+import { checkHealth } from './healthcheck'
+import type { HealthReport } from './healthcheck'
+import { Membership } from './membership'
+import { resolveOptions, stripSlashes } from './options'
+import type { DistributionOptions, ResolvedOptions } from './options'
+import { findFreePort } from './ports'
+import { PROTOCOL_VERSION } from './protocol'
+import type { PublishedMessage, RequestMessage, ReplyMessage } from './protocol'
+import { Registry } from './registry'
+import { RemoteService } from './remote-service'
+import { serveCall, servePing } from './responder'
+import { createCoteTransport } from './transport'
+import type { Transport } from './transport'
+import { mountHealthcheck, splitUseArguments } from './app-hooks'
+
+const debug = createDebug('feathers-mesh:plugin')
+
+/** The mesh handle: `app.distribution`. */
+export interface Distribution {
+  /** This app's partition key. */
+  readonly key: string
+  /** This app's id in the mesh (new at every start). */
+  readonly uuid: string
+  /** Resolves once this app is reachable and its services are announced. */
+  readonly ready: Promise<void>
+  /** The resolved options. */
+  readonly options: Readonly<ResolvedOptions>
+  /** Resolves with the service at `path` once it exists (local, or remote through a proxy). */
+  waitForService(path: string, options?: { timeout?: number }): Promise<any>
+  /** Probes every replica of `key` (as `GET {healthcheckPath}:key` does). */
+  healthcheck(key?: string): Promise<HealthReport>
+  /** Uuid and key of each peer this app knows. */
+  peers(): Array<{ uuid: string; key: string; services: string[] }>
+  /** Closes everything the mesh opened (as `finalize(app)`). */
+  close(): Promise<void>
+}
+
+const DEFAULT_WAIT_TIMEOUT = 10_000 // ms
+const configured = new WeakSet<object>()
+
+/** Configures the mesh on a Feathers app: `app.configure(distribution(options))`. */
+export function distribution(options: DistributionOptions = {}) {
+  const resolved = resolveOptions(options)
+  return (app: Application) => {
+    if (configured.has(app)) throw new Error('feathers-mesh: distribution() is already configured on this app')
+    configured.add(app)
+    setup(app, resolved)
+  }
+}
+
+/** Closes the mesh of an app: goodbye, timers, pending calls, proxies, cote components. Idempotent. */
+export async function finalize(app: Application): Promise<void> {
+  await app.distribution?.close()
+}
+
+function delay(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
+  if (ms <= 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      resolve()
+    }, ms)
+    timers.add(timer)
+  })
+}
+
+function setup(app: Application, options: ResolvedOptions) {
+  const uuid = randomUUID()
+  const short = uuid.slice(0, 8)
+  const timers = new Set<NodeJS.Timeout>()
+  const originalUse = app.use as (...args: any[]) => any
+  const originalUnuse = app.unuse as (path: string) => Promise<unknown>
+  let transport: Transport | undefined
+  let published = false
+  let closing: Promise<void> | undefined
+
+  // Calls and announcements go through this indirection: the transport only exists once cote starts.
+  const lazyTransport: Transport = {
+    start: async () => undefined,
+    publish: (message) => transport?.publish(message),
+    request: (peer, message, timeout) => (transport ? transport.request(peer, message, timeout) : Promise.reject(new Error('the mesh has not started'))),
+    abandon: (peer, reason) => transport?.abandon(peer, reason),
+    close: async () => transport?.close()
+  }
+  const announcer = new Announcer(options, uuid, (message) => lazyTransport.publish(message))
+  const localState = () => (published ? announcer.state() : { seq: 0, services: [] })
+  const registry = new Registry(app, options, { transport: lazyTransport, uuid, key: options.key, timeout: options.timeout, forwardHeaders: options.forwardHeaders }, {
+    use: (path, ...args) => originalUse.call(app, path, ...args),
+    unuse: (path) => originalUnuse.call(app, path),
+    isLocal: (path) => app.services[path] !== undefined && (app.services[path] as any).remote !== true
+  })
+  const membership = new Membership(lazyTransport, {
+    uuid,
+    key: options.key,
+    heartbeatInterval: options.heartbeatInterval,
+    heartbeatTimeout: options.heartbeatTimeout,
+    helloTimeout: Math.max(options.heartbeatInterval, 1000),
+    localState,
+    onPeerServices: (peer, previous) => registry.update(peer.uuid, peer.services, previous),
+    onPeerLeft: (peer) => registry.removePeer(peer.uuid, peer.services)
+  })
+
+  async function onRequest(message: RequestMessage): Promise<ReplyMessage> {
+    if (!message || message.v !== PROTOCOL_VERSION) {
+      return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: `feathers-mesh protocol version ${message?.v} is not supported (this app speaks ${PROTOCOL_VERSION})` } }
+    }
+    membership.heard(message.from)
+    switch (message.type) {
+      case 'hello':
+        membership.onAnnounce(message)
+        return { ok: true, value: membership.helloReply() }
+      case 'call':
+        return serveCall(announcer, message)
+      case 'ping':
+        return servePing(announcer, message.paths)
+      default:
+        debug('%s unknown request type %s dropped', short, (message as any).type)
+        return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: 'unknown request type' } }
+    }
+  }
+
+  function onPublished(message: PublishedMessage) {
+    if (!message || message.from === uuid || message.v !== PROTOCOL_VERSION) return
+    switch (message.type) {
+      case 'announce':
+        return membership.onAnnounce(message)
+      case 'heartbeat':
+        return membership.onHeartbeat(message)
+      case 'goodbye':
+        return membership.onGoodbye(message.from)
+      case 'event':
+        if (membership.heard(message.from)) registry.deliver(message)
+        return
+      default:
+        debug('%s unknown message type %s dropped', short, (message as any).type)
+    }
+  }
+
+  async function start() {
+    await delay(options.coteDelay, timers)
+    if (closing) return
+    let port: number | undefined
+    if (options.basePort !== undefined) port = await findFreePort(options.basePort, options.highestPort ?? options.basePort + 1000)
+    transport = createCoteTransport(
+      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, port },
+      {
+        onPublished,
+        onRequest,
+        onPeerUp: (peer) => membership.discovered(peer.uuid),
+        onPeerDown: (peerUuid) => membership.lost(peerUuid)
+      }
+    )
+    await transport.start()
+    if (closing) return
+    membership.start()
+    await delay(options.publicationDelay, timers)
+    if (closing) return
+    published = true
+    membership.announce()
+    debug('%s ready (key %s)', short, options.key)
+  }
+
+  const ready = start()
+  ready.catch((error) => debug('%s failed to start: %O', short, error))
+
+  async function close() {
+    closing ??= (async () => {
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
+      membership.close()
+      announcer.close()
+      await registry.close()
+      await transport?.close()
+      debug('%s closed', short)
+    })()
+    return closing
+  }
+
+  const handle: Distribution = {
+    key: options.key,
+    uuid,
+    ready,
+    options,
+    waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
+    healthcheck: (key = 'default') => checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout),
+    peers: () => [...membership.peers.values()].map((peer) => ({ uuid: peer.uuid, key: peer.key, services: peer.services.map((s) => s.path) })),
+    close
+  }
+  app.distribution = handle
+
+  app.use = function (this: Application, path: string, ...rest: any[]) {
+    const { service, meshOptions, args } = splitUseArguments(rest)
+    if (!service || service instanceof RemoteService || closing) return originalUse.call(app, path, ...args)
+    const localPath = stripSlashes(path)
+    if (registry.isProxy(localPath)) registry.detach(localPath)
+    const result = originalUse.call(app, path, ...args)
+    if (announcer.expose(localPath, app.service(localPath), meshOptions as MeshServiceOptions) && published) membership.announce()
+    return result
+  } as any
+
+  app.unuse = async function (this: Application, path: string) {
+    const localPath = stripSlashes(path)
+    if (announcer.withdraw(localPath) && published) membership.announce()
+    if (registry.isProxy(localPath)) registry.detach(localPath)
+    return originalUnuse.call(app, path)
+  } as any
+
+  // Local services registered before configure are exposed too.
+  for (const path of Object.keys(app.services)) {
+    const service = app.services[path] as any
+    if (service?.remote !== true) announcer.expose(path, app.service(path), {})
+  }
+
+  app.hooks({
+    teardown: [
+      async (_context: unknown, next: () => Promise<void>) => {
+        await next()
+        await close()
+      }
+    ]
+  } as any)
+
+  if (options.healthcheckPath !== false) {
+    mountHealthcheck(app, options.healthcheckPath, async (key) => {
+      if (!published) return { status: 503, body: { key, message: 'the mesh is starting' } }
+      return handle.healthcheck(key)
+    })
+  }
+}

@@ -1,0 +1,17 @@
+import net from 'net'
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, () => server.close(() => resolve(true)))
+  })
+}
+
+/** First free TCP port in [from, to], skipping `taken`; per app, so no module-global range. */
+export async function findFreePort(from: number, to: number, taken: number[] = []): Promise<number> {
+  for (let port = from; port <= to; port++) {
+    if (!taken.includes(port) && (await isFree(port))) return port
+  }
+  throw new Error(`feathers-mesh: no free port between BASE_PORT ${from} and HIGHEST_PORT ${to}`)
+}

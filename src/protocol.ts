@@ -1,0 +1,89 @@
+import type { ServiceDescriptor } from './options'
+
+/**
+ * The wire protocol. Every message is an envelope with the protocol version, its type and the
+ * sender; the receiver dispatches on `type` in one switch and drops what it does not know.
+ * Room is kept for what later layers add: `auth` (a sealed envelope when a mesh secret is set),
+ * `id` (request ids for retries and de-duplication).
+ */
+export const PROTOCOL_VERSION = 1
+
+interface Envelope<T extends string> {
+  /** Protocol version of the sender. */
+  v: number
+  type: T
+  /** uuid of the sending app. */
+  from: string
+  /** Partition key of the sending app. */
+  key: string
+}
+
+/** Published: the sender's full list of exposed services, numbered by `seq` (newer wins). */
+export interface AnnounceMessage extends Envelope<'announce'> {
+  seq: number
+  services: ServiceDescriptor[]
+}
+
+/** Published every `heartbeatInterval`; a `seq` newer than the receiver's copy makes it ask for the list. */
+export interface HeartbeatMessage extends Envelope<'heartbeat'> {
+  seq: number
+}
+
+/** Published when an app closes: peers drop it at once. */
+export type GoodbyeMessage = Envelope<'goodbye'>
+
+/** Published: a local service event, for the consumers of `path`. */
+export interface EventMessage extends Envelope<'event'> {
+  path: string
+  event: string
+  data: unknown
+  context: { method?: string; id?: unknown; event: string }
+}
+
+/** Requested from a newly found peer: carries the sender's state, answered with the peer's. */
+export interface HelloMessage extends Envelope<'hello'> {
+  seq: number
+  services: ServiceDescriptor[]
+}
+
+/** Requested: one service method call. */
+export interface CallMessage extends Envelope<'call'> {
+  path: string
+  method: string
+  args: unknown[]
+  params: Record<string, unknown>
+}
+
+/** Requested by the healthcheck: does the peer still serve these paths? */
+export interface PingMessage extends Envelope<'ping'> {
+  paths: string[]
+}
+
+export type PublishedMessage = AnnounceMessage | HeartbeatMessage | GoodbyeMessage | EventMessage
+export type RequestMessage = HelloMessage | CallMessage | PingMessage
+
+/** Replies carry either a value or an error in wire form (see errors.ts). */
+export type ReplyMessage =
+  | { ok: true; value: unknown }
+  | { ok: false; error: WireError }
+
+export interface WireError {
+  name: string
+  message: string
+  className?: string
+  code?: number
+  data?: unknown
+  errors?: unknown
+  stack?: string
+}
+
+export interface HelloReply {
+  from: string
+  key: string
+  seq: number
+  services: ServiceDescriptor[]
+}
+
+export interface PingReply {
+  missing: string[]
+}

@@ -1,0 +1,54 @@
+import createDebug from 'debug'
+import { BadRequest, NotFound } from '@feathersjs/errors'
+import { createContext } from '@feathersjs/feathers'
+import type { Announcer } from './announcer'
+import { errorToWire, methodNotAllowedError } from './errors'
+import type { CallMessage, PingReply, ReplyMessage } from './protocol'
+
+const debug = createDebug('feathers-mesh:responder')
+
+/** Arguments each standard method takes before `params`; custom methods take `data`. */
+const ARITY: Record<string, number> = { find: 0, get: 1, create: 1, update: 2, patch: 2, remove: 1 }
+
+/** Params the provider accepts from the wire; `fromRemote` is set here, never trusted from a peer. */
+function localParams(wire: unknown): Record<string, unknown> {
+  const params: Record<string, unknown> = {}
+  if (wire && typeof wire === 'object') {
+    const source = wire as Record<string, unknown>
+    for (const field of ['query', 'route', 'provider', 'user', 'authentication', 'headers']) {
+      if (source[field] !== undefined) params[field] = source[field]
+    }
+  }
+  if (params.query === undefined) params.query = {}
+  params.fromRemote = true
+  return params
+}
+
+/** Serves calls from consumers to this app's exposed services. */
+export async function serveCall(announcer: Announcer, message: CallMessage): Promise<ReplyMessage> {
+  try {
+    const exposed = typeof message.path === 'string' ? announcer.lookup(message.path) : undefined
+    if (!exposed) throw new NotFound(`Service ${message.path} is not exposed by this app`)
+    const { method } = message
+    if (typeof method !== 'string' || !exposed.descriptor.methods.includes(method)) {
+      throw methodNotAllowedError(message.path, String(method))
+    }
+    const arity = ARITY[method] ?? 1
+    if (!Array.isArray(message.args) || message.args.length !== arity) {
+      throw new BadRequest(`Remote call ${message.path}.${method} expects ${arity} argument(s) before params`)
+    }
+    const context = createContext(exposed.service, method, {})
+    const done = await exposed.service[method](...message.args, localParams(message.params), context)
+    return { ok: true, value: done.dispatch !== undefined ? done.dispatch : done.result }
+  } catch (error) {
+    debug('call %s.%s failed: %s', message.path, message.method, (error as Error)?.message)
+    return { ok: false, error: errorToWire(error) }
+  }
+}
+
+/** Healthcheck probe: which of the asked paths this app no longer serves. */
+export function servePing(announcer: Announcer, paths: unknown): ReplyMessage {
+  const asked = Array.isArray(paths) ? paths.filter((p): p is string => typeof p === 'string') : []
+  const reply: PingReply = { missing: asked.filter((path) => !announcer.lookup(path)) }
+  return { ok: true, value: reply }
+}

@@ -1,0 +1,211 @@
+import cote from 'cote'
+import createDebug from 'debug'
+import { decode, encode } from './codec'
+import type { PublishedMessage, RequestMessage } from './protocol'
+
+const debug = createDebug('feathers-mesh:transport')
+
+/** The only module that knows cote. Everything above talks to this interface. */
+export interface Transport {
+  /** Resolves once this app can be reached (its responder is bound and advertised). */
+  start(): Promise<void>
+  publish(message: PublishedMessage): void
+  request(peer: string, message: RequestMessage, timeout: number): Promise<unknown>
+  /** Rejects every pending request to a peer (it left or died). */
+  abandon(peer: string, reason: string): void
+  close(): Promise<void>
+}
+
+export interface TransportHandlers {
+  onPublished(message: PublishedMessage): void
+  onRequest(message: RequestMessage): Promise<unknown>
+  onPeerUp(peer: { uuid: string; key: string; version: number }): void
+  onPeerDown(uuid: string): void
+}
+
+export interface TransportOptions {
+  uuid: string
+  key: string
+  version: number
+  cote: Record<string, unknown>
+  port?: number
+}
+
+/** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'timeout' | 'peer-gone' | 'closed' | 'encode'
+  ) {
+    super(message)
+  }
+}
+
+const COTE_KEY = 'feathers-mesh'
+const TOPIC = 'mesh'
+const REQUEST_TYPE = 'mesh'
+
+interface Pending {
+  peer: string
+  callback: ((...args: any[]) => void) & { id?: string }
+  reject: (error: Error) => void
+  timer?: NodeJS.Timeout
+}
+
+/** cote transport: one responder (addressed by this app's uuid), one requester, one publisher, one subscriber. */
+export function createCoteTransport(options: TransportOptions, handlers: TransportHandlers): Transport {
+  const { uuid } = options
+  const short = uuid.slice(0, 8)
+  const discovery = { ...options.cote }
+  const mesh = { uuid, key: options.key, version: options.version }
+  const pending = new Set<Pending>()
+  let closed = false
+
+  const responder = new cote.Responder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], subset: uuid, mesh, port: options.port } as any, discovery)
+  const requester = new cote.Requester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] } as any, discovery)
+  const publisher = new cote.Publisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC] } as any, discovery)
+  const subscriber = new cote.Subscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] } as any, discovery)
+  const components = [requester, subscriber, publisher, responder]
+
+  responder.on(REQUEST_TYPE, (request: { p: unknown }, reply: (err: unknown, value?: unknown) => void) => {
+    let message: RequestMessage
+    try {
+      message = decode(request.p) as RequestMessage
+    } catch (error) {
+      debug('%s dropped an undecodable request: %O', short, error)
+      return
+    }
+    handlers.onRequest(message).then(
+      (value) => reply(null, encodeReply(value)),
+      (error) => {
+        // Handlers turn service errors into replies; reaching here is a bug, but never leave the caller hanging.
+        debug('%s request handler failed: %O', short, error)
+        reply(null, encodeReply({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } }))
+      }
+    )
+  })
+
+  subscriber.on(TOPIC, (payload: unknown) => {
+    try {
+      handlers.onPublished(decode(payload) as PublishedMessage)
+    } catch (error) {
+      debug('%s dropped a published message: %O', short, error)
+    }
+  })
+
+  requester.on('cote:added', (node: { advertisement: { mesh?: typeof mesh } }) => {
+    const peer = node.advertisement.mesh
+    if (!peer || typeof peer.uuid !== 'string' || peer.uuid === uuid) return
+    try {
+      handlers.onPeerUp(peer)
+    } catch (error) {
+      debug('%s peer-up handler failed: %O', short, error)
+    }
+  })
+  requester.on('cote:removed', (node: { advertisement: { mesh?: typeof mesh } }) => {
+    const peer = node.advertisement.mesh
+    if (!peer || peer.uuid === uuid) return
+    try {
+      handlers.onPeerDown(peer.uuid)
+    } catch (error) {
+      debug('%s peer-down handler failed: %O', short, error)
+    }
+  })
+
+  function settle(entry: Pending) {
+    pending.delete(entry)
+    if (entry.timer) clearTimeout(entry.timer)
+    // Forget the request inside axon too, or its queue and callback table grow forever.
+    const sock = (requester as any).sock
+    const queued = sock.queue.findIndex((args: unknown[]) => args[args.length - 1] === entry.callback)
+    if (queued > -1) sock.queue.splice(queued, 1)
+    if (entry.callback.id !== undefined) delete sock.callbacks[entry.callback.id]
+  }
+
+  return {
+    start() {
+      return new Promise((resolve) => {
+        const sock = (responder as any).sock
+        const bound = () => {
+          // Accepted sockets lack TCP_NODELAY: small replies would wait on Nagle's algorithm.
+          sock.server?.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
+          ;(publisher as any).sock.server?.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
+          resolve()
+        }
+        if (sock.server?.listening) bound()
+        else sock.once('bind', bound)
+      })
+    },
+
+    publish(message) {
+      if (closed) return
+      publisher.publish(TOPIC, encode(message))
+    },
+
+    request(peer, message, timeout) {
+      if (closed) return Promise.reject(new TransportError('the mesh is closed', 'closed'))
+      let payload: unknown
+      try {
+        payload = encode(message)
+      } catch (error: any) {
+        return Promise.reject(new TransportError(error.message, 'encode'))
+      }
+      return new Promise((resolve, reject) => {
+        const entry: Pending = {
+          peer,
+          reject,
+          callback: (err: unknown, reply: unknown) => {
+            settle(entry)
+            if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
+            try {
+              resolve(decode(reply))
+            } catch (error) {
+              reject(error)
+            }
+          }
+        }
+        if (timeout > 0) {
+          entry.timer = setTimeout(() => {
+            settle(entry)
+            reject(new TransportError(`no reply within ${timeout} ms`, 'timeout'))
+          }, timeout)
+          entry.timer.unref()
+        }
+        pending.add(entry)
+        requester.send({ type: REQUEST_TYPE, __subset: peer, p: payload } as any, entry.callback)
+      })
+    },
+
+    abandon(peer, reason) {
+      for (const entry of [...pending]) {
+        if (entry.peer !== peer) continue
+        settle(entry)
+        entry.reject(new TransportError(reason, 'peer-gone'))
+      }
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      for (const entry of [...pending]) {
+        settle(entry)
+        entry.reject(new TransportError('the mesh is closed', 'closed'))
+      }
+      for (const component of components) {
+        try {
+          component.close()
+        } catch (error) {
+          debug('%s closing a cote component failed: %O', short, error)
+        }
+      }
+    }
+  }
+}
+
+function encodeReply(value: unknown): unknown {
+  try {
+    return encode(value)
+  } catch (error: any) {
+    return encode({ ok: false, error: { name: 'GeneralError', message: `reply cannot be sent: ${error.message}`, code: 500, className: 'general-error' } })
+  }
+}
