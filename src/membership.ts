@@ -92,7 +92,8 @@ export class Membership {
   onHeartbeat(message: HeartbeatMessage) {
     const peer = this.heard(message.from)
     // An unknown peer, or one whose list moved on, is asked for its list: announcements can be missed.
-    if (!peer || message.seq > peer.seq) this.greet(message.from)
+    // An unknown one is greeted only once both links are up (the transport then reports it anyway).
+    if (peer ? message.seq > peer.seq : this.transport.linked(message.from)) this.greet(message.from)
   }
 
   onAnnounce(message: AnnounceMessage | HelloReply) {

@@ -52,6 +52,8 @@ export interface DistributionOptions {
   distributedEvents?: EventFilter
   /** Methods served to consumers (services can override it in `app.use` options). @default find, get, create, update, patch, remove */
   distributedMethods?: string[]
+  /** Remote events this app's proxies re-emit (a consumer-side filter). @default every event the provider forwards */
+  remoteEvents?: EventFilter
   /** Whether local service events are forwarded at all. @default true */
   publishEvents?: boolean
   /** Partition key of this app: replicas of one microservice share it. @default 'default' */
@@ -91,6 +93,7 @@ export interface ResolvedOptions {
   timeout: number
   distributedEvents: string[]
   distributedMethods: string[]
+  remoteEvents?: string[]
   publishEvents: boolean
   key: string
   healthcheckPath: string | false
@@ -203,6 +206,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     timeout: checkMs('timeout', options.timeout, DEFAULT_TIMEOUT),
     distributedEvents: checkList('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
     distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
+    remoteEvents: options.remoteEvents === undefined ? undefined : checkList('remoteEvents', options.remoteEvents, []),
     publishEvents: options.publishEvents ?? true,
     key: checkKey(options.key ?? DEFAULT_KEY),
     healthcheckPath,

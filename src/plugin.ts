@@ -84,6 +84,7 @@ function setup(app: Application, options: ResolvedOptions) {
     start: async () => undefined,
     publish: (message) => transport?.publish(message),
     request: (peer, message, timeout) => (transport ? transport.request(peer, message, timeout) : Promise.reject(new Error('the mesh has not started'))),
+    linked: (peer) => transport?.linked(peer) ?? false,
     abandon: (peer, reason) => transport?.abandon(peer, reason),
     close: async () => transport?.close()
   }

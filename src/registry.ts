@@ -82,6 +82,7 @@ export class Registry {
     const record = localPath === undefined ? undefined : this.records.get(localPath)
     if (!record || !record.replicas.replicas.has(message.from)) return
     if (!record.proxy.events.includes(message.event)) return
+    if (this.options.remoteEvents && !this.options.remoteEvents.includes(message.event)) return
     const context = {
       app: this.app,
       service: this.app.service(record.localPath),

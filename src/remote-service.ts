@@ -46,9 +46,9 @@ export function wireParams(params: any, forwardHeaders: string[]): Record<string
     if (params[field] !== undefined) out[field] = params[field]
   }
   if (forwardHeaders.length > 0 && params.headers) {
-    const headers: Record<string, unknown> = {}
-    for (const name of forwardHeaders) if (params.headers[name] !== undefined) headers[name] = params.headers[name]
-    out.headers = headers
+    let headers: Record<string, unknown> | undefined
+    for (const name of forwardHeaders) if (params.headers[name] !== undefined) (headers ??= {})[name] = params.headers[name]
+    if (headers) out.headers = headers
   }
   return out
 }

@@ -11,6 +11,8 @@ export interface Transport {
   start(): Promise<void>
   publish(message: PublishedMessage): void
   request(peer: string, message: RequestMessage, timeout: number): Promise<unknown>
+  /** Whether both links to a peer (calls and events) are open. */
+  linked(peer: string): boolean
   /** Rejects every pending request to a peer (it left or died). */
   abandon(peer: string, reason: string): void
   close(): Promise<void>
@@ -63,7 +65,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   const responder = new cote.Responder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], subset: uuid, mesh, port: options.port } as any, discovery)
   const requester = new cote.Requester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] } as any, discovery)
-  const publisher = new cote.Publisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC] } as any, discovery)
+  const publisher = new cote.Publisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC], mesh } as any, discovery)
   const subscriber = new cote.Subscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] } as any, discovery)
   const components = [requester, subscriber, publisher, responder]
 
@@ -93,24 +95,85 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     }
   })
 
-  requester.on('cote:added', (node: { advertisement: { mesh?: typeof mesh } }) => {
-    const peer = node.advertisement.mesh
+  // A peer is up once the requester holds a connection to its responder; a closed connection
+  // fails its pending calls at once and is re-opened while discovery still sees the peer.
+  const reqSock = (requester as any).sock
+  const socketPeers = new Map<unknown, { uuid: string; address: string; port: number }>()
+  const timers = new Set<NodeJS.Timeout>()
+
+  // Events flow only once our subscriber is connected to the peer's publisher: a peer counts as up
+  // when both links exist, so no proxy is mounted before its events can arrive.
+  const subscribedTo = new Set<string>()
+
+  function findNode(component: unknown, match: (peer: typeof mesh, node: any) => boolean) {
+    const nodes = Object.values(((component as any).discovery?.nodes ?? {}) as Record<string, any>)
+    return nodes.find((node) => node.advertisement?.mesh && match(node.advertisement.mesh, node))
+  }
+  const nodeOfSocket = (component: unknown, socket: import('net').Socket) =>
+    findNode(component, (_peer, n) => n.advertisement.port === socket.remotePort && (n.address === socket.remoteAddress || `::ffff:${n.address}` === socket.remoteAddress))
+  const requesterLinked = (peerUuid: string) => [...socketPeers.values()].some((p) => p.uuid === peerUuid)
+  const peerUp = (peer: typeof mesh) => {
+    if (requesterLinked(peer.uuid) && subscribedTo.has(peer.uuid)) safely('peer-up', () => handlers.onPeerUp(peer))
+  }
+
+  reqSock.on('connect', (socket: import('net').Socket) => {
+    const node = nodeOfSocket(requester, socket)
+    const peer = node?.advertisement.mesh
     if (!peer || typeof peer.uuid !== 'string' || peer.uuid === uuid) return
-    try {
-      handlers.onPeerUp(peer)
-    } catch (error) {
-      debug('%s peer-up handler failed: %O', short, error)
-    }
+    socketPeers.set(socket, { uuid: peer.uuid, address: node.address, port: node.advertisement.port })
+    peerUp(peer)
   })
+
+  const subSock = (subscriber as any).sock
+  const subscriptions = new Map<unknown, string>()
+  subSock.on('connect', (socket: import('net').Socket) => {
+    const peer = nodeOfSocket(subscriber, socket)?.advertisement.mesh
+    if (!peer || typeof peer.uuid !== 'string' || peer.uuid === uuid) return
+    subscriptions.set(socket, peer.uuid)
+    subscribedTo.add(peer.uuid)
+    peerUp(peer)
+  })
+  subSock.on('socket close', (socket: unknown) => {
+    const peerUuid = subscriptions.get(socket)
+    subscriptions.delete(socket)
+    if (peerUuid && ![...subscriptions.values()].includes(peerUuid)) subscribedTo.delete(peerUuid)
+  })
+
+  reqSock.on('socket close', (socket: unknown) => {
+    const peer = socketPeers.get(socket)
+    socketPeers.delete(socket)
+    if (!peer || closed) return
+    debug('%s connection to %s closed', short, peer.uuid.slice(0, 8))
+    safely('peer-down', () => handlers.onPeerDown(peer.uuid))
+    reconnect(peer)
+  })
+
+  /** Re-opens a dropped connection while discovery still sees the peer, with bounded back-off. */
+  function reconnect(peer: { uuid: string; address: string; port: number }, attempt = 1) {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      if (closed || !findNode(requester, (p) => p.uuid === peer.uuid)) return
+      if (requesterLinked(peer.uuid)) return
+      reqSock.connect(peer.port, peer.address)
+      reconnect(peer, attempt + 1) // checks again later; a success stops the loop there
+    }, Math.min(50 * 2 ** attempt, 2000))
+    timer.unref()
+    timers.add(timer)
+  }
+
   requester.on('cote:removed', (node: { advertisement: { mesh?: typeof mesh } }) => {
     const peer = node.advertisement.mesh
     if (!peer || peer.uuid === uuid) return
-    try {
-      handlers.onPeerDown(peer.uuid)
-    } catch (error) {
-      debug('%s peer-down handler failed: %O', short, error)
-    }
+    safely('peer-down', () => handlers.onPeerDown(peer.uuid))
   })
+
+  function safely(what: string, action: () => void) {
+    try {
+      action()
+    } catch (error) {
+      debug('%s %s handler failed: %O', short, what, error)
+    }
+  }
 
   function settle(entry: Pending) {
     pending.delete(entry)
@@ -176,6 +239,10 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       })
     },
 
+    linked(peer) {
+      return requesterLinked(peer) && subscribedTo.has(peer)
+    },
+
     abandon(peer, reason) {
       for (const entry of [...pending]) {
         if (entry.peer !== peer) continue
@@ -187,6 +254,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     async close() {
       if (closed) return
       closed = true
+      for (const timer of timers) clearTimeout(timer)
+      timers.clear()
       for (const entry of [...pending]) {
         settle(entry)
         entry.reject(new TransportError('the mesh is closed', 'closed'))

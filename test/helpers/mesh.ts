@@ -129,13 +129,14 @@ export class Mesh {
       url: '',
       exited,
       send(command) {
+        if (!child.connected) return Promise.reject(new Error(`child ${name} is not connected`))
         const id = nextId++
         return new Promise((resolve, reject) => {
           pending.set(id, (reply) => {
             pending.delete(id)
             reply.error ? reject(new Error(reply.error)) : resolve(reply.value)
           })
-          child.send({ ...command, id })
+          child.send({ ...command, id }, (error) => error && reject(error))
           exited.then(() => reject(new Error(`child ${name} exited`)))
         })
       },

@@ -1,0 +1,64 @@
+/**
+ * What both example apps share: every environment variable they read (ENV, checked against
+ * docker-compose.yml by test/example/compose.test.ts), discovery settings and a clean shutdown.
+ */
+import { finalize } from '../src'
+
+/** The environment variables the example apps read, and what each one means. */
+export const ENV = {
+  PORT: 'HTTP port of the app (gateway 3030, replicas 3031 and 3032 under npm start)',
+  MESH_KEY: "partition key in the mesh (gateway: 'gateway', replicas: 'todos')",
+  REPLICA: 'name of a todos replica, shown in every TODO it returns (replicas only)',
+  JWT_SECRET: 'secret signing the JWTs (gateway only; the default is for development)',
+  COTE_BROADCAST_ADDRESS: 'where discovery broadcasts: the loopback broadcast address locally, the network broadcast address in Docker',
+  COTE_PORT: `UDP port of discovery; every app of one mesh must use the same one`
+} as const
+export type EnvName = keyof typeof ENV
+
+/** Loopback broadcast: announcements never leave the machine unless COTE_BROADCAST_ADDRESS says so. */
+export const LOOPBACK_BROADCAST = '127.255.255.255'
+/** Outside the 42000-47999 range the library's test files hash their discovery ports into. */
+export const DEFAULT_COTE_PORT = 48000
+/** Route a replica answers once it has joined the mesh (its container healthcheck). */
+export const READY_PATH = '/ready'
+/** The user the gateway seeds, shown by npm start and prefilled on the page. */
+export const DEMO_USER = { email: 'demo@feathers-mesh.dev', password: 'demo' }
+
+export function setting(name: EnvName, fallback: string): string {
+  const value = process.env[name]
+  return value === undefined || value === '' ? fallback : value
+}
+
+export function numberSetting(name: EnvName, fallback: number): number {
+  const raw = setting(name, String(fallback))
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number, got "${raw}"`)
+  return value
+}
+
+/** cote discovery options: passed explicitly so an unset variable means loopback, never a LAN-wide broadcast. */
+export function discovery() {
+  return { broadcast: setting('COTE_BROADCAST_ADDRESS', LOOPBACK_BROADCAST), port: numberSetting('COTE_PORT', DEFAULT_COTE_PORT) }
+}
+
+/** On SIGINT/SIGTERM: say goodbye to the mesh (peers drop this app at once), close the server, exit. */
+export function stopOnSignals(app: any, name: string) {
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    console.log(`${name}: ${signal} received, leaving the mesh`)
+    // Open sockets (keep-alive, socket.io) must not keep a stopped app alive.
+    setTimeout(() => process.exit(1), 3000).unref()
+    try {
+      await finalize(app)
+      await app.teardown()
+      process.exit(0)
+    } catch (error) {
+      console.error(`${name}: shutdown failed`, error)
+      process.exit(1)
+    }
+  }
+  process.once('SIGINT', () => void stop('SIGINT'))
+  process.once('SIGTERM', () => void stop('SIGTERM'))
+}

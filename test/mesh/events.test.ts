@@ -1,0 +1,129 @@
+import { expect } from 'chai'
+import { Mesh } from '../helpers/mesh'
+import { socketClient } from '../helpers/clients'
+import { quiet, recorder } from '../helpers/events'
+
+describe('events across the mesh', function () {
+  const mesh = new Mesh(__filename)
+  let gateway: any
+  let provider: Awaited<ReturnType<Mesh['child']>>
+  const clients: any[] = []
+
+  before(async () => {
+    provider = await mesh.child('provider', { key: 'events-app', services: ['todos', 'createdonly:created-only'] })
+    gateway = await mesh.app({ key: 'gateway' }, (app) => {
+      app.on('connection', (connection: any) => app.channel('everyone').join(connection))
+      app.publish(() => app.channel('everyone'))
+    })
+    await gateway.distribution.waitForService('todos')
+    await gateway.distribution.waitForService('created-only')
+  })
+  after(async () => {
+    clients.forEach((client) => client.io.close())
+    await mesh.close()
+  })
+
+  it('re-emits a provider-side created event once, record unchanged, with the consumer context', async () => {
+    const events = recorder(gateway.service('todos'), ['created'])
+    const record = { title: 'evt', path: 'p', key: 'k', context: 'c', type: 't' }
+    await provider.send({ cmd: 'call', path: 'todos', method: 'create', args: [record] })
+    await events.until(() => events.seen.length > 0, 'the created event')
+    await quiet()
+    events.stop()
+    expect(events.seen).to.have.length(1)
+    const [{ data, context }] = events.seen
+    expect(data).to.deep.equal({ ...record, id: data.id })
+    expect(context.app).to.equal(gateway)
+    expect(context.service).to.equal(gateway.service('todos'))
+    expect(context.path).to.equal('todos')
+    expect(context.method).to.equal('create')
+    expect(context.params).to.deep.equal({})
+    expect(context).not.to.have.property('headers')
+  })
+
+  it('emits once when the consumer itself calls the proxy', async () => {
+    const events = recorder(gateway.service('todos'), ['created', 'patched', 'removed'])
+    const created = await gateway.service('todos').create({ title: 'mine' })
+    await gateway.service('todos').patch(created.id, { done: true })
+    await gateway.service('todos').remove(created.id)
+    await events.until(() => events.seen.length >= 3, 'three events')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.event)).to.deep.equal(['created', 'patched', 'removed'])
+  })
+
+  it('forwards a custom event the provider distributes, string payload intact', async () => {
+    const events = recorder(gateway.service('todos'), ['status'])
+    await provider.send({ cmd: 'emit', path: 'todos', event: 'status', data: 'busy' })
+    await events.until(() => events.seen.length > 0, 'the custom event')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.data)).to.deep.equal(['busy'])
+  })
+
+  it('delivers events to socket.io clients of the consumer exactly once', async () => {
+    const client = await socketClient(gateway.url)
+    clients.push(client)
+    const events = recorder(client.service('todos'), ['created'])
+    await provider.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'to-socket', when: new Date(0) }] })
+    await events.until(() => events.seen.length > 0, 'the socket event')
+    await quiet()
+    events.stop()
+    expect(events.seen).to.have.length(1)
+    expect(events.seen[0].data).to.include({ title: 'to-socket' })
+  })
+
+  it("applies a service's distributedEvents on the provider", async () => {
+    const events = recorder(gateway.service('created-only'), ['created', 'patched'])
+    expect(gateway.service('created-only').events).to.deep.equal(['created'])
+    const created = await provider.send({ cmd: 'call', path: 'created-only', method: 'create', args: [{ title: 'x' }] })
+    await provider.send({ cmd: 'call', path: 'created-only', method: 'patch', args: [created.id, { done: true }] })
+    await events.until(() => events.seen.length > 0, 'the created event')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.event)).to.deep.equal(['created'])
+  })
+
+  it('applies the app-level distributedEvents of the provider', async () => {
+    const other = await mesh.child('other', { key: 'other-app', services: ['plaintodos:plain'], options: { distributedEvents: ['removed'] } })
+    const plain = await gateway.distribution.waitForService('plain')
+    expect(plain.events).to.deep.equal(['removed'])
+    const events = recorder(plain, ['created', 'removed'])
+    const created = await other.send({ cmd: 'call', path: 'plain', method: 'create', args: [{ title: 'x' }] })
+    await other.send({ cmd: 'call', path: 'plain', method: 'remove', args: [created.id] })
+    await events.until(() => events.seen.length > 0, 'the removed event')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.event)).to.deep.equal(['removed'])
+    await other.kill()
+  })
+
+  it('filters on the consumer with remoteEvents', async () => {
+    const picky = await mesh.app({ key: 'picky', remoteEvents: ['patched'] })
+    const todos = await picky.distribution.waitForService('todos')
+    const events = recorder(todos, ['created', 'patched'])
+    const created = await provider.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'x' }] })
+    await provider.send({ cmd: 'call', path: 'todos', method: 'patch', args: [created.id, { done: true }] })
+    await events.until(() => events.seen.length > 0, 'the patched event')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.event)).to.deep.equal(['patched'])
+  })
+
+  it('forwards nothing with publishEvents: false', async () => {
+    const silent = await mesh.child('silent', { key: 'silent-app', services: ['plaintodos:silent'], options: { publishEvents: false } })
+    const service = await gateway.distribution.waitForService('silent')
+    expect(service.events).to.deep.equal([])
+    const events = recorder(service, ['created'])
+    await silent.send({ cmd: 'call', path: 'silent', method: 'create', args: [{ title: 'x' }] })
+    await quiet()
+    events.stop()
+    expect(events.seen).to.have.length(0)
+    await silent.kill()
+  })
+
+  it('does not fail the call that emitted an event that cannot be sent', async () => {
+    const created = await provider.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'ok' }] })
+    expect(created.title).to.equal('ok')
+  })
+})
