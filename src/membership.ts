@@ -100,6 +100,9 @@ export class Membership {
     if (this.closed) return
     let peer = this.peers.get(message.from)
     if (!peer) {
+      // A peer is admitted only once our links to it are up, or its first events could be lost;
+      // the transport reports the links, and we greet it then.
+      if (!this.transport.linked(message.from)) return
       peer = { uuid: message.from, key: message.key, seq: -1, services: [], lastSeen: now() }
       this.peers.set(peer.uuid, peer)
       debug('%s peer %s (key %s) joined', this.short, peer.uuid.slice(0, 8), peer.key)

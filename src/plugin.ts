@@ -91,8 +91,10 @@ function setup(app: Application, options: ResolvedOptions) {
   const announcer = new Announcer(options, uuid, (message) => lazyTransport.publish(message))
   const localState = () => (published ? announcer.state() : { seq: 0, services: [] })
   const registry = new Registry(app, options, { transport: lazyTransport, uuid, key: options.key, timeout: options.timeout, forwardHeaders: options.forwardHeaders }, {
-    use: (path, ...args) => originalUse.call(app, path, ...args),
-    unuse: (path) => originalUnuse.call(app, path),
+    // Through the outermost app.use/unuse, so transports that wrap them (routing) see proxies too;
+    // our own overrides let proxies pass without announcing them.
+    use: (path, ...args) => (app.use as any)(path, ...args),
+    unuse: (path) => app.unuse(path),
     isLocal: (path) => app.services[path] !== undefined && (app.services[path] as any).remote !== true
   })
   const membership = new Membership(lazyTransport, {
@@ -198,7 +200,11 @@ function setup(app: Application, options: ResolvedOptions) {
     const { service, meshOptions, args } = splitUseArguments(rest)
     if (!service || service instanceof RemoteService || closing) return originalUse.call(app, path, ...args)
     const localPath = stripSlashes(path)
-    if (registry.isProxy(localPath)) registry.detach(localPath)
+    if (registry.isProxy(localPath)) {
+      // A local service always wins. Removing a proxy (it has no teardown) completes synchronously.
+      registry.detach(localPath)
+      void app.unuse(localPath)
+    }
     const result = originalUse.call(app, path, ...args)
     if (announcer.expose(localPath, app.service(localPath), meshOptions as MeshServiceOptions) && published) membership.announce()
     return result

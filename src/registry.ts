@@ -37,6 +37,7 @@ export class Registry {
   /** (peer uuid, remote path) → local path, fixed when added so `remoteServicePath` runs once. */
   private readonly placements = new Map<string, string>()
   private readonly queues = new Map<string, Promise<void>>()
+  private readonly conflicts = new Set<string>()
   private readonly short: string
 
   constructor(
@@ -142,6 +143,9 @@ export class Registry {
     }
     const existing = this.records.get(localPath)
     if (existing && (existing.key !== descriptor.key || existing.remotePath !== descriptor.path)) {
+      const conflict = `${localPath}\u0000${descriptor.key}`
+      if (this.conflicts.has(conflict)) return
+      this.conflicts.add(conflict)
       console.warn(`feathers-mesh: path ${localPath} is already served by key "${existing.key}"; ${descriptor.path} of key "${descriptor.key}" is ignored (use remoteServicePath to mount it elsewhere)`)
       return
     }

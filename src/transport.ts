@@ -124,7 +124,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     peerUp(peer)
   })
 
-  const subSock = (subscriber as any).sock
+  // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: listen on the inner socket.
+  const subSock = (subscriber as any).sock.sock
   const subscriptions = new Map<unknown, string>()
   subSock.on('connect', (socket: import('net').Socket) => {
     const peer = nodeOfSocket(subscriber, socket)?.advertisement.mesh
@@ -192,7 +193,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         const bound = () => {
           // Accepted sockets lack TCP_NODELAY: small replies would wait on Nagle's algorithm.
           sock.server?.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
-          ;(publisher as any).sock.server?.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
+          ;(publisher as any).sock.sock.server?.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
           resolve()
         }
         if (sock.server?.listening) bound()

@@ -1,0 +1,58 @@
+import { expect } from 'chai'
+import { Mesh, waitFor } from '../helpers/mesh'
+
+describe('partition keys', function () {
+  const mesh = new Mesh(__filename)
+  after(() => mesh.close())
+
+  it('a gateway consuming two keys keeps the other when every app of one dies', async () => {
+    const a = await mesh.child('a', { key: 'key-a', services: ['todos:a-todos'] })
+    await mesh.child('b', { key: 'key-b', services: ['todos:b-todos'] })
+    const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 200 })
+    await gateway.distribution.waitForService('a-todos')
+    await gateway.distribution.waitForService('b-todos')
+    expect(gateway.service('a-todos').key).to.equal('key-a')
+    expect(gateway.service('b-todos').key).to.equal('key-b')
+    await a.kill('SIGKILL')
+    await waitFor(() => !gateway.services['a-todos'], 5000, 'key-a proxies to go')
+    expect(gateway.services['b-todos']).to.exist
+    expect(await gateway.service('b-todos').find({})).to.be.an('array')
+  })
+
+  it('a silent key expires after the heartbeat timeout, and only that key', async () => {
+    const frozen = await mesh.child('frozen', { key: 'key-frozen', services: ['todos:frozen-todos'] })
+    const gateway = await mesh.app({ key: 'gateway-2', heartbeatInterval: 200, heartbeatTimeout: 600 })
+    await gateway.distribution.waitForService('frozen-todos')
+    await gateway.distribution.waitForService('b-todos')
+    frozen.process.kill('SIGSTOP')
+    try {
+      await waitFor(() => !gateway.services['frozen-todos'], 5000, 'the frozen key to expire')
+      expect(gateway.services['b-todos']).to.exist
+    } finally {
+      frozen.process.kill('SIGCONT')
+    }
+    await gateway.distribution.waitForService('frozen-todos', { timeout: 5000 }) // back after SIGCONT
+  })
+
+  it('warns and keeps the first key when two keys claim one path', async () => {
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (message: string) => warnings.push(message)
+    try {
+      await mesh.child('c1', { key: 'key-c1', services: ['todos:shared'] })
+      const gateway = await mesh.app({ key: 'gateway-3' })
+      await gateway.distribution.waitForService('shared')
+      await mesh.child('c2', { key: 'key-c2', services: ['todos:shared'] })
+      await waitFor(() => warnings.some((w) => w.includes('shared')), 5000, 'the conflict warning')
+      expect(gateway.service('shared').key).to.equal('key-c1')
+    } finally {
+      console.warn = warn
+    }
+  })
+
+  it('rejects an invalid key at configure time, naming it', async () => {
+    const { distribution } = require('../../src')
+    expect(() => distribution({ key: '' })).to.throw(/option key/)
+    expect(() => distribution({ key: 'has space' })).to.throw(/option key/)
+  })
+})

@@ -1,0 +1,72 @@
+import { expect } from 'chai'
+import { Mesh, waitFor } from '../helpers/mesh'
+import { quiet } from '../helpers/events'
+
+describe('removal', function () {
+  const mesh = new Mesh(__filename)
+  after(() => mesh.close())
+
+  it('app.unuse on the provider removes the proxy everywhere, with a service-removed event', async () => {
+    const provider = await mesh.child('provider', { key: 'removal-app', services: ['todos', 'echo'] })
+    const gateway = await mesh.app({ key: 'gateway' })
+    const other = await mesh.app({ key: 'other' })
+    await gateway.distribution.waitForService('echo')
+    await other.distribution.waitForService('echo')
+    const removed: any[] = []
+    gateway.on('service-removed', (event: any) => removed.push(event))
+    await provider.send({ cmd: 'unuse', path: 'echo' })
+    await waitFor(() => !gateway.services.echo && !other.services.echo, 5000, 'echo to go on both consumers')
+    expect(removed.map((event) => [event.path, event.key, event.localPath])).to.deep.equal([['echo', 'removal-app', 'echo']])
+    expect(gateway.services.todos).to.exist
+    await provider.send({ cmd: 'use', name: 'echo' })
+    await gateway.distribution.waitForService('echo')
+  })
+
+  it('a proxy removed on one consumer stays on the others (no cascade)', async () => {
+    const gateway = await mesh.app({ key: 'gateway-2' })
+    const other = await mesh.app({ key: 'other-2' })
+    await gateway.distribution.waitForService('todos')
+    await other.distribution.waitForService('todos')
+    await gateway.unuse('todos')
+    await quiet()
+    expect(other.services.todos).to.exist
+    expect(await other.service('todos').find({})).to.be.an('array')
+  })
+
+  it('proxies are never announced to others', async () => {
+    const gateway = await mesh.app({ key: 'gateway-3' })
+    await gateway.distribution.waitForService('todos')
+    const observer = await mesh.app({ key: 'observer' })
+    await observer.distribution.waitForService('todos')
+    const gatewayPeer = observer.distribution.peers().find((peer: any) => peer.uuid === gateway.distribution.uuid)
+    expect(gatewayPeer).to.exist
+    expect(gatewayPeer.services).to.deep.equal([])
+  })
+
+  it('a goodbye drops the leaving app at once, not after the heartbeat timeout', async () => {
+    const gateway = await mesh.app({ key: 'gateway-4', heartbeatInterval: 2000 })
+    const leaving = await mesh.child('leaving', { key: 'leaving-app', services: ['todos:short-lived'] })
+    await gateway.distribution.waitForService('short-lived')
+    const started = Date.now()
+    await leaving.send({ cmd: 'exit' })
+    await waitFor(() => !gateway.services['short-lived'], 5000, 'the proxy to go')
+    expect(Date.now() - started).to.be.below(1500) // far below the 6 s heartbeat timeout
+  })
+
+  it('a local service always wins over a remote one at the same path', async () => {
+    const local = { async find() { return 'local' } }
+    const app = await mesh.app({ key: 'local-wins' }, (app) => app.use('todos', local))
+    await app.distribution.waitForService('echo') // the mesh is formed
+    expect(await app.service('todos').find()).to.equal('local')
+    expect(app.service('todos').remote).to.equal(undefined)
+  })
+
+  it('a local service registered later replaces the proxy', async () => {
+    const app = await mesh.app({ key: 'local-later' })
+    await app.distribution.waitForService('todos')
+    app.use('todos', { async find() { return 'local' } })
+    expect(await app.service('todos').find()).to.equal('local')
+    await quiet()
+    expect(await app.service('todos').find()).to.equal('local')
+  })
+})
