@@ -11,7 +11,7 @@ export const ENV = {
   REPLICA: 'name of a todos replica, shown in every TODO it returns (replicas only)',
   JWT_SECRET: 'secret signing the JWTs (gateway only; the default is for development)',
   COTE_BROADCAST_ADDRESS: 'where discovery broadcasts: the loopback broadcast address locally, the network broadcast address in Docker',
-  COTE_PORT: `UDP port of discovery; every app of one mesh must use the same one`
+  COTE_PORT: 'UDP port of discovery; every app of one mesh must use the same one'
 } as const
 export type EnvName = keyof typeof ENV
 
@@ -52,6 +52,8 @@ export function stopOnSignals(app: any, name: string) {
     setTimeout(() => process.exit(1), 3000).unref()
     try {
       await finalize(app)
+      // Feathers' teardown closes the HTTP server, which waits for open websockets: close them first.
+      app.io?.disconnectSockets(true)
       await app.teardown()
       process.exit(0)
     } catch (error) {

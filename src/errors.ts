@@ -31,14 +31,14 @@ export function errorFromWire(wire: WireError, callerStack?: string): Error {
   let error: Error
   const Class = wire.className ? findClass(wire.name) : undefined
   if (Class) {
-    error = new Class(wire.message, decode(wire.data))
+    error = new Class(wire.message, decode(wire.data) ?? undefined)
     const feathersError = error as any
     if (wire.errors !== undefined && wire.errors !== null) feathersError.errors = decode(wire.errors)
     if (wire.code !== undefined && feathersError.code !== wire.code) feathersError.code = wire.code
     if (feathersError.name !== wire.name) feathersError.name = wire.name
   } else if (wire.code !== undefined) {
     // A FeathersError subclass we do not know by name: keep its code, name and data.
-    const generic: any = new FeathersError(wire.message, wire.name, wire.code, wire.className ?? 'general-error', decode(wire.data))
+    const generic: any = new FeathersError(wire.message, wire.name, wire.code, wire.className ?? 'general-error', decode(wire.data) ?? undefined)
     if (wire.errors !== undefined && wire.errors !== null) generic.errors = decode(wire.errors)
     error = generic
   } else {

@@ -8,7 +8,7 @@ import type { HealthReport } from './healthcheck'
 import { Membership } from './membership'
 import { resolveOptions, stripSlashes } from './options'
 import type { DistributionOptions, ResolvedOptions } from './options'
-import { findFreePort } from './ports'
+import { ephemeralPort, findFreePort } from './ports'
 import { PROTOCOL_VERSION } from './protocol'
 import type { PublishedMessage, RequestMessage, ReplyMessage } from './protocol'
 import { Registry } from './registry'
@@ -34,6 +34,8 @@ export interface Distribution {
   waitForService(path: string, options?: { timeout?: number }): Promise<any>
   /** Probes every replica of `key` (as `GET {healthcheckPath}:key` does). */
   healthcheck(key?: string): Promise<HealthReport>
+  /** TCP ports this app listens on for the mesh (calls, events); undefined until started. */
+  readonly ports?: { responder: number; publisher: number }
   /** Uuid and key of each peer this app knows. */
   peers(): Array<{ uuid: string; key: string; services: string[] }>
   /** Closes everything the mesh opened (as `finalize(app)`). */
@@ -147,10 +149,18 @@ function setup(app: Application, options: ResolvedOptions) {
   async function start() {
     await delay(options.coteDelay, timers)
     if (closing) return
-    let port: number | undefined
-    if (options.basePort !== undefined) port = await findFreePort(options.basePort, options.highestPort ?? options.basePort + 1000)
+    const ports: [number, number] = [0, 0]
+    if (options.basePort !== undefined) {
+      const highest = options.highestPort ?? options.basePort + 1000
+      ports[0] = await findFreePort(options.basePort, highest)
+      ports[1] = await findFreePort(options.basePort, highest, [ports[0]])
+    } else {
+      ports[0] = await ephemeralPort()
+      do ports[1] = await ephemeralPort()
+      while (ports[1] === ports[0])
+    }
     transport = createCoteTransport(
-      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, port },
+      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, ports },
       {
         onPublished,
         onRequest,
@@ -159,6 +169,7 @@ function setup(app: Application, options: ResolvedOptions) {
       }
     )
     await transport.start()
+    ;(handle as { ports?: Distribution['ports'] }).ports = { responder: ports[0], publisher: ports[1] }
     if (closing) return
     membership.start()
     await delay(options.publicationDelay, timers)

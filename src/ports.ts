@@ -15,3 +15,15 @@ export async function findFreePort(from: number, to: number, taken: number[] = [
   }
   throw new Error(`feathers-mesh: no free port between BASE_PORT ${from} and HIGHEST_PORT ${to}`)
 }
+
+/** A free ephemeral port: cote's own port search scans upwards from 8000 and races between components. */
+export function ephemeralPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}

@@ -30,7 +30,8 @@ export interface TransportOptions {
   key: string
   version: number
   cote: Record<string, unknown>
-  port?: number
+  /** Ports of the responder and the publisher. */
+  ports: [number, number]
 }
 
 /** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
@@ -63,9 +64,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const pending = new Set<Pending>()
   let closed = false
 
-  const responder = new cote.Responder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], subset: uuid, mesh, port: options.port } as any, discovery)
+  const responder = new cote.Responder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], subset: uuid, mesh, port: options.ports[0] } as any, discovery)
   const requester = new cote.Requester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] } as any, discovery)
-  const publisher = new cote.Publisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC], mesh } as any, discovery)
+  const publisher = new cote.Publisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC], mesh, port: options.ports[1] } as any, discovery)
   const subscriber = new cote.Subscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] } as any, discovery)
   const components = [requester, subscriber, publisher, responder]
 

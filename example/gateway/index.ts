@@ -6,13 +6,11 @@
 import fs from 'fs'
 import path from 'path'
 import { feathers } from '@feathersjs/feathers'
-import type { HookContext } from '@feathersjs/feathers'
 import express, { rest, json, urlencoded, serveStatic, notFound, errorHandler } from '@feathersjs/express'
 import socketio from '@feathersjs/socketio'
 import { AuthenticationService, JWTStrategy, authenticate } from '@feathersjs/authentication'
 import { LocalStrategy, hooks as localHooks } from '@feathersjs/authentication-local'
 import { MemoryService } from '@feathersjs/memory'
-import { MethodNotAllowed } from '@feathersjs/errors'
 import { distribution } from '../../src'
 import { DEMO_USER, discovery, numberSetting, setting, stopOnSignals } from '../common'
 
@@ -39,17 +37,10 @@ authentication.register('jwt', new JWTStrategy())
 authentication.register('local', new LocalStrategy())
 app.use('authentication', authentication)
 
-// Users are only for signing in: the strategies call the service internally, clients never do.
-app.use('users', new MemoryService())
+// Users are only for signing in: no transport serves them (`methods: []`), the strategies call them internally.
+app.use('users', new MemoryService(), { methods: [] })
 app.service('users').hooks({
-  before: {
-    all: [
-      async (context: HookContext) => {
-        if (context.params.provider) throw new MethodNotAllowed('users is internal to the gateway')
-      }
-    ],
-    create: [localHooks.hashPassword('password')]
-  },
+  before: { create: [localHooks.hashPassword('password')] },
   after: { all: [localHooks.protect('password')] }
 })
 

@@ -29,7 +29,7 @@ app.service('todos').hooks({
     create: [
       async (context: HookContext) => {
         const title = typeof context.data?.title === 'string' ? context.data.title.trim() : ''
-        if (!title || title.length > 200) throw new BadRequest('A TODO needs a title of 1 to 200 characters')
+        if (!title || title.length > 200) throw new BadRequest('A TODO needs a title of 1 to 200 characters', { field: 'title' })
         context.data = { title, done: false, createdOn: replica }
       }
     ]

@@ -51,6 +51,12 @@ export interface ChildConfig {
   services?: string[]
   options?: DistributionOptions
   replica?: string
+  /** Local paths the child keeps private (its `services` predicate). */
+  privatePaths?: string[]
+  /** Service options the child shares, by path (its `remoteServiceOptions`). */
+  sharedOptions?: Record<string, string[]>
+  /** Extra environment variables of the child. */
+  env?: Record<string, string>
 }
 
 export function waitFor<T>(predicate: () => T | Promise<T>, timeout = 5000, what = 'condition', interval = 20): Promise<T> {
@@ -103,7 +109,7 @@ export class Mesh {
 
   /** An app in its own process (test/fixtures/app.ts), ready once it reports over IPC. */
   async child(name: string, config: ChildConfig = {}, timeout = 10000): Promise<ChildApp> {
-    const env = { ...process.env, MESH_FIXTURE: JSON.stringify({ ...config, options: this.options(config.options ?? {}), name }) }
+    const env = { ...process.env, ...(config.env ?? {}), MESH_FIXTURE: JSON.stringify({ ...config, options: this.options(config.options ?? {}), name }) }
     const child = fork(FIXTURE, [], { env, execArgv: ['-r', GUARD], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const pending = new Map<number, (reply: any) => void>()

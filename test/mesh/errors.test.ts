@@ -45,6 +45,12 @@ describe('errors across the mesh', function () {
     expect(error.errors).to.deep.equal({ title: 'required' })
   })
 
+  it('rebuilds an error that carries no data', async () => {
+    const error = await rejection(gateway.service('errors').get('nodata'))
+    expect(error).to.be.instanceOf(errors.BadRequest)
+    expect(error.message).to.equal('no data here')
+  })
+
   it('keeps the message of a plain Error', async () => {
     const error = await rejection(gateway.service('errors').get('plain'))
     expect(error.message).to.equal('plain failure')

@@ -38,8 +38,7 @@ describe('removal', function () {
     await gateway.distribution.waitForService('todos')
     const observer = await mesh.app({ key: 'observer' })
     await observer.distribution.waitForService('todos')
-    const gatewayPeer = observer.distribution.peers().find((peer: any) => peer.uuid === gateway.distribution.uuid)
-    expect(gatewayPeer).to.exist
+    const gatewayPeer = await waitFor(() => observer.distribution.peers().find((peer: any) => peer.uuid === gateway.distribution.uuid), 5000, 'the observer to know the gateway')
     expect(gatewayPeer.services).to.deep.equal([])
   })
 
@@ -55,14 +54,14 @@ describe('removal', function () {
 
   it('a local service always wins over a remote one at the same path', async () => {
     const local = { async find() { return 'local' } }
-    const app = await mesh.app({ key: 'local-wins' }, (app) => app.use('todos', local))
+    const app = await mesh.app({ key: 'local-wins', services: [] }, (app) => app.use('todos', local))
     await app.distribution.waitForService('echo') // the mesh is formed
     expect(await app.service('todos').find()).to.equal('local')
     expect(app.service('todos').remote).to.equal(undefined)
   })
 
   it('a local service registered later replaces the proxy', async () => {
-    const app = await mesh.app({ key: 'local-later' })
+    const app = await mesh.app({ key: 'local-later', services: [] })
     await app.distribution.waitForService('todos')
     app.use('todos', { async find() { return 'local' } })
     expect(await app.service('todos').find()).to.equal('local')

@@ -1,0 +1,73 @@
+import { expect } from 'chai'
+import { Mesh, waitFor } from '../helpers/mesh'
+
+describe('discovery', function () {
+  const mesh = new Mesh(__filename)
+  afterEach(() => mesh.close())
+
+  it('a new app sees the services of running apps, and they see its services, within about one hello interval', async () => {
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'], options: { remoteServices: ['gateway-echo'] } })
+    const started = Date.now()
+    const gateway = await mesh.app({ key: 'gateway' }, (app) => app.use('gateway-echo', { async find() { return 'from gateway' } }))
+    await gateway.distribution.waitForService('todos', { timeout: 3000 })
+    const took = Date.now() - started
+    const seen = await provider.send({ cmd: 'call', path: 'gateway-echo', method: 'find', args: [] }).catch(() => undefined)
+    expect(took).to.be.below(3000)
+    await waitFor(async () => (await provider.send({ cmd: 'services' })).includes('gateway-echo'), 3000, 'the provider to see the gateway service')
+    expect(seen === undefined || seen === 'from gateway').to.equal(true)
+    expect(await provider.send({ cmd: 'call', path: 'gateway-echo', method: 'find', args: [] })).to.equal('from gateway')
+  })
+
+  it('a late app gets the full current list, services added before it joined included', async () => {
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
+    await provider.send({ cmd: 'use', name: 'echo' })
+    const gateway = await mesh.app({ key: 'gateway' })
+    await gateway.distribution.waitForService('todos')
+    await gateway.distribution.waitForService('echo')
+  })
+
+  it('a service added after the mesh formed appears on consumers', async () => {
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
+    const gateway = await mesh.app({ key: 'gateway' })
+    await gateway.distribution.waitForService('todos')
+    const appeared = new Promise((resolve) => gateway.once('service', resolve))
+    await provider.send({ cmd: 'use', name: 'echo' })
+    const event: any = await appeared
+    expect(event).to.include({ path: 'echo', key: 'todos-app', localPath: 'echo' })
+    expect(event.methods).to.deep.equal(['create'])
+  })
+
+  it('forms a mesh from apps started all at once, every time', async () => {
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([
+        mesh.child(`a${round}`, { key: 'a', services: ['todos:a'] }),
+        mesh.child(`b${round}`, { key: 'b', services: ['todos:b'] })
+      ])
+      const gateway = await mesh.app({ key: 'gateway' })
+      await gateway.distribution.waitForService('a', { timeout: 3000 })
+      await gateway.distribution.waitForService('b', { timeout: 3000 })
+      await waitFor(async () => (await a.send({ cmd: 'services' })).includes('b'), 3000, 'a to see b')
+      await waitFor(async () => (await b.send({ cmd: 'services' })).includes('a'), 3000, 'b to see a')
+      await mesh.close()
+    }
+  })
+
+  it('still forms the mesh with coteDelay and publicationDelay set, and ready waits for them', async () => {
+    await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
+    const started = Date.now()
+    const gateway = await mesh.app({ key: 'gateway', coteDelay: 200, publicationDelay: 200 })
+    expect(Date.now() - started).to.be.at.least(400)
+    await gateway.distribution.waitForService('todos', { timeout: 3000 })
+  })
+
+  it('waitForService rejects with Timeout when the service never comes', async () => {
+    const gateway = await mesh.app({ key: 'gateway' })
+    try {
+      await gateway.distribution.waitForService('never', { timeout: 200 })
+      expect.fail('waitForService resolved')
+    } catch (error: any) {
+      expect(error.name).to.equal('Timeout')
+      expect(error.code).to.equal(408)
+    }
+  })
+})

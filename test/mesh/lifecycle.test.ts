@@ -1,0 +1,68 @@
+import { expect } from 'chai'
+import { feathers } from '@feathersjs/feathers'
+import { distribution, finalize } from '../../src'
+import { Mesh, meshOptions, discoveryPort, waitFor } from '../helpers/mesh'
+
+/** Sockets and servers (TCP and UDP); mocha's own timers come and go, so timers are not compared. */
+function resources() {
+  return process.getActiveResourcesInfo().filter((name) => ['TCPSocketWrap', 'TCPServerWrap', 'UDPWrap'].includes(name)).sort()
+}
+
+describe('lifecycle', function () {
+  const mesh = new Mesh(__filename)
+  after(() => mesh.close())
+
+  it('finalize closes every socket and timer, start after start, in one process', async () => {
+    const baseline = resources()
+    for (let round = 0; round < 3; round++) {
+      const provider = feathers()
+      provider.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'provider' })))
+      provider.use('things', { async find() { return ['thing'] } })
+      const consumer = feathers()
+      consumer.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'consumer' })))
+      await Promise.all([provider.distribution.ready, consumer.distribution.ready])
+      const things = await consumer.distribution.waitForService('things', { timeout: 5000 })
+      expect(await things.find()).to.deep.equal(['thing'])
+      await finalize(consumer)
+      await finalize(provider)
+      await finalize(provider) // idempotent
+    }
+    await waitFor(() => JSON.stringify(resources()) === JSON.stringify(baseline), 3000, 'sockets back to the baseline').catch((error) => {
+      throw new Error(`${error.message}: ${resources().join(',')} against ${baseline.join(',')}`)
+    })
+  })
+
+  it('app.teardown() closes the mesh, and peers drop the app at once (goodbye)', async () => {
+    const observer = await mesh.app({ key: 'observer', heartbeatInterval: 5000 })
+    const app = feathers()
+    app.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'torn' })))
+    app.use('torn-things', { async find() { return [] } })
+    await app.setup()
+    await observer.distribution.waitForService('torn-things')
+    await app.teardown()
+    await waitFor(() => !observer.services['torn-things'], 2000, 'the observer to drop the app')
+  })
+
+  it('rejects calls in flight when the consumer closes, with Unavailable', async () => {
+    const provider = await mesh.child('slow', { key: 'slow', services: ['errors'] })
+    const app = feathers()
+    app.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'closing' })))
+    const service = await app.distribution.waitForService('errors')
+    const call = service.find({ query: { delay: 2000 } })
+    await finalize(app)
+    try {
+      await call
+      expect.fail('the call resolved')
+    } catch (error: any) {
+      expect(error.name).to.equal('Unavailable')
+    }
+    await provider.kill()
+  })
+
+  it('throws a clear error when distribution is configured twice on one app', () => {
+    const app = feathers()
+    app.configure(distribution(meshOptions(discoveryPort(__filename), { coteDelay: 10_000 })))
+    expect(() => app.configure(distribution())).to.throw(/already configured/)
+    return finalize(app)
+  })
+})

@@ -1,0 +1,108 @@
+import { expect } from 'chai'
+import { Mesh, waitFor } from '../helpers/mesh'
+import { http } from '../helpers/clients'
+import { quiet } from '../helpers/events'
+
+describe('options', function () {
+  const mesh = new Mesh(__filename)
+  let provider: Awaited<ReturnType<Mesh['child']>>
+
+  before(async () => {
+    provider = await mesh.child('provider', { key: 'options-app', services: ['todos', 'echo', 'errors', 'todos:internal'], privatePaths: ['internal'], sharedOptions: { todos: ['replica', 'missing'] } })
+  })
+  after(() => mesh.close())
+
+  it('services: a predicate keeps a local service private', async () => {
+    const gateway = await mesh.app({ key: 'g1' })
+    await gateway.distribution.waitForService('errors')
+    await quiet()
+    expect(gateway.services.internal).to.equal(undefined)
+  })
+
+  it('services: a list of paths', async () => {
+    const app = await mesh.app({ key: 'g2', services: ['/shared-one/'] }, (app) => {
+      app.use('shared-one', { async find() { return 1 } })
+      app.use('private-one', { async find() { return 2 } })
+    })
+    const observer = await mesh.app({ key: 'observer-2' })
+    await observer.distribution.waitForService('shared-one')
+    expect(observer.distribution.peers().find((p: any) => p.uuid === app.distribution.uuid).services).to.deep.equal(['shared-one'])
+  })
+
+  it('remoteServices: a list of paths', async () => {
+    const gateway = await mesh.app({ key: 'g3', remoteServices: ['echo'] })
+    await gateway.distribution.waitForService('echo')
+    await quiet()
+    expect(gateway.services.todos).to.equal(undefined)
+    expect(gateway.services.errors).to.equal(undefined)
+  })
+
+  it('remoteServices: a predicate on the descriptor', async () => {
+    const gateway = await mesh.app({ key: 'g4', remoteServices: (descriptor) => descriptor.key === 'options-app' && descriptor.path !== 'echo' })
+    await gateway.distribution.waitForService('todos')
+    await quiet()
+    expect(gateway.services.echo).to.equal(undefined)
+  })
+
+  it('remoteServicePath: mounts a remote service elsewhere, and removal uses the mapping once', async () => {
+    const gateway = await mesh.app({ key: 'g5', remoteServicePath: (descriptor) => `remote/${descriptor.path}` })
+    const todos = await gateway.distribution.waitForService('remote/todos')
+    expect(todos.path).to.equal('todos')
+    expect(await todos.find({ query: { title: 'none' } })).to.deep.equal([])
+    await provider.send({ cmd: 'unuse', path: 'echo' })
+    await waitFor(() => !gateway.services['remote/echo'], 5000, 'remote/echo to go')
+    await provider.send({ cmd: 'use', name: 'echo' })
+    await gateway.distribution.waitForService('remote/echo')
+  })
+
+  it('remoteServiceOptions: shares chosen service options as remoteOptions', async () => {
+    const gateway = await mesh.app({ key: 'g6' })
+    const todos = await gateway.distribution.waitForService('todos')
+    expect(todos.remoteOptions).to.deep.equal({ replica: 'provider' })
+  })
+
+  it('hooks: runs on every proxy', async () => {
+    const gateway = await mesh.app({
+      key: 'g7',
+      hooks: { before: { all: [async (context: any) => { context.params.query = { ...context.params.query, hooked: 'yes' } }] } }
+    })
+    const echo = await gateway.distribution.waitForService('echo')
+    expect((await echo.create({})).query).to.deep.equal({ hooked: 'yes' })
+  })
+
+  it('middlewares: before and after run around the REST route of every proxy', async () => {
+    const seen: string[] = []
+    const gateway = await mesh.app({
+      key: 'g8',
+      middlewares: {
+        before: [(req: any, _res: any, next: any) => { seen.push(`before ${req.method}`); next() }],
+        after: [(_req: any, res: any, next: any) => { seen.push(`after ${res.statusCode}`); res.set('x-after', 'yes'); next() }]
+      }
+    })
+    await gateway.distribution.waitForService('todos')
+    const response = await fetch(`${gateway.url}/todos?title=none`)
+    expect(response.status).to.equal(200)
+    expect(seen).to.deep.equal(['before GET', 'after 200'])
+  })
+
+  it('BASE_PORT and HIGHEST_PORT: the mesh ports come from the range', async () => {
+    const ranged = await mesh.child('ranged', { key: 'ranged', services: ['echo:ranged-echo'], env: { BASE_PORT: '39100', HIGHEST_PORT: '39140' } })
+    const ports = await ranged.send({ cmd: 'ports' })
+    for (const port of [ports.responder, ports.publisher]) expect(port).to.be.within(39100, 39140)
+    const gateway = await mesh.app({ key: 'g9' })
+    await gateway.distribution.waitForService('ranged-echo')
+  })
+
+  it('COTE_BROADCAST_ADDRESS: reaches cote as its broadcast option', async () => {
+    const child = await mesh.child('env-broadcast', { key: 'env-broadcast', services: ['echo:env-echo'], options: { cote: { broadcast: undefined } } as any, env: { COTE_BROADCAST_ADDRESS: '127.255.255.255' } })
+    const gateway = await mesh.app({ key: 'g10' })
+    await gateway.distribution.waitForService('env-echo')
+    expect(child.uuid).to.be.a('string')
+  })
+
+  it('the healthcheck answers through the REST app of the consumer', async () => {
+    const gateway = await mesh.app({ key: 'g11' })
+    await gateway.distribution.waitForService('todos')
+    expect((await http(`${gateway.url}/distribution/healthcheck/options-app`)).status).to.equal(200)
+  })
+})
