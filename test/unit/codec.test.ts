@@ -1,0 +1,51 @@
+import { expect } from 'chai'
+import { decode, encode, EncodeError } from '../../src/codec'
+
+const roundTrip = (value: unknown) => decode(JSON.parse(JSON.stringify(encode(value))))
+
+describe('codec', () => {
+  it('keeps Date, Buffer, Uint8Array, BigInt and non-finite numbers', () => {
+    const value = { d: new Date(5), b: Buffer.from('hi'), u: new Uint8Array([1, 2]), i: 10n ** 20n, n: [NaN, Infinity, -Infinity] }
+    const back: any = roundTrip(value)
+    expect(back.d).to.be.instanceOf(Date)
+    expect(back.d.getTime()).to.equal(5)
+    expect(Buffer.isBuffer(back.b) && back.b.toString()).to.equal('hi')
+    expect(back.u).to.be.instanceOf(Uint8Array)
+    expect([...back.u]).to.deep.equal([1, 2])
+    expect(back.i).to.equal(10n ** 20n)
+    expect(Number.isNaN(back.n[0])).to.equal(true)
+    expect(back.n.slice(1)).to.deep.equal([Infinity, -Infinity])
+  })
+
+  it('leaves user objects with a $t field unchanged', () => {
+    expect(roundTrip({ $t: 'd', v: 1, nested: { $t: 'b' } })).to.deep.equal({ $t: 'd', v: 1, nested: { $t: 'b' } })
+  })
+
+  it('keeps a __proto__ key as data, never as a prototype', () => {
+    const back: any = decode(JSON.parse('{"__proto__": {"polluted": true}}'))
+    expect(({} as any).polluted).to.equal(undefined)
+    expect(Object.getPrototypeOf(back)).to.equal(Object.prototype)
+    expect(Object.keys(back)).to.deep.equal(['__proto__'])
+  })
+
+  it('uses toJSON of class instances and drops undefined fields and functions as JSON does', () => {
+    class Id {
+      toJSON() {
+        return 'id-1'
+      }
+    }
+    expect(roundTrip({ id: new Id(), gone: undefined, fn: () => 1, list: [undefined] })).to.deep.equal({ id: 'id-1', list: [null] })
+  })
+
+  it('refuses circular values and top-level functions with EncodeError', () => {
+    const cyclic: any = {}
+    cyclic.self = cyclic
+    expect(() => encode(cyclic)).to.throw(EncodeError, /circular/)
+    expect(() => encode(() => 1)).to.throw(EncodeError, /function/)
+  })
+
+  it('allows the same object twice when it is not a cycle', () => {
+    const shared = { a: 1 }
+    expect(roundTrip({ x: shared, y: shared })).to.deep.equal({ x: { a: 1 }, y: { a: 1 } })
+  })
+})
