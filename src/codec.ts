@@ -1,7 +1,8 @@
 /**
- * Turns values into a JSON-safe tree that keeps the types JSON loses (Date, Buffer, typed arrays,
- * undefined in objects is dropped as JSON does) and back. Tags are objects with a single `$t`
- * field; a user object that happens to have a `$t` field is wrapped, so no record is ever altered.
+ * Turns values into a JSON-safe tree, and back, keeping the types JSON loses (Date, Buffer, typed
+ * arrays, non-finite numbers); undefined fields are dropped as JSON does. Functions, BigInt and
+ * cycles are refused with EncodeError, which callers turn into a BadRequest. Tags are objects with
+ * a `$t` field; a user object that has its own `$t` field is wrapped, so no record is ever altered.
  */
 const TAG = '$t'
 
@@ -18,7 +19,6 @@ export function encode(value: unknown, seen: Set<object> = new Set()): Json {
     case 'number':
       return Number.isFinite(value) ? value : { [TAG]: 'n', v: String(value) }
     case 'bigint':
-      return { [TAG]: 'i', v: value.toString() }
     case 'function':
     case 'symbol':
       throw new EncodeError(`cannot send a ${typeof value} over the mesh`)
@@ -39,7 +39,7 @@ export function encode(value: unknown, seen: Set<object> = new Set()): Json {
     const out: { [key: string]: Json } = {}
     for (const field of Object.keys(object)) {
       const item = (object as Record<string, unknown>)[field]
-      if (item === undefined || typeof item === 'function') continue
+      if (item === undefined) continue
       out[field] = encode(item, seen)
     }
     return TAG in out ? { [TAG]: 'o', v: out } : out
@@ -64,8 +64,6 @@ export function decode(value: unknown): unknown {
         return new Uint8Array(Buffer.from(v as string, 'base64'))
       case 'n':
         return Number(v)
-      case 'i':
-        return BigInt(v as string)
       case 'o':
         return decodeFields(v as Record<string, unknown>)
       default:

@@ -69,7 +69,7 @@ export class Membership {
     this.closed = true
     this.stop()
     this.transport.publish({ v: PROTOCOL_VERSION, type: 'goodbye', from: this.options.uuid, key: this.options.key })
-    for (const peer of [...this.peers.values()]) this.drop(peer, 'this app is closing')
+    for (const peer of [...this.peers.values()]) this.drop(peer, 'this app is closing', false)
   }
 
   /** A peer's responder was found by discovery: greet it. */
@@ -115,9 +115,10 @@ export class Membership {
     this.options.onPeerServices(peer, previous)
   }
 
+  /** A leaving peer gets no new calls; the ones in flight finish (it drains them) or fail when its connection closes. */
   onGoodbye(uuid: string) {
     const peer = this.peers.get(uuid)
-    if (peer) this.drop(peer, 'it said goodbye')
+    if (peer) this.drop(peer, 'it said goodbye', false)
   }
 
   /** Publishes our list (after app.use / app.unuse). */
@@ -165,11 +166,11 @@ export class Membership {
     }
   }
 
-  private drop(peer: Peer, reason: string) {
+  private drop(peer: Peer, reason: string, abandonCalls = true) {
     if (this.peers.get(peer.uuid) !== peer) return
     this.peers.delete(peer.uuid)
     debug('%s peer %s (key %s) left: %s', this.short, peer.uuid.slice(0, 8), peer.key, reason)
-    this.transport.abandon(peer.uuid, reason)
+    if (abandonCalls) this.transport.abandon(peer.uuid, reason)
     this.options.onPeerLeft(peer, reason)
   }
 }

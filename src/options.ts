@@ -70,6 +70,18 @@ export interface DistributionOptions {
   heartbeatInterval?: number
   /** Silence after which a peer is dropped, in ms. @default 3 × heartbeatInterval */
   heartbeatTimeout?: number
+  /** Methods retried on another replica when theirs dies with the call in flight. @default find, get */
+  idempotentMethods?: string[]
+  /** Extra replicas a call may try after a replica failure (within `timeout`). @default 2 */
+  maxRetries?: number
+  /** How long a call waits for a replica when none is up, and how long a proxy stays mounted after its last replica left, in ms. @default 3000 */
+  replicaTimeout?: number
+  /** Calls that may wait for a replica at once, per proxy; more fail at once with Unavailable. @default 1000 */
+  maxQueue?: number
+  /** On close, how long calls in flight on this app may take to finish, in ms. @default 5000 */
+  gracePeriod?: number
+  /** Bytes a subscriber may lag behind before this app drops messages to it. @default 16 MiB */
+  maxBacklog?: number
   /** Request headers forwarded to providers as `params.headers` (lower case). @default none */
   forwardHeaders?: string[]
   /** Options for every cote component (discovery: `broadcast`, `port`, `helloInterval`, `log`...). */
@@ -81,6 +93,11 @@ export const DEFAULT_TIMEOUT = 20_000 // ms
 export const DEFAULT_HEARTBEAT_INTERVAL = 5_000 // ms
 export const DEFAULT_HEALTHCHECK_PATH = '/distribution/healthcheck/'
 export const DEFAULT_HEALTHCHECK_TIMEOUT = 2_000 // ms
+export const DEFAULT_REPLICA_TIMEOUT = 3_000 // ms
+export const DEFAULT_GRACE_PERIOD = 5_000 // ms
+export const DEFAULT_MAX_RETRIES = 2
+export const DEFAULT_MAX_QUEUE = 1_000
+export const DEFAULT_MAX_BACKLOG = 16 * 1024 * 1024 // bytes
 const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
 
 export interface ResolvedOptions {
@@ -103,6 +120,12 @@ export interface ResolvedOptions {
   heartbeatInterval: number
   heartbeatTimeout: number
   forwardHeaders: string[]
+  idempotentMethods: string[]
+  maxRetries: number
+  replicaTimeout: number
+  maxQueue: number
+  gracePeriod: number
+  maxBacklog: number
   cote: Record<string, unknown>
   basePort?: number
   highestPort?: number
@@ -140,6 +163,14 @@ function checkMs(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds >= 0, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function checkCount(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new TypeError(`feathers-mesh: option ${name} must be an integer >= 0, got ${JSON.stringify(value)}`)
   }
   return value
 }
@@ -216,6 +247,12 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     heartbeatInterval,
     heartbeatTimeout,
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
+    idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
+    maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),
+    replicaTimeout: checkMs('replicaTimeout', options.replicaTimeout, DEFAULT_REPLICA_TIMEOUT),
+    maxQueue: checkCount('maxQueue', options.maxQueue, DEFAULT_MAX_QUEUE),
+    gracePeriod: checkMs('gracePeriod', options.gracePeriod, DEFAULT_GRACE_PERIOD),
+    maxBacklog: checkCount('maxBacklog', options.maxBacklog, DEFAULT_MAX_BACKLOG),
     cote,
     basePort,
     highestPort

@@ -13,7 +13,7 @@ import { PROTOCOL_VERSION } from './protocol'
 import type { PublishedMessage, RequestMessage, ReplyMessage } from './protocol'
 import { Registry } from './registry'
 import { RemoteService } from './remote-service'
-import { serveCall, servePing } from './responder'
+import { CallServer, servePing } from './responder'
 import { createCoteTransport } from './transport'
 import type { Transport } from './transport'
 import { mountHealthcheck, splitUseArguments } from './app-hooks'
@@ -91,8 +91,18 @@ function setup(app: Application, options: ResolvedOptions) {
     close: async () => transport?.close()
   }
   const announcer = new Announcer(options, uuid, (message) => lazyTransport.publish(message))
+  const calls = new CallServer(announcer)
   const localState = () => (published ? announcer.state() : { seq: 0, services: [] })
-  const registry = new Registry(app, options, { transport: lazyTransport, uuid, key: options.key, timeout: options.timeout, forwardHeaders: options.forwardHeaders }, {
+  const registry = new Registry(app, options, {
+    transport: lazyTransport,
+    uuid,
+    key: options.key,
+    timeout: options.timeout,
+    forwardHeaders: options.forwardHeaders,
+    idempotentMethods: options.idempotentMethods,
+    maxRetries: options.maxRetries,
+    replicaTimeout: options.replicaTimeout
+  }, {
     // Through the outermost app.use/unuse, so transports that wrap them (routing) see proxies too;
     // our own overrides let proxies pass without announcing them.
     use: (path, ...args) => (app.use as any)(path, ...args),
@@ -120,7 +130,7 @@ function setup(app: Application, options: ResolvedOptions) {
         membership.onAnnounce(message)
         return { ok: true, value: membership.helloReply() }
       case 'call':
-        return serveCall(announcer, message)
+        return calls.serve(message)
       case 'ping':
         return servePing(announcer, message.paths)
       default:
@@ -160,7 +170,7 @@ function setup(app: Application, options: ResolvedOptions) {
       while (ports[1] === ports[0])
     }
     transport = createCoteTransport(
-      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, ports },
+      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, maxBacklog: options.maxBacklog, ports },
       {
         onPublished,
         onRequest,
@@ -186,7 +196,9 @@ function setup(app: Application, options: ResolvedOptions) {
     closing ??= (async () => {
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      // Goodbye first, so consumers stop sending; then let calls in flight here finish.
       membership.close()
+      await calls.drain(options.gracePeriod)
       announcer.close()
       await registry.close()
       await transport?.close()

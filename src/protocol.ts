@@ -66,6 +66,8 @@ export type RequestMessage = HelloMessage | CallMessage | PingMessage
 export type ReplyMessage =
   | { ok: true; value: unknown }
   | { ok: false; error: WireError }
+  /** The provider is leaving and did not run the call: safe to send to another replica, whatever the method. */
+  | { ok: false; refused: string }
 
 export interface WireError {
   name: string

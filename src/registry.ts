@@ -5,7 +5,8 @@ import type { Application } from '@feathersjs/feathers'
 import type { ResolvedOptions, ServiceDescriptor } from './options'
 import { stripSlashes } from './options'
 import type { EventMessage } from './protocol'
-import { RemoteService, ReplicaSet } from './remote-service'
+import { RemoteService } from './remote-service'
+import { ReplicaSet } from './replica-set'
 import type { CallContext } from './remote-service'
 
 const debug = createDebug('feathers-mesh:registry')
@@ -22,6 +23,8 @@ interface ProxyRecord {
   remotePath: string
   proxy: RemoteService
   replicas: ReplicaSet
+  /** Set while the proxy has no replica: it is removed when this fires. */
+  linger?: NodeJS.Timeout
 }
 
 export interface RegistryHooks {
@@ -72,6 +75,8 @@ export class Registry {
   detach(path: string) {
     const record = this.records.get(path)
     if (!record) return
+    if (record.linger) clearTimeout(record.linger)
+    record.replicas.close()
     this.records.delete(path)
     for (const [placement, localPath] of this.placements) if (localPath === path) this.placements.delete(placement)
     this.app.emit('service-removed', this.eventFor(record))
@@ -155,11 +160,13 @@ export class Registry {
     }
     this.placements.set(placement, localPath)
     if (existing) {
-      existing.replicas.replicas.set(uuid, descriptor)
+      if (existing.linger) clearTimeout(existing.linger)
+      existing.linger = undefined
+      existing.replicas.add(uuid, descriptor)
       return
     }
-    const replicas = new ReplicaSet()
-    replicas.replicas.set(uuid, descriptor)
+    const replicas = new ReplicaSet(this.options.maxQueue)
+    replicas.add(uuid, descriptor)
     const record: ProxyRecord = { localPath, key: descriptor.key, remotePath: descriptor.path, replicas, proxy: new RemoteService(this.context, descriptor, replicas) }
     this.records.set(localPath, record)
     this.enqueue(localPath, async () => {
@@ -184,13 +191,19 @@ export class Registry {
     this.placements.delete(placement)
     const record = this.records.get(localPath)
     if (!record) return
-    record.replicas.replicas.delete(uuid)
-    if (record.replicas.replicas.size === 0) this.removeRecord(localPath)
+    record.replicas.delete(uuid)
+    if (record.replicas.size > 0 || record.linger) return
+    if (this.options.replicaTimeout === 0) return this.removeRecord(localPath)
+    // The proxy outlives its last replica a little: a restarting app takes over without a window of 404s.
+    record.linger = setTimeout(() => this.removeRecord(localPath), this.options.replicaTimeout)
+    record.linger.unref()
   }
 
   private removeRecord(localPath: string) {
     const record = this.records.get(localPath)
     if (!record) return
+    if (record.linger) clearTimeout(record.linger)
+    record.replicas.close()
     this.records.delete(localPath)
     this.enqueue(localPath, async () => {
       if (this.app.services[localPath] !== undefined && (this.app.services[localPath] as any).remote === true) {

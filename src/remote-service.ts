@@ -2,6 +2,7 @@ import { BadRequest } from '@feathersjs/errors'
 import { defaultServiceMethods } from '@feathersjs/feathers'
 import { errorFromWire, methodNotAllowedError, timeoutError, unavailableError } from './errors'
 import type { ServiceDescriptor } from './options'
+import type { ReplicaSet } from './replica-set'
 import { PROTOCOL_VERSION } from './protocol'
 import type { ReplyMessage } from './protocol'
 import { TransportError } from './transport'
@@ -14,25 +15,9 @@ export interface CallContext {
   key: string
   timeout: number
   forwardHeaders: string[]
-}
-
-/** The replicas that serve one proxy, chosen in turn. */
-export class ReplicaSet {
-  readonly replicas = new Map<string, ServiceDescriptor>()
-  private cursor = 0
-
-  pick(method: string): { uuid: string } | { error: 'none' | 'method' } {
-    const uuids = [...this.replicas.keys()]
-    if (uuids.length === 0) return { error: 'none' }
-    for (let i = 0; i < uuids.length; i++) {
-      const uuid = uuids[(this.cursor + i) % uuids.length]
-      if (this.replicas.get(uuid)!.methods.includes(method)) {
-        this.cursor = (this.cursor + i + 1) % uuids.length
-        return { uuid }
-      }
-    }
-    return { error: 'method' }
-  }
+  idempotentMethods: string[]
+  maxRetries: number
+  replicaTimeout: number
 }
 
 /**
@@ -97,34 +82,49 @@ export class RemoteService {
     return this.call('remove', [id], params)
   }
 
+  /**
+   * Sends a call to one replica after another: a replica that dies with the call in flight costs a
+   * retry for idempotent methods; a replica that is leaving refuses before running the call, so any
+   * method moves on. Everything stays within `timeout`.
+   */
   private async call(method: string, args: unknown[], params: unknown): Promise<unknown> {
     // Captured now so a failure points at the code that made the call, not at a socket callback.
     const callerStack = new Error().stack?.split('\n').slice(2).join('\n')
-    const choice = this.replicas.pick(method)
-    if ('error' in choice) {
-      if (choice.error === 'method') throw methodNotAllowedError(this.path, method)
-      throw unavailableError(this.path, method, 'no replica is available')
-    }
-    const { transport, uuid, key, timeout, forwardHeaders } = this.context
-    let reply: ReplyMessage
-    try {
-      reply = (await transport.request(
-        choice.uuid,
-        { v: PROTOCOL_VERSION, type: 'call', from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) },
-        timeout
-      )) as ReplyMessage
-    } catch (error) {
-      if (!(error instanceof TransportError)) throw error
-      switch (error.reason) {
-        case 'timeout':
-          throw timeoutError(this.path, method, timeout)
-        case 'encode':
-          throw new BadRequest(`Remote call ${this.path}.${method} cannot be sent: ${error.message}`)
-        default:
-          throw unavailableError(this.path, method, error.message)
+    const { transport, uuid, key, timeout, forwardHeaders, idempotentMethods, maxRetries, replicaTimeout } = this.context
+    const deadline = timeout > 0 ? performance.now() + timeout : Infinity
+    const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) }
+    const tried = new Set<string>()
+    let failures = 0
+    for (;;) {
+      const choice = this.replicas.pick(method, tried)
+      if ('error' in choice) {
+        if (choice.error === 'method') throw methodNotAllowedError(this.path, method)
+        // No replica (or none left untried): a joining one may still take the call.
+        const wait = Math.min(replicaTimeout, deadline - performance.now())
+        if (await this.replicas.waitForReplica(wait)) continue
+        throw unavailableError(this.path, method, choice.error === 'none' ? 'no replica is available' : `all ${tried.size} replica(s) failed`)
       }
+      const remaining = deadline === Infinity ? 0 : Math.max(1, deadline - performance.now())
+      let reply: ReplyMessage
+      try {
+        reply = (await transport.request(choice.uuid, message, remaining)) as ReplyMessage
+      } catch (error) {
+        if (!(error instanceof TransportError)) throw error
+        if (error.reason === 'timeout') throw timeoutError(this.path, method, timeout)
+        if (error.reason === 'encode') throw new BadRequest(`Remote call ${this.path}.${method} cannot be sent: ${error.message}`)
+        if (error.reason === 'peer-gone' && idempotentMethods.includes(method) && failures < maxRetries) {
+          failures++
+          tried.add(choice.uuid)
+          continue
+        }
+        throw unavailableError(this.path, method, error.message)
+      }
+      if (reply.ok) return reply.value
+      if ('refused' in reply) {
+        tried.add(choice.uuid)
+        continue
+      }
+      throw errorFromWire(reply.error, callerStack)
     }
-    if (reply.ok) return reply.value
-    throw errorFromWire(reply.error, callerStack)
   }
 }

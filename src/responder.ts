@@ -52,3 +52,37 @@ export function servePing(announcer: Announcer, paths: unknown): ReplyMessage {
   const reply: PingReply = { missing: asked.filter((path) => !announcer.lookup(path)) }
   return { ok: true, value: reply }
 }
+
+/** Counts calls in flight so a closing app can refuse new ones and let the running ones finish. */
+export class CallServer {
+  private inFlight = 0
+  private draining = false
+  private drained?: () => void
+
+  constructor(private readonly announcer: Announcer) {}
+
+  async serve(message: CallMessage): Promise<ReplyMessage> {
+    // Refused before running: the consumer may send it to another replica, whatever the method.
+    if (this.draining) return { ok: false, refused: 'this app is leaving' }
+    this.inFlight++
+    try {
+      return await serveCall(this.announcer, message)
+    } finally {
+      this.inFlight--
+      if (this.inFlight === 0) this.drained?.()
+    }
+  }
+
+  /** Refuses new calls and waits (at most `grace` ms) for the running ones. */
+  drain(grace: number): Promise<void> {
+    this.draining = true
+    if (this.inFlight === 0 || grace <= 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, grace)
+      this.drained = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  }
+}

@@ -30,6 +30,8 @@ export interface TransportOptions {
   key: string
   version: number
   cote: Record<string, unknown>
+  /** Bytes a subscriber may lag behind before messages to it are dropped. */
+  maxBacklog: number
   /** Ports of the responder and the publisher. */
   ports: [number, number]
 }
@@ -146,6 +148,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     socketPeers.delete(socket)
     if (!peer || closed) return
     debug('%s connection to %s closed', short, peer.uuid.slice(0, 8))
+    // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
+    if (!requesterLinked(peer.uuid)) abandonPeer(peer.uuid, 'the connection to the replica closed')
     safely('peer-down', () => handlers.onPeerDown(peer.uuid))
     reconnect(peer)
   })
@@ -177,6 +181,19 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     }
   }
 
+  function abandonPeer(peer: string, reason: string) {
+    for (const entry of [...pending]) {
+      if (entry.peer !== peer) continue
+      settle(entry)
+      entry.reject(new TransportError(reason, 'peer-gone'))
+    }
+  }
+
+  // Bytes from the network must never throw out of a socket callback and crash the process.
+  for (const sock of [reqSock, (responder as any).sock, subSock]) guardMessages(sock, short)
+  const pubSock = (publisher as any).sock.sock
+  let dropped = 0
+
   function settle(entry: Pending) {
     pending.delete(entry)
     if (entry.timer) clearTimeout(entry.timer)
@@ -203,8 +220,17 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     },
 
     publish(message) {
-      if (closed) return
-      publisher.publish(TOPIC, encode(message))
+      if (closed || !pubSock.ready) return
+      const frame = pubSock.pack([`message::${TOPIC}`, encode(message)])
+      for (const socket of pubSock.socks as import('net').Socket[]) {
+        if (!socket.writable) continue
+        // A subscriber that does not keep up loses messages rather than growing our memory.
+        if (socket.writableLength > options.maxBacklog) {
+          if (dropped++ % 1000 === 0) debug('%s dropped %d message(s) to a slow subscriber', short, dropped)
+          continue
+        }
+        socket.write(frame)
+      }
     },
 
     request(peer, message, timeout) {
@@ -245,19 +271,14 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       return requesterLinked(peer) && subscribedTo.has(peer)
     },
 
-    abandon(peer, reason) {
-      for (const entry of [...pending]) {
-        if (entry.peer !== peer) continue
-        settle(entry)
-        entry.reject(new TransportError(reason, 'peer-gone'))
-      }
-    },
+    abandon: abandonPeer,
 
     async close() {
       if (closed) return
       closed = true
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      await flush([...(responder as any).sock.socks, ...pubSock.socks])
       for (const entry of [...pending]) {
         settle(entry)
         entry.reject(new TransportError('the mesh is closed', 'closed'))
@@ -278,5 +299,30 @@ function encodeReply(value: unknown): unknown {
     return encode(value)
   } catch (error: any) {
     return encode({ ok: false, error: { name: 'GeneralError', message: `reply cannot be sent: ${error.message}`, code: 500, className: 'general-error' } })
+  }
+}
+
+/** Wraps an axon socket's message handler so a malformed frame is logged and dropped. */
+function guardMessages(sock: any, short: string) {
+  const original = sock.onmessage
+  sock.onmessage = function (this: unknown, ...args: unknown[]) {
+    const handler = original.apply(this, args)
+    return (...frame: unknown[]) => {
+      try {
+        handler(...frame)
+      } catch (error) {
+        debug('%s dropped a malformed frame: %s', short, (error as Error)?.message)
+      }
+    }
+  }
+}
+
+const FLUSH_TIMEOUT = 500 // ms
+
+/** Waits (bounded) until replies and goodbyes written to these sockets have left the process. */
+async function flush(sockets: import('net').Socket[]) {
+  const deadline = Date.now() + FLUSH_TIMEOUT
+  while (sockets.some((socket) => socket.writable && socket.writableLength > 0) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5))
   }
 }

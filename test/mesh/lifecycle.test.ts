@@ -40,7 +40,7 @@ describe('lifecycle', function () {
     await app.setup()
     await observer.distribution.waitForService('torn-things')
     await app.teardown()
-    await waitFor(() => !observer.services['torn-things'], 2000, 'the observer to drop the app')
+    await waitFor(() => !observer.distribution.peers().some((peer: any) => peer.uuid === app.distribution.uuid), 2000, 'the observer to drop the app')
   })
 
   it('rejects calls in flight when the consumer closes, with Unavailable', async () => {

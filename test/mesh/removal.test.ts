@@ -43,7 +43,7 @@ describe('removal', function () {
   })
 
   it('a goodbye drops the leaving app at once, not after the heartbeat timeout', async () => {
-    const gateway = await mesh.app({ key: 'gateway-4', heartbeatInterval: 2000 })
+    const gateway = await mesh.app({ key: 'gateway-4', heartbeatInterval: 2000, replicaTimeout: 0 })
     const leaving = await mesh.child('leaving', { key: 'leaving-app', services: ['todos:short-lived'] })
     await gateway.distribution.waitForService('short-lived')
     const started = Date.now()

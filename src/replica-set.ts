@@ -1,0 +1,83 @@
+import type { ServiceDescriptor } from './options'
+
+interface Waiter {
+  resolve(): void
+  timer: NodeJS.Timeout
+}
+
+/**
+ * The replicas that serve one proxy, chosen in turn. When none is up, callers wait (bounded in
+ * number and time) for one to join, so a restarting service costs latency, not errors.
+ */
+export class ReplicaSet {
+  readonly replicas = new Map<string, ServiceDescriptor>()
+  private cursor = 0
+  private readonly waiters = new Set<Waiter>()
+  private closed = false
+
+  constructor(private readonly maxQueue: number) {}
+
+  add(uuid: string, descriptor: ServiceDescriptor) {
+    this.replicas.set(uuid, descriptor)
+    this.wake()
+  }
+
+  delete(uuid: string) {
+    this.replicas.delete(uuid)
+  }
+
+  get size() {
+    return this.replicas.size
+  }
+
+  /** The next replica that serves `method`, skipping `exclude` (replicas this call already tried). */
+  pick(method: string, exclude: Set<string>): { uuid: string } | { error: 'none' | 'method' | 'exhausted' } {
+    const uuids = [...this.replicas.keys()]
+    if (uuids.length === 0) return { error: 'none' }
+    let serving = 0
+    for (let i = 0; i < uuids.length; i++) {
+      const index = (this.cursor + i) % uuids.length
+      const uuid = uuids[index]
+      if (!this.replicas.get(uuid)!.methods.includes(method)) continue
+      serving++
+      if (exclude.has(uuid)) continue
+      this.cursor = (index + 1) % uuids.length
+      return { uuid }
+    }
+    return { error: serving === 0 ? 'method' : 'exhausted' }
+  }
+
+  /** Resolves true when a replica joins within `ms`, false on time-out or when the queue is full. */
+  waitForReplica(ms: number): Promise<boolean> {
+    if (this.closed || ms <= 0 || this.waiters.size >= this.maxQueue) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        resolve: () => resolve(true),
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter)
+          resolve(false)
+        }, ms)
+      }
+      waiter.timer.unref()
+      this.waiters.add(waiter)
+    })
+  }
+
+  /** Releases every waiting call (they see no replica and fail). */
+  close() {
+    this.closed = true
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer)
+      waiter.resolve()
+    }
+    this.waiters.clear()
+  }
+
+  private wake() {
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer)
+      waiter.resolve()
+    }
+    this.waiters.clear()
+  }
+}
