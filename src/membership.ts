@@ -63,13 +63,22 @@ export class Membership {
     this.timer = undefined
   }
 
-  /** Says goodbye and forgets every peer. */
-  close() {
+  /**
+   * Says goodbye and forgets every peer. Known peers are asked (bounded by `timeout`), so once this
+   * resolves they send no new calls; what they sent before is in flight here and can be drained.
+   */
+  async close(timeout: number) {
     if (this.closed) return
     this.closed = true
     this.stop()
-    this.transport.publish({ v: PROTOCOL_VERSION, type: 'goodbye', from: this.options.uuid, key: this.options.key })
-    for (const peer of [...this.peers.values()]) this.drop(peer, 'this app is closing', false)
+    const goodbye = { v: PROTOCOL_VERSION, type: 'goodbye' as const, from: this.options.uuid, key: this.options.key }
+    this.transport.publish(goodbye)
+    const peers = [...this.peers.values()]
+    await Promise.allSettled(peers.map((peer) => this.transport.request(peer.uuid, goodbye, timeout)))
+    // Calls sent before a peer's answer are already in our socket buffers: let them be read.
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const peer of peers) this.drop(peer, 'this app is closing', false)
   }
 
   /** A peer's responder was found by discovery: greet it. */

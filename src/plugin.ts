@@ -43,6 +43,7 @@ export interface Distribution {
 }
 
 const DEFAULT_WAIT_TIMEOUT = 10_000 // ms
+const GOODBYE_TIMEOUT = 1_000 // ms, for each peer to acknowledge a goodbye
 const configured = new WeakSet<object>()
 
 /** Configures the mesh on a Feathers app: `app.configure(distribution(options))`. */
@@ -133,6 +134,9 @@ function setup(app: Application, options: ResolvedOptions) {
         return calls.serve(message)
       case 'ping':
         return servePing(announcer, message.paths)
+      case 'goodbye':
+        membership.onGoodbye(message.from)
+        return { ok: true, value: null }
       default:
         debug('%s unknown request type %s dropped', short, (message as any).type)
         return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: 'unknown request type' } }
@@ -197,7 +201,7 @@ function setup(app: Application, options: ResolvedOptions) {
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
       // Goodbye first, so consumers stop sending; then let calls in flight here finish.
-      membership.close()
+      await membership.close(Math.min(GOODBYE_TIMEOUT, options.gracePeriod || GOODBYE_TIMEOUT))
       await calls.drain(options.gracePeriod)
       announcer.close()
       await registry.close()

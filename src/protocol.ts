@@ -29,7 +29,10 @@ export interface HeartbeatMessage extends Envelope<'heartbeat'> {
   seq: number
 }
 
-/** Published when an app closes: peers drop it at once. */
+/**
+ * Sent when an app closes, as a request to every known peer (their answer means they will send no
+ * new calls) and published for the others: peers drop it at once.
+ */
 export type GoodbyeMessage = Envelope<'goodbye'>
 
 /** Published: a local service event, for the consumers of `path`. */
@@ -60,7 +63,7 @@ export interface PingMessage extends Envelope<'ping'> {
 }
 
 export type PublishedMessage = AnnounceMessage | HeartbeatMessage | GoodbyeMessage | EventMessage
-export type RequestMessage = HelloMessage | CallMessage | PingMessage
+export type RequestMessage = HelloMessage | CallMessage | PingMessage | GoodbyeMessage
 
 /** Replies carry either a value or an error in wire form (see errors.ts). */
 export type ReplyMessage =

@@ -26,6 +26,10 @@ export class ReplicaSet {
     this.replicas.delete(uuid)
   }
 
+  has(uuid: string) {
+    return this.replicas.has(uuid)
+  }
+
   get size() {
     return this.replicas.size
   }

@@ -18,12 +18,15 @@ export const LOOPBACK_BROADCAST = '127.255.255.255'
 export const GUARD = path.join(__dirname, 'guard.js')
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'app.js')
 
-/** A discovery port of the file's own, so test files never see each other's apps. */
+/**
+ * A discovery port of the file's own, so test files never see each other's apps; shifted by the
+ * run's process id, so two test runs on one machine never see each other either.
+ */
 export function discoveryPort(file: string): number {
   const name = path.basename(file)
   let hash = 0
   for (const char of name) hash = (hash * 31 + char.charCodeAt(0)) >>> 0
-  return 42000 + (hash % 6000)
+  return 42000 + ((hash + process.pid * 7) % 6000)
 }
 
 /** Cote discovery settings for tests: loopback broadcast, fast hellos, quiet. */

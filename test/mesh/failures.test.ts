@@ -1,0 +1,131 @@
+import { expect } from 'chai'
+import net from 'net'
+import { Mesh, waitFor } from '../helpers/mesh'
+import { load } from '../helpers/load'
+
+/** Sockets of this process connected to `port` (the consumer's side of its links to a provider). */
+function socketsTo(port: number): net.Socket[] {
+  return (process as any)._getActiveHandles().filter((handle: unknown) => handle instanceof net.Socket && (handle as net.Socket).remotePort === port)
+}
+
+describe('failures', function () {
+  this.timeout(60000)
+  const mesh = new Mesh(__filename)
+  afterEach(() => mesh.close())
+
+  async function twoReplicas(options: Record<string, unknown> = {}) {
+    const one = await mesh.child('one', { key: 'todos-app', services: ['todos'], replica: 'one' })
+    const two = await mesh.child('two', { key: 'todos-app', services: ['todos'], replica: 'two' })
+    const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 200, ...options })
+    const todos = await gateway.distribution.waitForService('todos')
+    await waitFor(() => todos.replicas.size === 2, 5000, 'both replicas')
+    return { one, two, gateway, todos }
+  }
+
+  it('SIGKILL under load: reads fail over at once, writes fail fast with Unavailable, the restarted replica takes traffic', async () => {
+    const { one, todos } = await twoReplicas()
+    const reads = load(() => todos.find({ query: { $delay: 50 } }), { concurrency: 6 })
+    const writes = load(() => todos.create({ title: 'w' }), { concurrency: 2 })
+    await waitFor(() => reads.records.length > 30, 5000, 'some traffic')
+    const killedAt = Date.now()
+    await one.kill('SIGKILL')
+    await waitFor(() => reads.records.filter((r) => r.started > killedAt + 200).length > 30, 5000, 'traffic after the kill')
+    await reads.stop()
+    await writes.stop()
+    expect(reads.failures().map((r) => r.error?.message)).to.deep.equal([])
+    const slow = [...reads.records, ...writes.records].filter((r) => r.started <= killedAt && r.ended > killedAt + 1000)
+    expect(slow).to.have.length(0)
+    for (const failure of writes.failures()) expect(failure.error.name).to.equal('Unavailable')
+    const restarted = await mesh.child('one-again', { key: 'todos-app', services: ['todos'], replica: 'one-again' })
+    await waitFor(() => todos.replicas.has(restarted.uuid), 5000, 'the restarted replica to join')
+    // Only the new replica has an empty store: an empty answer is its answer.
+    await waitFor(async () => (await todos.find({})).length === 0, 5000, 'the restarted replica to answer')
+  })
+
+  it('SIGSTOP: the frozen replica is dropped within the heartbeat timeout, its calls fail over, SIGCONT brings it back', async () => {
+    const { two, todos, gateway } = await twoReplicas({ heartbeatTimeout: 800 })
+    await todos.create({ title: 'seen' })
+    const reads = load(() => todos.find({ query: { $delay: 20 } }), { concurrency: 4 })
+    await waitFor(() => reads.records.length > 20, 5000, 'some traffic')
+    const frozenAt = Date.now()
+    two.process.kill('SIGSTOP')
+    try {
+      await waitFor(() => todos.replicas.size === 1, 3000, 'the frozen replica to be dropped')
+      const droppedAfter = Date.now() - frozenAt
+      expect(droppedAfter).to.be.below(800 + 2 * 200 + 500) // heartbeat timeout, one sweep, margin
+      await waitFor(() => reads.records.filter((r) => r.started > Date.now() - 300 && r.ok).length > 10, 5000, 'traffic on the survivor')
+    } finally {
+      two.process.kill('SIGCONT')
+    }
+    await waitFor(() => todos.replicas.size === 2, 5000, 'the thawed replica to come back')
+    await reads.stop()
+    expect(reads.failures().map((r) => r.error?.message)).to.deep.equal([])
+    const late = reads.records.filter((r) => r.ended - r.started > 800 + 2 * 200 + 1000)
+    expect(late).to.have.length(0)
+    expect(gateway.distribution.peers().some((peer: any) => peer.uuid === two.uuid)).to.equal(true)
+  })
+
+  it('a dropped connection to a live replica is re-opened and used again', async () => {
+    const { two, todos } = await twoReplicas()
+    const ports = await two.send({ cmd: 'ports' })
+    const sockets = socketsTo(ports.responder)
+    expect(sockets.length).to.be.greaterThan(0)
+    sockets.forEach((socket) => socket.destroy())
+    await waitFor(() => socketsTo(ports.responder).length > 0 && todos.replicas.size === 2, 5000, 'the connection to be re-opened')
+    await two.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'on two' }] })
+    await waitFor(async () => (await todos.find({ query: { title: 'on two' } })).length === 1, 5000, 'the replica to answer again')
+  })
+
+  it('graceful shutdown: calls in flight finish, new calls go elsewhere, rolling restart under load fails nothing', async () => {
+    const { one, two, todos } = await twoReplicas()
+    const slow = todos.find({ query: { $delay: 600 } })
+    const slow2 = todos.find({ query: { $delay: 600 } })
+    const stream = load(() => todos.find({ query: { $delay: 5 } }), { concurrency: 4 })
+    const writes = load((i) => todos.create({ title: `w${i}` }), { concurrency: 1 })
+    await waitFor(() => stream.records.length > 20, 5000, 'some traffic')
+    // Replace the replicas one by one: start the new one, wait until it serves, stop the old one (SIGTERM).
+    const three = await mesh.child('three', { key: 'todos-app', services: ['todos'], replica: 'three' })
+    await waitFor(() => todos.replicas.size === 3, 5000, 'three to join')
+    await one.kill('SIGTERM')
+    expect((await slow).length + (await slow2).length).to.be.at.least(0) // both answered despite the stop
+    const four = await mesh.child('four', { key: 'todos-app', services: ['todos'], replica: 'four' })
+    await waitFor(() => todos.replicas.has(four.uuid), 5000, 'four to join')
+    await two.kill('SIGTERM')
+    await waitFor(() => todos.replicas.size === 2, 5000, 'two old replicas gone')
+    await waitFor(() => stream.records.filter((r) => r.ok).length > stream.records.length - 1 && stream.records.length > 100, 5000, 'more traffic')
+    await stream.stop()
+    await writes.stop()
+    expect(stream.failures().map((r) => r.error?.message)).to.deep.equal([])
+    expect(writes.failures().map((r) => r.error?.message)).to.deep.equal([])
+    expect(three.uuid).to.be.a('string')
+  })
+
+  it('a single replica restarted gracefully: calls wait for its successor instead of failing', async () => {
+    const only = await mesh.child('only', { key: 'solo', services: ['todos:solo'], replica: 'only' })
+    const gateway = await mesh.app({ key: 'gateway-solo', replicaTimeout: 5000 })
+    const solo = await gateway.distribution.waitForService('solo')
+    const stream = load(() => solo.find({}), { concurrency: 2 })
+    await waitFor(() => stream.records.length > 10, 5000, 'some traffic')
+    await only.kill('SIGTERM')
+    await mesh.child('successor', { key: 'solo', services: ['todos:solo'], replica: 'successor' })
+    await waitFor(() => stream.records.filter((r) => r.ok && r.value.length === 0).length > 0 && solo.replicas.size === 1, 5000, 'the successor to answer')
+    await stream.stop()
+    expect(stream.failures().map((r) => r.error?.message)).to.deep.equal([])
+    expect(gateway.services.solo).to.equal(solo)
+  })
+
+  it('calls waiting for a replica are bounded in number and time, then fail with Unavailable', async () => {
+    const lone = await mesh.child('lone', { key: 'lone', services: ['todos:lone'] })
+    const gateway = await mesh.app({ key: 'gateway-lone', replicaTimeout: 400, maxQueue: 2 })
+    const service = await gateway.distribution.waitForService('lone')
+    await lone.kill('SIGKILL')
+    await waitFor(() => service.replicas.size === 0, 5000, 'the replica to go')
+    const started = Date.now()
+    const results = await Promise.allSettled([1, 2, 3, 4].map(() => service.find({})))
+    const times = Date.now() - started
+    expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected', 'rejected', 'rejected'])
+    for (const result of results) expect((result as PromiseRejectedResult).reason.name).to.equal('Unavailable')
+    expect(times).to.be.within(350, 2000)
+    await waitFor(() => !gateway.services.lone, 3000, 'the proxy to be removed after replicaTimeout')
+  })
+})
