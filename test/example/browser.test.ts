@@ -22,7 +22,7 @@ import net from 'net'
 import path from 'path'
 import { expect } from 'chai'
 import { chromium } from 'playwright-core'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { DEMO_USER } from '../../example/common'
 
 const ROOT = path.join(__dirname, '..', '..', '..') // build/test/example → repository root
@@ -132,7 +132,6 @@ describe('example: the page in a real browser (headless Chromium)', function () 
   let output = ''
   const pids: Record<string, number> = {}
   let browser: Browser | undefined
-  const contexts: BrowserContext[] = []
   let first: Page // signs in first, creates the TODO
   let second: Page | undefined // another window (own context, own socket): receives it live
   const offMachine: string[] = [] // every request or websocket the pages tried to anything but 127.0.0.1
@@ -141,7 +140,6 @@ describe('example: the page in a real browser (headless Chromium)', function () 
   /** A fresh context (own storage, own socket.io connection) whose traffic may only go to 127.0.0.1. */
   async function openPage(name: string): Promise<Page> {
     const context = await browser!.newContext({ viewport: { width: 820, height: 540 }, deviceScaleFactor: 1 })
-    contexts.push(context)
     await context.route(
       (url) => url.hostname !== '127.0.0.1',
       (route) => {
