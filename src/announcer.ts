@@ -104,6 +104,8 @@ export class Announcer {
   /** Runs inside the service call that emitted the event: it must never throw. */
   private forward(path: string, event: string, data: unknown, context: any) {
     try {
+      data = publicData(data, context)
+      if (data === HIDDEN) return
       this.publish({
         v: PROTOCOL_VERSION,
         type: 'event',
@@ -118,4 +120,20 @@ export class Announcer {
       debug('%s event %s of %s not forwarded: %s', this.uuid.slice(0, 8), event, path, error.message)
     }
   }
+}
+
+const HIDDEN = Symbol('hidden')
+
+/**
+ * What the provider's own real-time clients would get: `context.dispatch` (Feathers' safe data)
+ * when hooks set one, else the record. A record whose safe copy cannot be found is not sent.
+ */
+function publicData(data: unknown, context: any): unknown {
+  const dispatch = context?.dispatch
+  if (dispatch === undefined || dispatch === null) return data
+  if (!Array.isArray(data) && Array.isArray(context.result) && Array.isArray(dispatch)) {
+    const index = context.result.indexOf(data)
+    return index >= 0 && index < dispatch.length ? dispatch[index] : HIDDEN
+  }
+  return dispatch
 }

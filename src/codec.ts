@@ -10,6 +10,21 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 export class EncodeError extends Error {}
 
+type TypedArrayClass = { new (buffer: ArrayBuffer, offset: number, length: number): unknown; BYTES_PER_ELEMENT: number }
+const TYPED_ARRAYS: Record<string, TypedArrayClass> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array
+}
+
 export function encode(value: unknown, seen: Set<object> = new Set()): Json {
   if (value === null || value === undefined) return null
   switch (typeof value) {
@@ -28,7 +43,9 @@ export function encode(value: unknown, seen: Set<object> = new Set()): Json {
   const object = value as object
   if (object instanceof Date) return { [TAG]: 'd', v: object.getTime() }
   if (Buffer.isBuffer(object)) return { [TAG]: 'b', v: object.toString('base64') }
-  if (object instanceof Uint8Array) return { [TAG]: 'u', v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64') }
+  if (ArrayBuffer.isView(object) && !(object instanceof DataView)) {
+    return { [TAG]: 'u', c: object.constructor.name, v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64') }
+  }
   if (seen.has(object)) throw new EncodeError('cannot send a value with a circular reference over the mesh')
   seen.add(object)
   try {
@@ -60,8 +77,12 @@ export function decode(value: unknown): unknown {
         return new Date(v as number)
       case 'b':
         return Buffer.from(v as string, 'base64')
-      case 'u':
-        return new Uint8Array(Buffer.from(v as string, 'base64'))
+      case 'u': {
+        const bytes = Buffer.from(v as string, 'base64')
+        const View = TYPED_ARRAYS[object.c as string] ?? Uint8Array
+        const copy = new Uint8Array(bytes).buffer // aligned, owned copy
+        return new View(copy, 0, bytes.byteLength / View.BYTES_PER_ELEMENT)
+      }
       case 'n':
         return Number(v)
       case 'o':

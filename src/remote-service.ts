@@ -27,15 +27,24 @@ export interface CallContext {
 export function wireParams(params: any, forwardHeaders: string[]): Record<string, unknown> {
   if (!params) return {}
   const out: Record<string, unknown> = {}
-  for (const field of ['query', 'route', 'provider', 'user', 'authentication'] as const) {
+  for (const field of ['query', 'route', 'provider', 'authentication'] as const) {
     if (params[field] !== undefined) out[field] = params[field]
   }
+  // The entity authentication loaded carries the password hash; providers never need it.
+  if (params.user !== undefined) out.user = withoutPassword(params.user)
   if (forwardHeaders.length > 0 && params.headers) {
     let headers: Record<string, unknown> | undefined
     for (const name of forwardHeaders) if (params.headers[name] !== undefined) (headers ??= {})[name] = params.headers[name]
     if (headers) out.headers = headers
   }
   return out
+}
+
+function withoutPassword(user: unknown): unknown {
+  if (!user || typeof user !== 'object' || !('password' in user)) return user
+  const { password, ...rest } = user as Record<string, unknown>
+  void password
+  return rest
 }
 
 /** The local stand-in for a service that runs in other apps. */

@@ -190,8 +190,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   }
 
   // Bytes from the network must never throw out of a socket callback and crash the process.
-  for (const sock of [reqSock, (responder as any).sock, subSock]) guardMessages(sock, short)
   const pubSock = (publisher as any).sock.sock
+  for (const sock of [reqSock, (responder as any).sock, subSock, pubSock]) guardMessages(sock, short)
   let dropped = 0
 
   function settle(entry: Pending) {

@@ -66,6 +66,8 @@ describe('calls through a proxy', function () {
     expect(echoed.query).to.deep.equal({ a: '1' })
     expect(echoed.provider).to.equal('rest')
     expect(echoed.user).to.deep.equal({ id: 1 })
+    const withHash = await gateway.service('echo').create({}, { user: { id: 2, password: '$2a$hash' } })
+    expect(withHash.user).to.deep.equal({ id: 2 })
     expect(echoed.authentication).to.deep.equal({ strategy: 'jwt', accessToken: 'x' })
     expect(echoed.hasConnection).to.equal(false)
     expect(echoed.headers).to.deep.equal({ 'x-request-id': 'abc' })

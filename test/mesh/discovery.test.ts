@@ -52,6 +52,23 @@ describe('discovery', function () {
     }
   })
 
+  it('ten apps started at the same moment all see each other, with no port collisions', async function () {
+    this.timeout(60000)
+    const apps = await Promise.all(Array.from({ length: 10 }, (_, i) => mesh.child(`app${i}`, { key: `key${i}`, services: [`echo:echo${i}`] })))
+    const expected = apps.map((_, i) => `echo${i}`)
+    await Promise.all(
+      apps.map((app, i) =>
+        waitFor(async () => {
+          const services: string[] = await app.send({ cmd: 'services' })
+          return expected.every((path) => services.includes(path))
+        }, 15000, `app${i} to see all ten services`, 100)
+      )
+    )
+    const ports = await Promise.all(apps.map((app) => app.send({ cmd: 'ports' })))
+    const all = ports.flatMap((p) => [p.responder, p.publisher])
+    expect(new Set(all).size).to.equal(20)
+  })
+
   it('still forms the mesh with coteDelay and publicationDelay set, and ready waits for them', async () => {
     await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
     const started = Date.now()

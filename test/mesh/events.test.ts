@@ -10,7 +10,7 @@ describe('events across the mesh', function () {
   const clients: any[] = []
 
   before(async () => {
-    provider = await mesh.child('provider', { key: 'events-app', services: ['todos', 'createdonly:created-only'] })
+    provider = await mesh.child('provider', { key: 'events-app', services: ['todos', 'createdonly:created-only', 'accounts'] })
     gateway = await mesh.app({ key: 'gateway' }, (app) => {
       app.on('connection', (connection: any) => app.channel('everyone').join(connection))
       app.publish(() => app.channel('everyone'))
@@ -120,6 +120,17 @@ describe('events across the mesh', function () {
     events.stop()
     expect(events.seen).to.have.length(0)
     await silent.kill()
+  })
+
+  it("forwards the provider's context.dispatch, never the raw record, single and multi", async () => {
+    const accounts = await gateway.distribution.waitForService('accounts')
+    const events = recorder(accounts, ['created'])
+    await provider.send({ cmd: 'call', path: 'accounts', method: 'create', args: [{ email: 'one@x' }] })
+    await provider.send({ cmd: 'call', path: 'accounts', method: 'create', args: [[{ email: 'two@x' }, { email: 'three@x' }]] })
+    await events.until(() => events.seen.length === 3, 'three created events')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.data)).to.deep.equal([{ email: 'one@x' }, { email: 'two@x' }, { email: 'three@x' }])
   })
 
   it('does not fail the call that emitted an event that cannot be sent', async () => {

@@ -16,6 +16,15 @@ describe('codec', () => {
     expect(back.n.slice(1)).to.deep.equal([Infinity, -Infinity])
   })
 
+  it('keeps every typed array type and its values', () => {
+    const back: any = roundTrip({ f: new Float32Array([1.5, -2]), i: new Int16Array([-3, 4]), d: new Float64Array([Math.PI]) })
+    expect(back.f).to.be.instanceOf(Float32Array)
+    expect([...back.f]).to.deep.equal([1.5, -2])
+    expect(back.i).to.be.instanceOf(Int16Array)
+    expect([...back.i]).to.deep.equal([-3, 4])
+    expect(back.d[0]).to.equal(Math.PI)
+  })
+
   it('leaves user objects with a $t field unchanged', () => {
     expect(roundTrip({ $t: 'd', v: 1, nested: { $t: 'b' } })).to.deep.equal({ $t: 'd', v: 1, nested: { $t: 'b' } })
   })
