@@ -84,3 +84,8 @@ export function unavailableError(path: string, method: string, reason: string): 
 export function methodNotAllowedError(path: string, method: string): errors.MethodNotAllowed {
   return new errors.MethodNotAllowed(`Method ${method} is not distributed by remote service ${path}`, { path, method })
 }
+
+/** A message over `maxPayload`: refused before it is sent. */
+export function payloadTooLargeError(path: string, method: string, detail: string): FeathersError {
+  return new FeathersError(`Remote call ${path}.${method} refused: ${detail}`, 'PayloadTooLarge', 413, 'payload-too-large', { path, method })
+}

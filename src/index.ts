@@ -1,6 +1,6 @@
 import './declarations'
 import { distribution, finalize } from './plugin'
-import { errorFromWire, errorToWire, methodNotAllowedError, timeoutError, unavailableError } from './errors'
+import { errorFromWire, errorToWire, methodNotAllowedError, payloadTooLargeError, timeoutError, unavailableError } from './errors'
 import { DEFAULT_HEALTHCHECK_PATH, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_KEY, DEFAULT_TIMEOUT } from './options'
 import { PROTOCOL_VERSION } from './protocol'
 import { RemoteService } from './remote-service'
@@ -12,6 +12,7 @@ export {
   errorFromWire,
   errorToWire,
   methodNotAllowedError,
+  payloadTooLargeError,
   timeoutError,
   unavailableError,
   PROTOCOL_VERSION,

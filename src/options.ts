@@ -82,6 +82,8 @@ export interface DistributionOptions {
   gracePeriod?: number
   /** Bytes a subscriber may lag behind before this app drops messages to it. @default 16 MiB */
   maxBacklog?: number
+  /** Largest message this app sends (a call, a reply or an event), in bytes; 0 for no limit. @default 64 MiB */
+  maxPayload?: number
   /** Request headers forwarded to providers as `params.headers` (lower case). @default none */
   forwardHeaders?: string[]
   /** Options for every cote component (discovery: `broadcast`, `port`, `helloInterval`, `log`...). */
@@ -98,6 +100,7 @@ export const DEFAULT_GRACE_PERIOD = 5_000 // ms
 export const DEFAULT_MAX_RETRIES = 2
 export const DEFAULT_MAX_QUEUE = 1_000
 export const DEFAULT_MAX_BACKLOG = 16 * 1024 * 1024 // bytes
+export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024 // bytes
 const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
 
 export interface ResolvedOptions {
@@ -126,6 +129,7 @@ export interface ResolvedOptions {
   maxQueue: number
   gracePeriod: number
   maxBacklog: number
+  maxPayload: number
   cote: Record<string, unknown>
   basePort?: number
   highestPort?: number
@@ -253,6 +257,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     maxQueue: checkCount('maxQueue', options.maxQueue, DEFAULT_MAX_QUEUE),
     gracePeriod: checkMs('gracePeriod', options.gracePeriod, DEFAULT_GRACE_PERIOD),
     maxBacklog: checkCount('maxBacklog', options.maxBacklog, DEFAULT_MAX_BACKLOG),
+    maxPayload: checkCount('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD),
     cote,
     basePort,
     highestPort

@@ -174,7 +174,7 @@ function setup(app: Application, options: ResolvedOptions) {
       while (ports[1] === ports[0])
     }
     transport = createCoteTransport(
-      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, maxBacklog: options.maxBacklog, ports },
+      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, maxBacklog: options.maxBacklog, maxPayload: options.maxPayload, ports },
       {
         onPublished,
         onRequest,

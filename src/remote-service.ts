@@ -1,6 +1,6 @@
 import { BadRequest } from '@feathersjs/errors'
 import { defaultServiceMethods } from '@feathersjs/feathers'
-import { errorFromWire, methodNotAllowedError, timeoutError, unavailableError } from './errors'
+import { errorFromWire, methodNotAllowedError, payloadTooLargeError, timeoutError, unavailableError } from './errors'
 import type { ServiceDescriptor } from './options'
 import type { ReplicaSet } from './replica-set'
 import { PROTOCOL_VERSION } from './protocol'
@@ -121,6 +121,7 @@ export class RemoteService {
         if (!(error instanceof TransportError)) throw error
         if (error.reason === 'timeout') throw timeoutError(this.path, method, timeout)
         if (error.reason === 'encode') throw new BadRequest(`Remote call ${this.path}.${method} cannot be sent: ${error.message}`)
+        if (error.reason === 'too-large') throw payloadTooLargeError(this.path, method, error.message)
         if (error.reason === 'peer-gone' && idempotentMethods.includes(method) && failures < maxRetries) {
           failures++
           tried.add(choice.uuid)

@@ -1,6 +1,7 @@
 import cote from 'cote'
 import createDebug from 'debug'
-import { decode, encode } from './codec'
+import { EncodeError } from './codec'
+import { deserialize, flush, guardMessages, serialize } from './frames'
 import type { PublishedMessage, RequestMessage } from './protocol'
 
 const debug = createDebug('feathers-mesh:transport')
@@ -32,6 +33,8 @@ export interface TransportOptions {
   cote: Record<string, unknown>
   /** Bytes a subscriber may lag behind before messages to it are dropped. */
   maxBacklog: number
+  /** Largest message sent, in bytes (0: no limit). */
+  maxPayload: number
   /** Ports of the responder and the publisher. */
   ports: [number, number]
 }
@@ -40,7 +43,7 @@ export interface TransportOptions {
 export class TransportError extends Error {
   constructor(
     message: string,
-    readonly reason: 'timeout' | 'peer-gone' | 'closed' | 'encode'
+    readonly reason: 'timeout' | 'peer-gone' | 'closed' | 'encode' | 'too-large'
   ) {
     super(message)
   }
@@ -52,7 +55,7 @@ const REQUEST_TYPE = 'mesh'
 
 interface Pending {
   peer: string
-  callback: ((...args: any[]) => void) & { id?: string }
+  id: string
   reject: (error: Error) => void
   timer?: NodeJS.Timeout
 }
@@ -61,7 +64,8 @@ interface Pending {
 export function createCoteTransport(options: TransportOptions, handlers: TransportHandlers): Transport {
   const { uuid } = options
   const short = uuid.slice(0, 8)
-  const discovery = { ...options.cote }
+  // cote logs every frame it does not handle; ours are handled below its level.
+  const discovery = { logUnknownEvents: false, ...options.cote }
   const mesh = { uuid, key: options.key, version: options.version }
   const pending = new Set<Pending>()
   let closed = false
@@ -72,27 +76,29 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const subscriber = new cote.Subscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] } as any, discovery)
   const components = [requester, subscriber, publisher, responder]
 
-  responder.on(REQUEST_TYPE, (request: { p: unknown }, reply: (err: unknown, value?: unknown) => void) => {
+  // Requests are text frames addressed to one peer's socket; cote's own handlers ignore them (no `type`).
+  ;(responder as any).sock.on('message', (payload: unknown, reply: (err: null, text: string) => void) => {
+    if (typeof payload !== 'string' || typeof reply !== 'function') return
     let message: RequestMessage
     try {
-      message = decode(request.p) as RequestMessage
+      message = deserialize(payload) as RequestMessage
     } catch (error) {
-      debug('%s dropped an undecodable request: %O', short, error)
+      debug('%s dropped an undecodable request: %s', short, (error as Error).message)
       return
     }
     handlers.onRequest(message).then(
-      (value) => reply(null, encodeReply(value)),
+      (value) => reply(null, serializeReply(value, options.maxPayload)),
       (error) => {
         // Handlers turn service errors into replies; reaching here is a bug, but never leave the caller hanging.
         debug('%s request handler failed: %O', short, error)
-        reply(null, encodeReply({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } }))
+        reply(null, serializeReply({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } }, 0))
       }
     )
   })
 
   subscriber.on(TOPIC, (payload: unknown) => {
     try {
-      handlers.onPublished(decode(payload) as PublishedMessage)
+      handlers.onPublished(deserialize(payload) as PublishedMessage)
     } catch (error) {
       debug('%s dropped a published message: %O', short, error)
     }
@@ -197,11 +203,13 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   function settle(entry: Pending) {
     pending.delete(entry)
     if (entry.timer) clearTimeout(entry.timer)
-    // Forget the request inside axon too, or its queue and callback table grow forever.
-    const sock = (requester as any).sock
-    const queued = sock.queue.findIndex((args: unknown[]) => args[args.length - 1] === entry.callback)
-    if (queued > -1) sock.queue.splice(queued, 1)
-    if (entry.callback.id !== undefined) delete sock.callbacks[entry.callback.id]
+    // Forget the request inside axon too, or its callback table grows forever.
+    delete reqSock.callbacks[entry.id]
+  }
+
+  function socketOf(peer: string): import('net').Socket | undefined {
+    for (const [socket, link] of socketPeers) if (link.uuid === peer && (socket as import('net').Socket).writable) return socket as import('net').Socket
+    return undefined
   }
 
   return {
@@ -221,7 +229,18 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
     publish(message) {
       if (closed || !pubSock.ready) return
-      const frame = pubSock.pack([`message::${TOPIC}`, encode(message)])
+      let text: string
+      try {
+        text = serialize(message)
+      } catch (error) {
+        debug('%s %s not published: %s', short, message.type, (error as Error).message)
+        return
+      }
+      if (options.maxPayload > 0 && text.length > options.maxPayload) {
+        debug('%s %s of %d bytes not published: over maxPayload', short, message.type, text.length)
+        return
+      }
+      const frame = pubSock.pack([`message::${TOPIC}`, text])
       for (const socket of pubSock.socks as import('net').Socket[]) {
         if (!socket.writable) continue
         // A subscriber that does not keep up loses messages rather than growing our memory.
@@ -235,24 +254,26 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
     request(peer, message, timeout) {
       if (closed) return Promise.reject(new TransportError('the mesh is closed', 'closed'))
-      let payload: unknown
+      let text: string
       try {
-        payload = encode(message)
-      } catch (error: any) {
-        return Promise.reject(new TransportError(error.message, 'encode'))
+        text = serialize(message)
+      } catch (error) {
+        return Promise.reject(new TransportError((error as Error).message, error instanceof EncodeError ? 'encode' : 'encode'))
       }
+      if (options.maxPayload > 0 && text.length > options.maxPayload) {
+        return Promise.reject(new TransportError(`the message is ${text.length} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
+      }
+      const socket = socketOf(peer)
+      if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'peer-gone'))
       return new Promise((resolve, reject) => {
-        const entry: Pending = {
-          peer,
-          reject,
-          callback: (err: unknown, reply: unknown) => {
-            settle(entry)
-            if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
-            try {
-              resolve(decode(reply))
-            } catch (error) {
-              reject(error)
-            }
+        const entry: Pending = { peer, id: reqSock.id(), reject }
+        reqSock.callbacks[entry.id] = (err: unknown, reply: unknown) => {
+          settle(entry)
+          if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
+          try {
+            resolve(deserialize(reply))
+          } catch (error) {
+            reject(new TransportError(`undecodable reply: ${(error as Error).message}`, 'peer-gone'))
           }
         }
         if (timeout > 0) {
@@ -263,7 +284,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           entry.timer.unref()
         }
         pending.add(entry)
-        requester.send({ type: REQUEST_TYPE, __subset: peer, p: payload } as any, entry.callback)
+        socket.write(reqSock.pack([text, entry.id]))
       })
     },
 
@@ -294,35 +315,12 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   }
 }
 
-function encodeReply(value: unknown): unknown {
+function serializeReply(value: unknown, maxPayload: number): string {
   try {
-    return encode(value)
-  } catch (error: any) {
-    return encode({ ok: false, error: { name: 'GeneralError', message: `reply cannot be sent: ${error.message}`, code: 500, className: 'general-error' } })
-  }
-}
-
-/** Wraps an axon socket's message handler so a malformed frame is logged and dropped. */
-function guardMessages(sock: any, short: string) {
-  const original = sock.onmessage
-  sock.onmessage = function (this: unknown, ...args: unknown[]) {
-    const handler = original.apply(this, args)
-    return (...frame: unknown[]) => {
-      try {
-        handler(...frame)
-      } catch (error) {
-        debug('%s dropped a malformed frame: %s', short, (error as Error)?.message)
-      }
-    }
-  }
-}
-
-const FLUSH_TIMEOUT = 500 // ms
-
-/** Waits (bounded) until replies and goodbyes written to these sockets have left the process. */
-async function flush(sockets: import('net').Socket[]) {
-  const deadline = Date.now() + FLUSH_TIMEOUT
-  while (sockets.some((socket) => socket.writable && socket.writableLength > 0) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    const text = serialize(value)
+    if (maxPayload === 0 || text.length <= maxPayload) return text
+    return serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${text.length} bytes, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large' } })
+  } catch (error) {
+    return serialize({ ok: false, error: { name: 'GeneralError', message: `the reply cannot be sent: ${(error as Error).message}`, code: 500, className: 'general-error' } })
   }
 }
