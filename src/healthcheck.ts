@@ -14,7 +14,10 @@ export interface HealthReport {
  */
 export async function checkHealth(key: string, membership: Membership, transport: Transport, uuid: string, ownKey: string, timeout: number): Promise<HealthReport> {
   const peers = [...membership.peers.values()].filter((peer) => peer.key === key)
-  if (peers.length === 0) return { status: 404, body: { key, message: `No app of key ${key} is known` } }
+  if (peers.length === 0) {
+    const refused = [...membership.refused.values()].filter((peer) => peer.key === key)
+    return { status: 404, body: { key, message: `No app of key ${key} is known`, ...(refused.length > 0 ? { refused } : {}) } }
+  }
   const services: Record<string, string[]> = {}
   const failures: Array<{ uuid: string; paths: string[]; reason: string }> = []
   await Promise.all(
@@ -30,6 +33,9 @@ export async function checkHealth(key: string, membership: Membership, transport
       }
     })
   )
-  if (failures.length > 0) return { status: 503, body: { key, services, unavailable: failures } }
-  return { status: 200, body: { key, services } }
+  // Refused peers neither fail nor pass the check: they are listed so an operator sees them.
+  const refused = [...membership.refused.values()].filter((peer) => peer.key === key)
+  const extra = refused.length > 0 ? { refused } : {}
+  if (failures.length > 0) return { status: 503, body: { key, services, unavailable: failures, ...extra } }
+  return { status: 200, body: { key, services, ...extra } }
 }

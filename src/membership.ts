@@ -32,6 +32,8 @@ export interface MembershipOptions {
 
 const now = () => performance.now()
 const HELLO_RETRIES = 3
+const MAX_REFUSED = 1_000
+const MAX_WARNINGS = 10 // refusal lines a minute
 
 /**
  * Who is in the mesh. A newly found peer is greeted with our state and answers with its own (one
@@ -40,9 +42,13 @@ const HELLO_RETRIES = 3
  */
 export class Membership {
   readonly peers = new Map<string, Peer>()
+  /** Peers refused for an incompatible protocol: never admitted, reported by the healthcheck. */
+  readonly refused = new Map<string, { uuid: string; key: string; reason: string }>()
   private timer?: NodeJS.Timeout
   private greeting = new Set<string>()
   private closed = false
+  private warnedAt = 0
+  private warnings = 0
   private readonly short: string
 
   constructor(
@@ -128,6 +134,19 @@ export class Membership {
   onGoodbye(uuid: string) {
     const peer = this.peers.get(uuid)
     if (peer) this.drop(peer, 'it said goodbye', false)
+  }
+
+  /** Refuses a peer, logging one line per peer (and at most a few a minute, whatever a flood claims). */
+  refuse(uuid: unknown, key: unknown, reason: string) {
+    if (typeof uuid !== 'string' || this.refused.has(uuid) || this.peers.has(uuid)) return
+    if (this.refused.size >= MAX_REFUSED) this.refused.delete(this.refused.keys().next().value as string)
+    this.refused.set(uuid, { uuid, key: String(key), reason })
+    const now = Date.now()
+    if (now - this.warnedAt > 60_000) {
+      this.warnedAt = now
+      this.warnings = 0
+    }
+    if (this.warnings++ < MAX_WARNINGS) console.warn(`feathers-mesh: peer ${uuid} (key ${String(key)}) refused: it ${reason}`)
   }
 
   /** Publishes our list (after app.use / app.unuse). */

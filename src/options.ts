@@ -1,4 +1,5 @@
 import type { Application, HookOptions } from '@feathersjs/feathers'
+import { readFileSync } from 'fs'
 import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
 
 /** What a consumer knows of a remote service before it builds a proxy for it. */
@@ -84,7 +85,15 @@ export interface DistributionOptions {
   maxBacklog?: number
   /** Largest message this app sends (a call, a reply or an event), in bytes; 0 for no limit. @default 64 MiB */
   maxPayload?: number
-  /** Request headers forwarded to providers as `params.headers` (lower case). @default none */
+  /**
+   * Mesh secret (or secrets, to rotate: the first seals, all open). Every message is then sealed with
+   * AES-256-GCM; apps without it are refused. Also `FEATHERS_MESH_SECRET` or `FEATHERS_MESH_SECRET_FILE`
+   * (one secret per line). @default none: the mesh is open to every process that reaches it
+   */
+  secret?: string | string[]
+  /** Params a provider accepts from the wire; nothing else reaches its hooks. @default query, provider, route, user, authentication */
+  remoteParams?: string[]
+  /** Request headers forwarded to providers as `params.headers` (lower case; providers must accept `headers` in `remoteParams`). @default none */
   forwardHeaders?: string[]
   /** Options for every cote component (discovery: `broadcast`, `port`, `helloInterval`, `log`...). */
   cote?: Record<string, unknown>
@@ -101,6 +110,36 @@ export const DEFAULT_MAX_RETRIES = 2
 export const DEFAULT_MAX_QUEUE = 1_000
 export const DEFAULT_MAX_BACKLOG = 16 * 1024 * 1024 // bytes
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024 // bytes
+export const DEFAULT_REMOTE_PARAMS = ['query', 'provider', 'route', 'user', 'authentication'] as const
+const MIN_SECRET_LENGTH = 16
+
+/** The option wins over FEATHERS_MESH_SECRET, which wins over FEATHERS_MESH_SECRET_FILE. */
+function resolveSecrets(secret: unknown, env: Env): string[] {
+  let secrets: unknown[]
+  let source = 'option secret'
+  if (secret !== undefined) secrets = Array.isArray(secret) ? secret : [secret]
+  else if (env.FEATHERS_MESH_SECRET) {
+    secrets = [env.FEATHERS_MESH_SECRET]
+    source = 'FEATHERS_MESH_SECRET'
+  } else if (env.FEATHERS_MESH_SECRET_FILE) {
+    source = `FEATHERS_MESH_SECRET_FILE (${env.FEATHERS_MESH_SECRET_FILE})`
+    let text: string
+    try {
+      text = readFileSync(env.FEATHERS_MESH_SECRET_FILE, 'utf8')
+    } catch (error) {
+      throw new Error(`feathers-mesh: cannot read ${source}: ${(error as Error).message}`)
+    }
+    secrets = text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean)
+    if (secrets.length === 0) throw new Error(`feathers-mesh: ${source} holds no secret`)
+  } else return []
+  for (const value of secrets) {
+    if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) {
+      throw new TypeError(`feathers-mesh: ${source} must be strings of at least ${MIN_SECRET_LENGTH} characters (a long random value)`)
+    }
+  }
+  if (secrets.length === 0) throw new TypeError(`feathers-mesh: ${source} is an empty list`)
+  return secrets as string[]
+}
 const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
 
 export interface ResolvedOptions {
@@ -123,6 +162,8 @@ export interface ResolvedOptions {
   heartbeatInterval: number
   heartbeatTimeout: number
   forwardHeaders: string[]
+  secrets: string[]
+  remoteParams: string[]
   idempotentMethods: string[]
   maxRetries: number
   replicaTimeout: number
@@ -251,6 +292,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     heartbeatInterval,
     heartbeatTimeout,
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
+    secrets: resolveSecrets(options.secret, env),
+    remoteParams: checkList('remoteParams', options.remoteParams, [...DEFAULT_REMOTE_PARAMS]),
     idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
     maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),
     replicaTimeout: checkMs('replicaTimeout', options.replicaTimeout, DEFAULT_REPLICA_TIMEOUT),

@@ -15,6 +15,7 @@ import { Registry } from './registry'
 import { RemoteService } from './remote-service'
 import { CallServer, servePing } from './responder'
 import { createCoteTransport } from './transport'
+import { createSealer } from './security'
 import type { Transport } from './transport'
 import { mountHealthcheck, splitUseArguments } from './app-hooks'
 
@@ -36,6 +37,8 @@ export interface Distribution {
   healthcheck(key?: string): Promise<HealthReport>
   /** TCP ports this app listens on for the mesh (calls, events); undefined until started. */
   readonly ports?: { responder: number; publisher: number }
+  /** Peers refused (incompatible protocol version), with the reason. */
+  refused(): Array<{ uuid: string; key: string; reason: string }>
   /** Uuid and key of each peer this app knows. */
   peers(): Array<{ uuid: string; key: string; services: string[] }>
   /** Closes everything the mesh opened (as `finalize(app)`). */
@@ -84,6 +87,9 @@ function setup(app: Application, options: ResolvedOptions) {
 
   // Calls and announcements go through this indirection: the transport only exists once cote starts.
   const lazyTransport: Transport = {
+    get drops() {
+      return transport?.drops ?? {}
+    },
     start: async () => undefined,
     publish: (message) => transport?.publish(message),
     request: (peer, message, timeout) => (transport ? transport.request(peer, message, timeout) : Promise.reject(new Error('the mesh has not started'))),
@@ -92,7 +98,7 @@ function setup(app: Application, options: ResolvedOptions) {
     close: async () => transport?.close()
   }
   const announcer = new Announcer(options, uuid, (message) => lazyTransport.publish(message))
-  const calls = new CallServer(announcer)
+  const calls = new CallServer(announcer, options.remoteParams)
   const localState = () => (published ? announcer.state() : { seq: 0, services: [] })
   const registry = new Registry(app, options, {
     transport: lazyTransport,
@@ -122,8 +128,10 @@ function setup(app: Application, options: ResolvedOptions) {
   })
 
   async function onRequest(message: RequestMessage): Promise<ReplyMessage> {
-    if (!message || message.v !== PROTOCOL_VERSION) {
-      return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: `feathers-mesh protocol version ${message?.v} is not supported (this app speaks ${PROTOCOL_VERSION})` } }
+    if (!message || typeof message !== 'object') return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: 'malformed request' } }
+    if (message.v !== PROTOCOL_VERSION) {
+      membership.refuse(message.from, message.key, `speaks protocol version ${message.v}, this app ${PROTOCOL_VERSION}`)
+      return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: `feathers-mesh protocol version ${message.v} is not supported (this app speaks ${PROTOCOL_VERSION})` } }
     }
     membership.heard(message.from)
     switch (message.type) {
@@ -144,7 +152,8 @@ function setup(app: Application, options: ResolvedOptions) {
   }
 
   function onPublished(message: PublishedMessage) {
-    if (!message || message.from === uuid || message.v !== PROTOCOL_VERSION) return
+    if (!message || typeof message !== 'object' || message.from === uuid) return
+    if (message.v !== PROTOCOL_VERSION) return membership.refuse(message.from, message.key, `speaks protocol version ${message.v}, this app ${PROTOCOL_VERSION}`)
     switch (message.type) {
       case 'announce':
         return membership.onAnnounce(message)
@@ -174,12 +183,22 @@ function setup(app: Application, options: ResolvedOptions) {
       while (ports[1] === ports[0])
     }
     transport = createCoteTransport(
-      { uuid, key: options.key, version: PROTOCOL_VERSION, cote: options.cote, maxBacklog: options.maxBacklog, maxPayload: options.maxPayload, ports },
+      {
+        uuid,
+        key: options.key,
+        version: PROTOCOL_VERSION,
+        cote: options.cote,
+        maxBacklog: options.maxBacklog,
+        maxPayload: options.maxPayload,
+        sealer: options.secrets.length > 0 ? createSealer(options.secrets, options.key, uuid) : undefined,
+        ports
+      },
       {
         onPublished,
         onRequest,
         onPeerUp: (peer) => membership.discovered(peer.uuid),
-        onPeerDown: (peerUuid) => membership.lost(peerUuid)
+        onPeerDown: (peerUuid) => membership.lost(peerUuid),
+        onRefused: (from, key, reason) => membership.refuse(from, key, reason)
       }
     )
     await transport.start()
@@ -193,6 +212,9 @@ function setup(app: Application, options: ResolvedOptions) {
     debug('%s ready (key %s)', short, options.key)
   }
 
+  if (options.secrets.length === 0 && process.env.NODE_ENV === 'production') {
+    console.warn('feathers-mesh: the mesh is unauthenticated: any process that reaches it can call, announce and listen. Set the secret option or FEATHERS_MESH_SECRET on every app.')
+  }
   const ready = start()
   ready.catch((error) => debug('%s failed to start: %O', short, error))
 
@@ -218,6 +240,7 @@ function setup(app: Application, options: ResolvedOptions) {
     options,
     waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
     healthcheck: (key = 'default') => checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout),
+    refused: () => [...membership.refused.values()],
     peers: () => [...membership.peers.values()].map((peer) => ({ uuid: peer.uuid, key: peer.key, services: peer.services.map((s) => s.path) })),
     close
   }

@@ -10,13 +10,13 @@ const debug = createDebug('feathers-mesh:responder')
 /** Arguments each standard method takes before `params`; custom methods take `data`. */
 const ARITY: Record<string, number> = { find: 0, get: 1, create: 1, update: 2, patch: 2, remove: 1 }
 
-/** Params the provider accepts from the wire; `fromRemote` is set here, never trusted from a peer. */
-function localParams(wire: unknown): Record<string, unknown> {
+/** Params the provider accepts from the wire (`remoteParams`); `fromRemote` is set here, never trusted from a peer. */
+function localParams(wire: unknown, accepted: string[]): Record<string, unknown> {
   const params: Record<string, unknown> = {}
   if (wire && typeof wire === 'object') {
     const source = wire as Record<string, unknown>
-    for (const field of ['query', 'route', 'provider', 'user', 'authentication', 'headers']) {
-      if (source[field] !== undefined) params[field] = source[field]
+    for (const field of accepted) {
+      if (field !== 'fromRemote' && source[field] !== undefined) params[field] = source[field]
     }
   }
   if (params.query === undefined) params.query = {}
@@ -25,7 +25,7 @@ function localParams(wire: unknown): Record<string, unknown> {
 }
 
 /** Serves calls from consumers to this app's exposed services. */
-export async function serveCall(announcer: Announcer, message: CallMessage): Promise<ReplyMessage> {
+export async function serveCall(announcer: Announcer, message: CallMessage, accepted: string[]): Promise<ReplyMessage> {
   try {
     const exposed = typeof message.path === 'string' ? announcer.lookup(message.path) : undefined
     if (!exposed) throw new NotFound(`Service ${message.path} is not exposed by this app`)
@@ -38,7 +38,7 @@ export async function serveCall(announcer: Announcer, message: CallMessage): Pro
       throw new BadRequest(`Remote call ${message.path}.${method} expects ${arity} argument(s) before params`)
     }
     const context = createContext(exposed.service, method, {})
-    const done = await exposed.service[method](...message.args, localParams(message.params), context)
+    const done = await exposed.service[method](...message.args, localParams(message.params, accepted), context)
     return { ok: true, value: done.dispatch !== undefined ? done.dispatch : done.result }
   } catch (error) {
     debug('call %s.%s failed: %s', message.path, message.method, (error as Error)?.message)
@@ -59,14 +59,17 @@ export class CallServer {
   private draining = false
   private drained?: () => void
 
-  constructor(private readonly announcer: Announcer) {}
+  constructor(
+    private readonly announcer: Announcer,
+    private readonly accepted: string[]
+  ) {}
 
   async serve(message: CallMessage): Promise<ReplyMessage> {
     // Refused before running: the consumer may send it to another replica, whatever the method.
     if (this.draining) return { ok: false, refused: 'this app is leaving' }
     this.inFlight++
     try {
-      return await serveCall(this.announcer, message)
+      return await serveCall(this.announcer, message, this.accepted)
     } finally {
       this.inFlight--
       if (this.inFlight === 0) this.drained?.()

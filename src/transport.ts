@@ -1,7 +1,9 @@
 import cote from 'cote'
 import createDebug from 'debug'
 import { EncodeError } from './codec'
+import { Drops } from './drops'
 import { deserialize, flush, guardMessages, serialize } from './frames'
+import type { Sealer } from './security'
 import type { PublishedMessage, RequestMessage } from './protocol'
 
 const debug = createDebug('feathers-mesh:transport')
@@ -12,6 +14,8 @@ export interface Transport {
   start(): Promise<void>
   publish(message: PublishedMessage): void
   request(peer: string, message: RequestMessage, timeout: number): Promise<unknown>
+  /** Messages dropped so far, by reason. */
+  readonly drops: Record<string, number>
   /** Whether both links to a peer (calls and events) are open. */
   linked(peer: string): boolean
   /** Rejects every pending request to a peer (it left or died). */
@@ -24,6 +28,8 @@ export interface TransportHandlers {
   onRequest(message: RequestMessage): Promise<unknown>
   onPeerUp(peer: { uuid: string; key: string; version: number }): void
   onPeerDown(uuid: string): void
+  /** A frame was refused for lack of (or a different) secret; `from` and `key` are unauthenticated hints. */
+  onRefused(from: string, key: string, reason: string): void
 }
 
 export interface TransportOptions {
@@ -35,6 +41,8 @@ export interface TransportOptions {
   maxBacklog: number
   /** Largest message sent, in bytes (0: no limit). */
   maxPayload: number
+  /** Seals and opens every frame when the mesh has a secret. */
+  sealer?: Sealer
   /** Ports of the responder and the publisher. */
   ports: [number, number]
 }
@@ -68,7 +76,33 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const discovery = { logUnknownEvents: false, ...options.cote }
   const mesh = { uuid, key: options.key, version: options.version }
   const pending = new Set<Pending>()
+  const drops = new Drops(short)
+  const { sealer } = options
   let closed = false
+
+  /** Text of a frame addressed to us (`to` is our uuid, or `*` when published), or undefined when dropped. */
+  function open(frame: unknown, to: string, source: string): string | undefined {
+    if (typeof frame !== 'string') return void drops.note('not a text frame', source)
+    if (!sealer) {
+      if (!frame.startsWith('S1.')) return frame
+      const partition = frame.slice(3, frame.indexOf('.', 3))
+      drops.note('sealed, and this app has no secret', source)
+      return void safely('refused', () => handlers.onRefused(`sealed:${partition}`, partition, 'seals its messages with a mesh secret this app does not have'))
+    }
+    const opened = sealer.open(frame, to === '*' ? uuid : to)
+    if (opened.ok) return opened.text
+    drops.note(opened.reason, opened.from ?? source)
+    if (opened.reason === 'not sealed') {
+      // For the operator only: who sent it is a claim, not a proof.
+      const claim = /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(frame.slice(0, 300))
+      if (claim) safely('refused', () => handlers.onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)'))
+    } else if (opened.reason === 'unknown secret') {
+      const partition = frame.slice(3, frame.indexOf('.', 3))
+      safely('refused', () => handlers.onRefused(`sealed:${partition}`, partition, 'seals its messages with another mesh secret'))
+    }
+    return undefined
+  }
+  const seal = (text: string, to: string) => (sealer ? sealer.seal(text, to) : text)
 
   const responder = new cote.Responder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], subset: uuid, mesh, port: options.ports[0] } as any, discovery)
   const requester = new cote.Requester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] } as any, discovery)
@@ -78,27 +112,28 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   // Requests are text frames addressed to one peer's socket; cote's own handlers ignore them (no `type`).
   ;(responder as any).sock.on('message', (payload: unknown, reply: (err: null, text: string) => void) => {
-    if (typeof payload !== 'string' || typeof reply !== 'function') return
+    if (typeof reply !== 'function') return
+    const text = open(payload, uuid, 'a requester')
+    if (text === undefined) return
     let message: RequestMessage
     try {
-      message = deserialize(payload) as RequestMessage
+      message = deserialize(text) as RequestMessage
     } catch (error) {
-      debug('%s dropped an undecodable request: %s', short, (error as Error).message)
-      return
+      return drops.note('undecodable', 'a requester', (error as Error).message)
     }
-    handlers.onRequest(message).then(
-      (value) => reply(null, serializeReply(value, options.maxPayload)),
-      (error) => {
-        // Handlers turn service errors into replies; reaching here is a bug, but never leave the caller hanging.
-        debug('%s request handler failed: %O', short, error)
-        reply(null, serializeReply({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } }, 0))
-      }
-    )
+    const answer = (value: unknown) => reply(null, seal(serializeReply(value, options.maxPayload), String(message?.from)))
+    handlers.onRequest(message).then(answer, (error) => {
+      // Handlers turn service errors into replies; reaching here is a bug, but never leave the caller hanging.
+      debug('%s request handler failed: %O', short, error)
+      answer({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } })
+    })
   })
 
   subscriber.on(TOPIC, (payload: unknown) => {
+    const text = open(payload, '*', 'a publisher')
+    if (text === undefined) return
     try {
-      handlers.onPublished(deserialize(payload) as PublishedMessage)
+      handlers.onPublished(deserialize(text) as PublishedMessage)
     } catch (error) {
       debug('%s dropped a published message: %O', short, error)
     }
@@ -240,7 +275,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         debug('%s %s of %d bytes not published: over maxPayload', short, message.type, text.length)
         return
       }
-      const frame = pubSock.pack([`message::${TOPIC}`, text])
+      const frame = pubSock.pack([`message::${TOPIC}`, seal(text, '*')])
       for (const socket of pubSock.socks as import('net').Socket[]) {
         if (!socket.writable) continue
         // A subscriber that does not keep up loses messages rather than growing our memory.
@@ -268,10 +303,13 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       return new Promise((resolve, reject) => {
         const entry: Pending = { peer, id: reqSock.id(), reject }
         reqSock.callbacks[entry.id] = (err: unknown, reply: unknown) => {
+          // A reply that does not open leaves the call pending: a forged reply must not settle it.
+          const text = err ? undefined : open(reply, uuid, peer)
+          if (!err && text === undefined) return
           settle(entry)
           if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
           try {
-            resolve(deserialize(reply))
+            resolve(deserialize(text))
           } catch (error) {
             reject(new TransportError(`undecodable reply: ${(error as Error).message}`, 'peer-gone'))
           }
@@ -284,9 +322,11 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           entry.timer.unref()
         }
         pending.add(entry)
-        socket.write(reqSock.pack([text, entry.id]))
+        socket.write(reqSock.pack([seal(text, peer), entry.id]))
       })
     },
+
+    drops: drops.counts,
 
     linked(peer) {
       return requesterLinked(peer) && subscribedTo.has(peer)

@@ -9,7 +9,7 @@ describe('calls through a proxy', function () {
   const clients: any[] = []
 
   before(async () => {
-    provider = await mesh.child('provider', { key: 'todos-app', services: ['todos', 'echo', 'accounts'] })
+    provider = await mesh.child('provider', { key: 'todos-app', services: ['todos', 'echo', 'accounts'], options: { remoteParams: ['query', 'provider', 'route', 'user', 'authentication', 'headers'] } })
     gateway = await mesh.app({ key: 'gateway', forwardHeaders: ['x-request-id'] })
     await Promise.all(['todos', 'echo', 'accounts'].map((path) => gateway.distribution.waitForService(path)))
   })
@@ -71,6 +71,18 @@ describe('calls through a proxy', function () {
     expect(echoed.authentication).to.deep.equal({ strategy: 'jwt', accessToken: 'x' })
     expect(echoed.hasConnection).to.equal(false)
     expect(echoed.headers).to.deep.equal({ 'x-request-id': 'abc' })
+  })
+
+  it('remoteParams: a provider accepts only the params it lists, whatever a consumer sends', async () => {
+    const strict = await mesh.child('strict', { key: 'strict-app', services: ['echo:strict-echo'], options: { remoteParams: ['query'] } })
+    const echo = await gateway.distribution.waitForService('strict-echo')
+    const echoed = await echo.create({}, { query: { a: 1 }, user: { id: 1 }, provider: 'rest', headers: { 'x-request-id': 'abc' } })
+    expect(echoed.query).to.deep.equal({ a: 1 })
+    expect(echoed.user).to.equal(undefined)
+    expect(echoed.provider).to.equal(undefined)
+    expect(echoed.headers).to.equal(undefined)
+    expect(echoed.fromRemote).to.equal(true)
+    await strict.kill()
   })
 
   it('keeps params.route and params.provider from a REST call on the consumer', async () => {
