@@ -13,16 +13,29 @@ export function deserialize(text: unknown): unknown {
   return decode(JSON.parse(text))
 }
 
-/** Wraps an axon socket's message handler so a malformed frame is logged and dropped. */
-export function guardMessages(sock: any, short: string) {
+/** The connection whose frame is being handled, so a handler can cut a connection that sends garbage. */
+export interface FrameSource {
+  current?: import('net').Socket
+}
+
+/**
+ * Wraps an axon socket's message handler: a frame that throws is logged and dropped, and the frames
+ * a cut connection still had buffered are skipped without being decoded.
+ */
+export function guardMessages(sock: any, short: string, source: FrameSource) {
   const original = sock.onmessage
-  sock.onmessage = function (this: unknown, ...args: unknown[]) {
-    const handler = original.apply(this, args)
+  sock.onmessage = function (this: unknown, socket: import('net').Socket, ...args: unknown[]) {
+    const handler = original.call(this, socket, ...args)
     return (...frame: unknown[]) => {
+      if (socket?.destroyed) return
+      source.current = socket
       try {
         handler(...frame)
       } catch (error) {
-        debug('%s dropped a malformed frame: %s', short, (error as Error)?.message)
+        debug('%s dropped a malformed frame and closed its connection: %s', short, (error as Error)?.message)
+        socket?.destroy()
+      } finally {
+        source.current = undefined
       }
     }
   }

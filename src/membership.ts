@@ -163,7 +163,7 @@ export class Membership {
 
   helloReply(): HelloReply {
     const { seq, services } = this.options.localState()
-    return { from: this.options.uuid, key: this.options.key, seq, services }
+    return { v: PROTOCOL_VERSION, from: this.options.uuid, key: this.options.key, seq, services }
   }
 
   private async greet(uuid: string) {
@@ -173,7 +173,11 @@ export class Membership {
       for (let attempt = 1; attempt <= HELLO_RETRIES && !this.closed; attempt++) {
         try {
           const reply = (await this.transport.request(uuid, this.helloMessage(), this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
-          if (reply?.ok && reply.value && reply.value.from === uuid) this.onAnnounce(reply.value)
+          const state = reply?.ok ? reply.value : undefined
+          if (state && state.from === uuid) {
+            if (state.v !== PROTOCOL_VERSION) this.refuse(uuid, state.key, `speaks protocol version ${state.v}, this app ${PROTOCOL_VERSION}`)
+            else this.onAnnounce(state)
+          }
           return
         } catch (error: any) {
           debug('%s hello to %s failed (attempt %d): %s', this.short, uuid.slice(0, 8), attempt, error.message)

@@ -37,6 +37,8 @@ export interface Distribution {
   healthcheck(key?: string): Promise<HealthReport>
   /** TCP ports this app listens on for the mesh (calls, events); undefined until started. */
   readonly ports?: { responder: number; publisher: number }
+  /** Messages dropped so far (unauthenticated, replayed, malformed...), by reason. */
+  drops(): Record<string, number>
   /** Peers refused (incompatible protocol version), with the reason. */
   refused(): Array<{ uuid: string; key: string; reason: string }>
   /** Uuid and key of each peer this app knows. */
@@ -241,6 +243,7 @@ function setup(app: Application, options: ResolvedOptions) {
     waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
     healthcheck: (key = 'default') => checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout),
     refused: () => [...membership.refused.values()],
+    drops: () => ({ ...lazyTransport.drops }),
     peers: () => [...membership.peers.values()].map((peer) => ({ uuid: peer.uuid, key: peer.key, services: peer.services.map((s) => s.path) })),
     close
   }

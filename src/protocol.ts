@@ -83,6 +83,8 @@ export interface WireError {
 }
 
 export interface HelloReply {
+  /** Protocol version of the answering peer. */
+  v: number
   from: string
   key: string
   seq: number

@@ -3,6 +3,7 @@ import createDebug from 'debug'
 import { EncodeError } from './codec'
 import { Drops } from './drops'
 import { deserialize, flush, guardMessages, serialize } from './frames'
+import type { FrameSource } from './frames'
 import type { Sealer } from './security'
 import type { PublishedMessage, RequestMessage } from './protocol'
 
@@ -78,20 +79,32 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const pending = new Set<Pending>()
   const drops = new Drops(short)
   const { sealer } = options
+  const source: FrameSource = {}
   let closed = false
 
+  /** A connection that sends what no mesh peer would is cut: a flood then costs one frame per connection. */
+  function refuseConnection() {
+    source.current?.destroy()
+  }
+
   /** Text of a frame addressed to us (`to` is our uuid, or `*` when published), or undefined when dropped. */
-  function open(frame: unknown, to: string, source: string): string | undefined {
-    if (typeof frame !== 'string') return void drops.note('not a text frame', source)
+  function open(frame: unknown, to: string, origin: string): string | undefined {
+    if (typeof frame !== 'string') {
+      refuseConnection()
+      return void drops.note('not a text frame', origin)
+    }
     if (!sealer) {
       if (!frame.startsWith('S1.')) return frame
+      refuseConnection()
       const partition = frame.slice(3, frame.indexOf('.', 3))
-      drops.note('sealed, and this app has no secret', source)
+      drops.note('sealed, and this app has no secret', origin)
       return void safely('refused', () => handlers.onRefused(`sealed:${partition}`, partition, 'seals its messages with a mesh secret this app does not have'))
     }
     const opened = sealer.open(frame, to === '*' ? uuid : to)
     if (opened.ok) return opened.text
-    drops.note(opened.reason, opened.from ?? source)
+    // A replay or a stale frame can come from a real peer's connection: only unauthenticated frames cut it.
+    if (opened.from === undefined) refuseConnection()
+    drops.note(opened.reason, opened.from ?? origin)
     if (opened.reason === 'not sealed') {
       // For the operator only: who sent it is a claim, not a proof.
       const claim = /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(frame.slice(0, 300))
@@ -119,6 +132,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     try {
       message = deserialize(text) as RequestMessage
     } catch (error) {
+      refuseConnection()
       return drops.note('undecodable', 'a requester', (error as Error).message)
     }
     const answer = (value: unknown) => reply(null, seal(serializeReply(value, options.maxPayload), String(message?.from)))
@@ -232,7 +246,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   // Bytes from the network must never throw out of a socket callback and crash the process.
   const pubSock = (publisher as any).sock.sock
-  for (const sock of [reqSock, (responder as any).sock, subSock, pubSock]) guardMessages(sock, short)
+  for (const sock of [reqSock, (responder as any).sock, subSock, pubSock]) guardMessages(sock, short, source)
   let dropped = 0
 
   function settle(entry: Pending) {
