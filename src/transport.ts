@@ -4,6 +4,9 @@ import { EncodeError } from './codec'
 import { Drops } from './drops'
 import { deserialize, flush, guardMessages, serialize } from './frames'
 import type { FrameSource } from './frames'
+import { createGate } from './gate'
+import { Links } from './links'
+import type { PeerInfo } from './links'
 import type { Sealer } from './security'
 import type { PublishedMessage, RequestMessage } from './protocol'
 
@@ -27,7 +30,7 @@ export interface Transport {
 export interface TransportHandlers {
   onPublished(message: PublishedMessage): void
   onRequest(message: RequestMessage): Promise<unknown>
-  onPeerUp(peer: { uuid: string; key: string; version: number }): void
+  onPeerUp(peer: PeerInfo): void
   onPeerDown(uuid: string): void
   /** A frame was refused for lack of (or a different) secret; `from` and `key` are unauthenticated hints. */
   onRefused(from: string, key: string, reason: string): void
@@ -82,40 +85,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const source: FrameSource = {}
   let closed = false
 
-  /** A connection that sends what no mesh peer would is cut: a flood then costs one frame per connection. */
-  function refuseConnection() {
-    source.current?.destroy()
-  }
-
-  /** Text of a frame addressed to us (`to` is our uuid, or `*` when published), or undefined when dropped. */
-  function open(frame: unknown, to: string, origin: string): string | undefined {
-    if (typeof frame !== 'string') {
-      refuseConnection()
-      return void drops.note('not a text frame', origin)
-    }
-    if (!sealer) {
-      if (!frame.startsWith('S1.')) return frame
-      refuseConnection()
-      const partition = frame.slice(3, frame.indexOf('.', 3))
-      drops.note('sealed, and this app has no secret', origin)
-      return void safely('refused', () => handlers.onRefused(`sealed:${partition}`, partition, 'seals its messages with a mesh secret this app does not have'))
-    }
-    const opened = sealer.open(frame, to === '*' ? uuid : to)
-    if (opened.ok) return opened.text
-    // A replay or a stale frame can come from a real peer's connection: only unauthenticated frames cut it.
-    if (opened.from === undefined) refuseConnection()
-    drops.note(opened.reason, opened.from ?? origin)
-    if (opened.reason === 'not sealed') {
-      // For the operator only: who sent it is a claim, not a proof.
-      const claim = /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(frame.slice(0, 300))
-      if (claim) safely('refused', () => handlers.onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)'))
-    } else if (opened.reason === 'unknown secret') {
-      const partition = frame.slice(3, frame.indexOf('.', 3))
-      safely('refused', () => handlers.onRefused(`sealed:${partition}`, partition, 'seals its messages with another mesh secret'))
-    }
-    return undefined
-  }
-  const seal = (text: string, to: string) => (sealer ? sealer.seal(text, to) : text)
+  const gate = createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason)))
+  const { open, seal } = gate
+  const refuseConnection = () => source.current?.destroy()
 
   const responder = new cote.Responder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], subset: uuid, mesh, port: options.ports[0] } as any, discovery)
   const requester = new cote.Requester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] } as any, discovery)
@@ -153,74 +125,16 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     }
   })
 
-  // A peer is up once the requester holds a connection to its responder; a closed connection
-  // fails its pending calls at once and is re-opened while discovery still sees the peer.
   const reqSock = (requester as any).sock
-  const socketPeers = new Map<unknown, { uuid: string; address: string; port: number }>()
-  const timers = new Set<NodeJS.Timeout>()
-
-  // Events flow only once our subscriber is connected to the peer's publisher: a peer counts as up
-  // when both links exist, so no proxy is mounted before its events can arrive.
-  const subscribedTo = new Set<string>()
-
-  function findNode(component: unknown, match: (peer: typeof mesh, node: any) => boolean) {
-    const nodes = Object.values(((component as any).discovery?.nodes ?? {}) as Record<string, any>)
-    return nodes.find((node) => node.advertisement?.mesh && match(node.advertisement.mesh, node))
-  }
-  const nodeOfSocket = (component: unknown, socket: import('net').Socket) =>
-    findNode(component, (_peer, n) => n.advertisement.port === socket.remotePort && (n.address === socket.remoteAddress || `::ffff:${n.address}` === socket.remoteAddress))
-  const requesterLinked = (peerUuid: string) => [...socketPeers.values()].some((p) => p.uuid === peerUuid)
-  const peerUp = (peer: typeof mesh) => {
-    if (requesterLinked(peer.uuid) && subscribedTo.has(peer.uuid)) safely('peer-up', () => handlers.onPeerUp(peer))
-  }
-
-  reqSock.on('connect', (socket: import('net').Socket) => {
-    const node = nodeOfSocket(requester, socket)
-    const peer = node?.advertisement.mesh
-    if (!peer || typeof peer.uuid !== 'string' || peer.uuid === uuid) return
-    socketPeers.set(socket, { uuid: peer.uuid, address: node.address, port: node.advertisement.port })
-    peerUp(peer)
-  })
-
-  // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: listen on the inner socket.
   const subSock = (subscriber as any).sock.sock
-  const subscriptions = new Map<unknown, string>()
-  subSock.on('connect', (socket: import('net').Socket) => {
-    const peer = nodeOfSocket(subscriber, socket)?.advertisement.mesh
-    if (!peer || typeof peer.uuid !== 'string' || peer.uuid === uuid) return
-    subscriptions.set(socket, peer.uuid)
-    subscribedTo.add(peer.uuid)
-    peerUp(peer)
+  const links = new Links(uuid, requester, subscriber, {
+    up: (peer) => safely('peer-up', () => handlers.onPeerUp(peer)),
+    down: (peer) => {
+      // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
+      abandonPeer(peer, 'the connection to the replica closed')
+      safely('peer-down', () => handlers.onPeerDown(peer))
+    }
   })
-  subSock.on('socket close', (socket: unknown) => {
-    const peerUuid = subscriptions.get(socket)
-    subscriptions.delete(socket)
-    if (peerUuid && ![...subscriptions.values()].includes(peerUuid)) subscribedTo.delete(peerUuid)
-  })
-
-  reqSock.on('socket close', (socket: unknown) => {
-    const peer = socketPeers.get(socket)
-    socketPeers.delete(socket)
-    if (!peer || closed) return
-    debug('%s connection to %s closed', short, peer.uuid.slice(0, 8))
-    // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
-    if (!requesterLinked(peer.uuid)) abandonPeer(peer.uuid, 'the connection to the replica closed')
-    safely('peer-down', () => handlers.onPeerDown(peer.uuid))
-    reconnect(peer)
-  })
-
-  /** Re-opens a dropped connection while discovery still sees the peer, with bounded back-off. */
-  function reconnect(peer: { uuid: string; address: string; port: number }, attempt = 1) {
-    const timer = setTimeout(() => {
-      timers.delete(timer)
-      if (closed || !findNode(requester, (p) => p.uuid === peer.uuid)) return
-      if (requesterLinked(peer.uuid)) return
-      reqSock.connect(peer.port, peer.address)
-      reconnect(peer, attempt + 1) // checks again later; a success stops the loop there
-    }, Math.min(50 * 2 ** attempt, 2000))
-    timer.unref()
-    timers.add(timer)
-  }
 
   requester.on('cote:removed', (node: { advertisement: { mesh?: typeof mesh } }) => {
     const peer = node.advertisement.mesh
@@ -254,11 +168,6 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     if (entry.timer) clearTimeout(entry.timer)
     // Forget the request inside axon too, or its callback table grows forever.
     delete reqSock.callbacks[entry.id]
-  }
-
-  function socketOf(peer: string): import('net').Socket | undefined {
-    for (const [socket, link] of socketPeers) if (link.uuid === peer && (socket as import('net').Socket).writable) return socket as import('net').Socket
-    return undefined
   }
 
   return {
@@ -312,7 +221,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       if (options.maxPayload > 0 && text.length > options.maxPayload) {
         return Promise.reject(new TransportError(`the message is ${text.length} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
       }
-      const socket = socketOf(peer)
+      const socket = links.socketOf(peer)
       if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'peer-gone'))
       return new Promise((resolve, reject) => {
         const entry: Pending = { peer, id: reqSock.id(), reject }
@@ -343,7 +252,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     drops: drops.counts,
 
     linked(peer) {
-      return requesterLinked(peer) && subscribedTo.has(peer)
+      return links.linked(peer)
     },
 
     abandon: abandonPeer,
@@ -351,8 +260,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     async close() {
       if (closed) return
       closed = true
-      for (const timer of timers) clearTimeout(timer)
-      timers.clear()
+      links.close()
       await flush([...(responder as any).sock.socks, ...pubSock.socks])
       for (const entry of [...pending]) {
         settle(entry)

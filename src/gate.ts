@@ -1,0 +1,55 @@
+import type { Drops } from './drops'
+import type { FrameSource } from './frames'
+import type { Sealer } from './security'
+
+export interface Gate {
+  /** Text of a frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
+  open(frame: unknown, to: string, origin: string): string | undefined
+  seal(text: string, to: string): string
+}
+
+/**
+ * Where frames enter and leave: sealing with the mesh secret, opening, and refusing. A connection
+ * that sends what no mesh peer would (garbage, an unsealed or foreign frame) is cut, so a flood
+ * costs one frame per connection.
+ */
+export function createGate(
+  sealer: Sealer | undefined,
+  uuid: string,
+  drops: Drops,
+  source: FrameSource,
+  onRefused: (from: string, key: string, reason: string) => void
+): Gate {
+  const cut = () => source.current?.destroy()
+  const partitionOf = (frame: string) => frame.slice(3, frame.indexOf('.', 3))
+
+  return {
+    seal: (text, to) => (sealer ? sealer.seal(text, to) : text),
+
+    open(frame, to, origin) {
+      if (typeof frame !== 'string') {
+        cut()
+        return void drops.note('not a text frame', origin)
+      }
+      if (!sealer) {
+        if (!frame.startsWith('S1.')) return frame
+        cut()
+        drops.note('sealed, and this app has no secret', origin)
+        return void onRefused(`sealed:${partitionOf(frame)}`, partitionOf(frame), 'seals its messages with a mesh secret this app does not have')
+      }
+      const opened = sealer.open(frame, to === '*' ? uuid : to)
+      if (opened.ok) return opened.text
+      // A replay or a stale frame may come over a real peer's connection: only unauthenticated frames cut it.
+      if (opened.from === undefined) cut()
+      drops.note(opened.reason, opened.from ?? origin)
+      if (opened.reason === 'not sealed') {
+        // For the operator only: who sent it is a claim, not a proof.
+        const claim = /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(frame.slice(0, 300))
+        if (claim) onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)')
+      } else if (opened.reason === 'unknown secret') {
+        onRefused(`sealed:${partitionOf(frame)}`, partitionOf(frame), 'seals its messages with another mesh secret')
+      }
+      return undefined
+    }
+  }
+}
