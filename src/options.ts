@@ -1,6 +1,10 @@
 import type { Application, HookOptions } from '@feathersjs/feathers'
-import { readFileSync } from 'fs'
 import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
+import { asArray, checkCount, checkKey, checkList, checkMs, envBoolean, envNumber, stripSlashes, toPredicate } from './checks'
+import type { Env } from './checks'
+import { resolveSecrets } from './secrets'
+
+export { checkKey, envBoolean, stripSlashes }
 
 /** What a consumer knows of a remote service before it builds a proxy for it. */
 export interface ServiceDescriptor {
@@ -111,36 +115,6 @@ export const DEFAULT_MAX_QUEUE = 1_000
 export const DEFAULT_MAX_BACKLOG = 16 * 1024 * 1024 // bytes
 export const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024 // bytes
 export const DEFAULT_REMOTE_PARAMS = ['query', 'provider', 'route', 'user', 'authentication'] as const
-const MIN_SECRET_LENGTH = 16
-
-/** The option wins over FEATHERS_MESH_SECRET, which wins over FEATHERS_MESH_SECRET_FILE. */
-function resolveSecrets(secret: unknown, env: Env): string[] {
-  let secrets: unknown[]
-  let source = 'option secret'
-  if (secret !== undefined) secrets = Array.isArray(secret) ? secret : [secret]
-  else if (env.FEATHERS_MESH_SECRET) {
-    secrets = [env.FEATHERS_MESH_SECRET]
-    source = 'FEATHERS_MESH_SECRET'
-  } else if (env.FEATHERS_MESH_SECRET_FILE) {
-    source = `FEATHERS_MESH_SECRET_FILE (${env.FEATHERS_MESH_SECRET_FILE})`
-    let text: string
-    try {
-      text = readFileSync(env.FEATHERS_MESH_SECRET_FILE, 'utf8')
-    } catch (error) {
-      throw new Error(`feathers-mesh: cannot read ${source}: ${(error as Error).message}`)
-    }
-    secrets = text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean)
-    if (secrets.length === 0) throw new Error(`feathers-mesh: ${source} holds no secret`)
-  } else return []
-  for (const value of secrets) {
-    if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) {
-      throw new TypeError(`feathers-mesh: ${source} must be strings of at least ${MIN_SECRET_LENGTH} characters (a long random value)`)
-    }
-  }
-  if (secrets.length === 0) throw new TypeError(`feathers-mesh: ${source} is an empty list`)
-  return secrets as string[]
-}
-const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
 
 export interface ResolvedOptions {
   services: (service: LocalServiceInfo) => boolean
@@ -174,74 +148,6 @@ export interface ResolvedOptions {
   cote: Record<string, unknown>
   basePort?: number
   highestPort?: number
-}
-
-type Env = Record<string, string | undefined>
-
-/** Reads a non-negative integer (ms or port) from the environment; a bad value names the variable. */
-function envNumber(env: Env, name: string): number | undefined {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return undefined
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 0) throw new Error(`feathers-mesh: environment variable ${name} must be a non-negative integer, got "${raw}"`)
-  return value
-}
-
-/** `COTE_LOG=false` (or 0/no/off) means off: feathers-distributed read any non-empty value as on. */
-export function envBoolean(env: Env, name: string): boolean | undefined {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return undefined
-  return !['false', '0', 'no', 'off'].includes(raw.trim().toLowerCase())
-}
-
-function toPredicate<T extends { path: string }>(name: string, filter: ServiceFilter<T> | undefined): (item: T) => boolean {
-  if (filter === undefined) return () => true
-  if (typeof filter === 'function') return filter
-  if (Array.isArray(filter) && filter.every((p) => typeof p === 'string')) {
-    const paths = new Set(filter.map(stripSlashes))
-    return (item) => paths.has(stripSlashes(item.path))
-  }
-  throw new TypeError(`feathers-mesh: option ${name} must be an array of paths or a function, got ${JSON.stringify(filter)}`)
-}
-
-function checkMs(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds >= 0, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function checkCount(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new TypeError(`feathers-mesh: option ${name} must be an integer >= 0, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-function checkList(name: string, value: unknown, fallback: string[]): string[] {
-  if (value === undefined) return fallback
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new TypeError(`feathers-mesh: option ${name} must be an array of strings, got ${JSON.stringify(value)}`)
-  }
-  return [...new Set(value)]
-}
-
-export function stripSlashes(path: string): string {
-  return path.replace(/^\/+|\/+$/g, '')
-}
-
-export function checkKey(key: unknown): string {
-  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-    throw new TypeError(`feathers-mesh: option key must be 1-128 characters of letters, digits and . _ @ / -, got ${JSON.stringify(key)}`)
-  }
-  return key
-}
-
-function asArray<T>(value: T | T[] | undefined): T[] {
-  if (value === undefined) return []
-  return Array.isArray(value) ? value : [value]
 }
 
 /** Validates options and fills every default once, so the rest of the code never guesses. */

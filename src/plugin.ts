@@ -10,10 +10,10 @@ import { resolveOptions, stripSlashes } from './options'
 import type { DistributionOptions, ResolvedOptions } from './options'
 import { ephemeralPort, findFreePort } from './ports'
 import { PROTOCOL_VERSION } from './protocol'
-import type { PublishedMessage, RequestMessage, ReplyMessage } from './protocol'
 import { Registry } from './registry'
 import { RemoteService } from './remote-service'
-import { CallServer, servePing } from './responder'
+import { CallServer } from './responder'
+import { createDispatcher } from './dispatch'
 import { createCoteTransport } from './transport'
 import { createSealer } from './security'
 import type { Transport } from './transport'
@@ -129,47 +129,7 @@ function setup(app: Application, options: ResolvedOptions) {
     onPeerLeft: (peer) => registry.removePeer(peer.uuid, peer.services)
   })
 
-  async function onRequest(message: RequestMessage): Promise<ReplyMessage> {
-    if (!message || typeof message !== 'object') return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: 'malformed request' } }
-    if (message.v !== PROTOCOL_VERSION) {
-      membership.refuse(message.from, message.key, `speaks protocol version ${message.v}, this app ${PROTOCOL_VERSION}`)
-      return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: `feathers-mesh protocol version ${message.v} is not supported (this app speaks ${PROTOCOL_VERSION})` } }
-    }
-    membership.heard(message.from)
-    switch (message.type) {
-      case 'hello':
-        membership.onAnnounce(message)
-        return { ok: true, value: membership.helloReply() }
-      case 'call':
-        return calls.serve(message)
-      case 'ping':
-        return servePing(announcer, message.paths)
-      case 'goodbye':
-        membership.onGoodbye(message.from)
-        return { ok: true, value: null }
-      default:
-        debug('%s unknown request type %s dropped', short, (message as any).type)
-        return { ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message: 'unknown request type' } }
-    }
-  }
-
-  function onPublished(message: PublishedMessage) {
-    if (!message || typeof message !== 'object' || message.from === uuid) return
-    if (message.v !== PROTOCOL_VERSION) return membership.refuse(message.from, message.key, `speaks protocol version ${message.v}, this app ${PROTOCOL_VERSION}`)
-    switch (message.type) {
-      case 'announce':
-        return membership.onAnnounce(message)
-      case 'heartbeat':
-        return membership.onHeartbeat(message)
-      case 'goodbye':
-        return membership.onGoodbye(message.from)
-      case 'event':
-        if (membership.heard(message.from)) registry.deliver(message)
-        return
-      default:
-        debug('%s unknown message type %s dropped', short, (message as any).type)
-    }
-  }
+  const { onRequest, onPublished } = createDispatcher({ uuid, membership, registry, calls, announcer })
 
   async function start() {
     await delay(options.coteDelay, timers)

@@ -1,0 +1,73 @@
+/** Validation of options and environment variables: every message names the option and the value. */
+import type { ServiceFilter } from './options'
+
+export type Env = Record<string, string | undefined>
+
+const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
+
+/** Reads a non-negative integer (ms or port) from the environment; a bad value names the variable. */
+export function envNumber(env: Env, name: string): number | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0) throw new Error(`feathers-mesh: environment variable ${name} must be a non-negative integer, got "${raw}"`)
+  return value
+}
+
+/** `COTE_LOG=false` (or 0/no/off) means off: feathers-distributed read any non-empty value as on. */
+export function envBoolean(env: Env, name: string): boolean | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  return !['false', '0', 'no', 'off'].includes(raw.trim().toLowerCase())
+}
+
+export function toPredicate<T extends { path: string }>(name: string, filter: ServiceFilter<T> | undefined): (item: T) => boolean {
+  if (filter === undefined) return () => true
+  if (typeof filter === 'function') return filter
+  if (Array.isArray(filter) && filter.every((p) => typeof p === 'string')) {
+    const paths = new Set(filter.map(stripSlashes))
+    return (item) => paths.has(stripSlashes(item.path))
+  }
+  throw new TypeError(`feathers-mesh: option ${name} must be an array of paths or a function, got ${JSON.stringify(filter)}`)
+}
+
+export function checkMs(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds >= 0, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+export function checkCount(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new TypeError(`feathers-mesh: option ${name} must be an integer >= 0, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+export function checkList(name: string, value: unknown, fallback: string[]): string[] {
+  if (value === undefined) return fallback
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new TypeError(`feathers-mesh: option ${name} must be an array of strings, got ${JSON.stringify(value)}`)
+  }
+  return [...new Set(value)]
+}
+
+export function stripSlashes(path: string): string {
+  return path.replace(/^\/+|\/+$/g, '')
+}
+
+export function checkKey(key: unknown): string {
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw new TypeError(`feathers-mesh: option key must be 1-128 characters of letters, digits and . _ @ / -, got ${JSON.stringify(key)}`)
+  }
+  return key
+}
+
+export function asArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return []
+  return Array.isArray(value) ? value : [value]
+}
+

@@ -1,0 +1,70 @@
+import createDebug from 'debug'
+import type { Announcer } from './announcer'
+import type { Membership } from './membership'
+import { PROTOCOL_VERSION } from './protocol'
+import type { PublishedMessage, ReplyMessage, RequestMessage } from './protocol'
+import type { Registry } from './registry'
+import { servePing } from './responder'
+import type { CallServer } from './responder'
+
+const debug = createDebug('feathers-mesh:dispatch')
+
+interface Parts {
+  uuid: string
+  membership: Membership
+  registry: Registry
+  calls: CallServer
+  announcer: Announcer
+}
+
+const badRequest = (message: string): ReplyMessage => ({ ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message } })
+
+/** The receiving end of the protocol: one switch per channel; what it does not know is logged and dropped. */
+export function createDispatcher({ uuid, membership, registry, calls, announcer }: Parts) {
+  const short = uuid.slice(0, 8)
+  const incompatible = (message: { v?: unknown }) => `speaks protocol version ${message.v}, this app ${PROTOCOL_VERSION}`
+
+  async function onRequest(message: RequestMessage): Promise<ReplyMessage> {
+    if (!message || typeof message !== 'object') return badRequest('malformed request')
+    if (message.v !== PROTOCOL_VERSION) {
+      membership.refuse(message.from, message.key, incompatible(message))
+      return badRequest(`feathers-mesh protocol version ${message.v} is not supported (this app speaks ${PROTOCOL_VERSION})`)
+    }
+    membership.heard(message.from)
+    switch (message.type) {
+      case 'hello':
+        membership.onAnnounce(message)
+        return { ok: true, value: membership.helloReply() }
+      case 'call':
+        return calls.serve(message)
+      case 'ping':
+        return servePing(announcer, message.paths)
+      case 'goodbye':
+        membership.onGoodbye(message.from)
+        return { ok: true, value: null }
+      default:
+        debug('%s unknown request type %s dropped', short, (message as { type?: unknown }).type)
+        return badRequest('unknown request type')
+    }
+  }
+
+  function onPublished(message: PublishedMessage) {
+    if (!message || typeof message !== 'object' || message.from === uuid) return
+    if (message.v !== PROTOCOL_VERSION) return membership.refuse(message.from, message.key, incompatible(message))
+    switch (message.type) {
+      case 'announce':
+        return membership.onAnnounce(message)
+      case 'heartbeat':
+        return membership.onHeartbeat(message)
+      case 'goodbye':
+        return membership.onGoodbye(message.from)
+      case 'event':
+        if (membership.heard(message.from)) registry.deliver(message)
+        return
+      default:
+        debug('%s unknown message type %s dropped', short, (message as { type?: unknown }).type)
+    }
+  }
+
+  return { onRequest, onPublished }
+}
