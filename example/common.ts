@@ -1,6 +1,7 @@
 /**
- * What both example apps share: every environment variable they read (ENV, checked against
- * docker-compose.yml by test/example/compose.test.ts), discovery settings and a clean shutdown.
+ * What both example apps share: every environment variable they read (ENV) and those feathers-mesh
+ * reads on its own (LIBRARY_ENV), both checked against docker-compose.yml by
+ * test/example/compose.test.ts, discovery settings and a clean shutdown.
  */
 import { finalize } from '../src'
 
@@ -14,6 +15,15 @@ export const ENV = {
   COTE_PORT: 'UDP port of discovery; every app of one mesh must use the same one'
 } as const
 export type EnvName = keyof typeof ENV
+
+/**
+ * Variables the apps never read themselves: `distribution()` reads them (see the README's
+ * environment table). The mesh secret reaches the apps this way, so their code holds no secret.
+ */
+export const LIBRARY_ENV = {
+  FEATHERS_MESH_SECRET: 'the mesh secret itself (scripts/start.js draws a random one per run)',
+  FEATHERS_MESH_SECRET_FILE: 'a file holding the mesh secret, one per line (docker-compose.yml: /run/secrets/mesh_secret)'
+} as const
 
 /** Loopback broadcast: announcements never leave the machine unless COTE_BROADCAST_ADDRESS says so. */
 export const LOOPBACK_BROADCAST = '127.255.255.255'

@@ -9,7 +9,12 @@
  *   COTE_PORT      UDP discovery port shared by the three apps (default 48000)
  *   START_TIMEOUT  ms to wait for the gateway to see both replicas (default 30000)
  * COTE_BROADCAST_ADDRESS is always set to the loopback broadcast address for the children.
+ *
+ * The mesh is sealed: a random secret is drawn for each run and given to the three children as
+ * FEATHERS_MESH_SECRET (feathers-mesh reads it), so a process without it cannot join, call or
+ * listen. It is never printed, and it dies with the run.
  */
+const { randomBytes } = require('crypto')
 const { spawn } = require('child_process')
 const path = require('path')
 const readline = require('readline')
@@ -36,6 +41,8 @@ const APPS = [
   { name: 'replica-2', script: 'service/index.js', env: { PORT: port + 2, MESH_KEY: TODOS_KEY, REPLICA: 'replica-2' } }
 ]
 const REPLICAS = APPS.filter((app) => app.env.REPLICA).length
+/** A development secret for this run only (the same for the three apps, as a mesh needs). */
+const MESH_SECRET = randomBytes(32).toString('base64')
 
 function integer(name, fallback) {
   const raw = process.env[name]
@@ -56,7 +63,9 @@ function childEnv(own) {
     if (name === 'COTE_MULTICAST_ADDRESS' || name.startsWith('COTE_DISCOVERY_')) delete env[name]
   }
   delete env.REPLICA
-  return { ...env, COTE_BROADCAST_ADDRESS: LOOPBACK_BROADCAST, COTE_PORT: String(cotePort), ...stringValues(own) }
+  // This run's secret, whatever the caller's shell holds (the variable wins over a secret file anyway).
+  delete env.FEATHERS_MESH_SECRET_FILE
+  return { ...env, COTE_BROADCAST_ADDRESS: LOOPBACK_BROADCAST, COTE_PORT: String(cotePort), FEATHERS_MESH_SECRET: MESH_SECRET, ...stringValues(own) }
 }
 
 function stringValues(object) {
@@ -136,6 +145,7 @@ process.once('SIGINT', () => stop('SIGINT', 0))
 process.once('SIGTERM', () => stop('SIGTERM', 0))
 
 console.log(`[start] discovery on UDP port ${cotePort}, broadcast ${LOOPBACK_BROADCAST}`)
+console.log('[start] the mesh is sealed with a random secret drawn for this run (FEATHERS_MESH_SECRET, not printed)')
 for (const app of APPS) startApp(app)
 waitForMesh().then((ok) => {
   if (stopping) return

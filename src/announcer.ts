@@ -4,6 +4,7 @@ import { encode } from './codec'
 import type { LocalServiceInfo, ResolvedOptions, ServiceDescriptor } from './options'
 import { PROTOCOL_VERSION } from './protocol'
 import type { EventMessage } from './protocol'
+import type { Stats } from './stats'
 
 const debug = createDebug('feathers-mesh:announcer')
 
@@ -27,7 +28,8 @@ export class Announcer {
   constructor(
     private readonly options: ResolvedOptions,
     private readonly uuid: string,
-    private readonly publish: (message: EventMessage) => void
+    private readonly publish: (message: EventMessage) => void,
+    private readonly stats: Stats
   ) {}
 
   state() {
@@ -106,6 +108,7 @@ export class Announcer {
     try {
       data = publicData(data, context)
       if (data === HIDDEN) return
+      this.stats.eventsOut++
       this.publish({
         v: PROTOCOL_VERSION,
         type: 'event',

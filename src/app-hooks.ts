@@ -1,6 +1,9 @@
 import createDebug from 'debug'
 import type { Application } from '@feathersjs/feathers'
 import type { HealthReport } from './healthcheck'
+import type { ResolvedOptions } from './options'
+import type { MeshStatus } from './status'
+import type { Registry } from 'prom-client'
 
 const debug = createDebug('feathers-mesh:app-hooks')
 
@@ -41,4 +44,23 @@ export function mountHealthcheck(app: Application, base: string, check: (key: st
       (error) => res.status(500).json({ message: String(error?.message ?? error) })
     )
   })
+}
+
+/**
+ * The status service (a Feathers service, so it takes hooks such as `authenticate('jwt')`; never
+ * announced to the mesh) and the Prometheus route.
+ */
+export function mountStatus(app: Application, options: ResolvedOptions, use: (...args: any[]) => unknown, status: () => MeshStatus, metrics?: Registry) {
+  if (options.statusPath !== false) {
+    use.call(app, options.statusPath, { find: async () => status() }, { methods: ['find'] })
+  }
+  const expressApp = app as any
+  if (options.metricsPath !== false && metrics && typeof expressApp.route === 'function') {
+    expressApp.get(options.metricsPath, (_req: any, res: any) => {
+      metrics.metrics().then(
+        (text) => res.type(metrics.contentType).send(text),
+        (error) => res.status(500).json({ message: String(error?.message ?? error) })
+      )
+    })
+  }
 }

@@ -71,3 +71,10 @@ export function asArray<T>(value: T | T[] | undefined): T[] {
   return Array.isArray(value) ? value : [value]
 }
 
+
+export function checkPath(name: string, value: unknown, fallback: string): string | false {
+  if (value === undefined) return fallback
+  if (value === false) return false
+  if (typeof value !== 'string' || stripSlashes(value) === '') throw new TypeError(`feathers-mesh: option ${name} must be a path or false, got ${JSON.stringify(value)}`)
+  return `/${stripSlashes(value)}`
+}

@@ -26,6 +26,7 @@ export type { Distribution } from './plugin'
 export type { RemoteServiceEvent } from './registry'
 export type { MeshServiceOptions } from './announcer'
 export type { HealthReport } from './healthcheck'
+export type { MeshStatus } from './status'
 export type { WireError } from './protocol'
 
 export default distribution

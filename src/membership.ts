@@ -14,6 +14,8 @@ export interface Peer {
   services: ServiceDescriptor[]
   /** Monotonic time (ms) of the last message heard from the peer. */
   lastSeen: number
+  /** Round-trip time of the last hello, in ms. */
+  rtt?: number
 }
 
 export interface MembershipOptions {
@@ -44,6 +46,8 @@ export class Membership {
   readonly peers = new Map<string, Peer>()
   /** Peers refused for an incompatible protocol: never admitted, reported by the healthcheck. */
   readonly refused = new Map<string, { uuid: string; key: string; reason: string }>()
+  /** Peers that left recently (kept a minute for the status API). */
+  readonly departed = new Map<string, { uuid: string; key: string; reason: string; at: number }>()
   private timer?: NodeJS.Timeout
   private greeting = new Set<string>()
   private closed = false
@@ -123,6 +127,7 @@ export class Membership {
       debug('%s peer %s (key %s) joined', this.short, peer.uuid.slice(0, 8), peer.key)
     }
     peer.lastSeen = now()
+    this.departed.delete(peer.uuid)
     if (message.seq <= peer.seq) return
     const previous = peer.services
     peer.seq = message.seq
@@ -172,11 +177,17 @@ export class Membership {
     try {
       for (let attempt = 1; attempt <= HELLO_RETRIES && !this.closed; attempt++) {
         try {
+          const sent = now()
           const reply = (await this.transport.request(uuid, this.helloMessage(), this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
+          const rtt = now() - sent
           const state = reply?.ok ? reply.value : undefined
           if (state && state.from === uuid) {
             if (state.v !== PROTOCOL_VERSION) this.refuse(uuid, state.key, `speaks protocol version ${state.v}, this app ${PROTOCOL_VERSION}`)
-            else this.onAnnounce(state)
+            else {
+              this.onAnnounce(state)
+              const peer = this.peers.get(uuid)
+              if (peer) peer.rtt = rtt
+            }
           }
           return
         } catch (error: any) {
@@ -203,6 +214,9 @@ export class Membership {
     this.peers.delete(peer.uuid)
     debug('%s peer %s (key %s) left: %s', this.short, peer.uuid.slice(0, 8), peer.key, reason)
     if (abandonCalls) this.transport.abandon(peer.uuid, reason)
+    const at = Date.now()
+    for (const [id, left] of this.departed) if (at - left.at > 60_000 || this.departed.size > 100) this.departed.delete(id)
+    this.departed.set(peer.uuid, { uuid: peer.uuid, key: peer.key, reason, at })
     this.options.onPeerLeft(peer, reason)
   }
 }

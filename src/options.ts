@@ -1,6 +1,6 @@
 import type { Application, HookOptions } from '@feathersjs/feathers'
 import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
-import { asArray, checkCount, checkKey, checkList, checkMs, envBoolean, envNumber, stripSlashes, toPredicate } from './checks'
+import { asArray, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, stripSlashes, toPredicate } from './checks'
 import type { Env } from './checks'
 import { resolveSecrets } from './secrets'
 
@@ -99,6 +99,14 @@ export interface DistributionOptions {
   remoteParams?: string[]
   /** Request headers forwarded to providers as `params.headers` (lower case; providers must accept `headers` in `remoteParams`). @default none */
   forwardHeaders?: string[]
+  /** Path of the status service; `false` disables it. @default '/distribution/status' */
+  statusPath?: string | false
+  /** Serve a live mesh page at `{statusPath}/page`. @default false */
+  statusPage?: boolean
+  /** Route of the Prometheus metrics; `false` disables it. @default '/distribution/metrics' */
+  metricsPath?: string | false
+  /** A prom-client registry of the app's own, to register the mesh metrics in. @default a registry of the mesh's own */
+  metricsRegistry?: import('prom-client').Registry
   /** Options for every cote component (discovery: `broadcast`, `port`, `helloInterval`, `log`...). */
   cote?: Record<string, unknown>
 }
@@ -145,6 +153,10 @@ export interface ResolvedOptions {
   gracePeriod: number
   maxBacklog: number
   maxPayload: number
+  statusPath: string | false
+  statusPage: boolean
+  metricsPath: string | false
+  metricsRegistry?: import('prom-client').Registry
   cote: Record<string, unknown>
   basePort?: number
   highestPort?: number
@@ -207,6 +219,10 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     gracePeriod: checkMs('gracePeriod', options.gracePeriod, DEFAULT_GRACE_PERIOD),
     maxBacklog: checkCount('maxBacklog', options.maxBacklog, DEFAULT_MAX_BACKLOG),
     maxPayload: checkCount('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD),
+    statusPath: checkPath('statusPath', options.statusPath, '/distribution/status'),
+    statusPage: options.statusPage ?? false,
+    metricsPath: checkPath('metricsPath', options.metricsPath, '/distribution/metrics'),
+    metricsRegistry: options.metricsRegistry,
     cote,
     basePort,
     highestPort

@@ -13,11 +13,15 @@ import { PROTOCOL_VERSION } from './protocol'
 import { Registry } from './registry'
 import { RemoteService } from './remote-service'
 import { CallServer } from './responder'
+import { Stats } from './stats'
+import { meshStatus } from './status'
+import type { MeshStatus } from './status'
+import { createMetrics } from './metrics'
 import { createDispatcher } from './dispatch'
 import { createCoteTransport } from './transport'
 import { createSealer } from './security'
 import type { Transport } from './transport'
-import { mountHealthcheck, splitUseArguments } from './app-hooks'
+import { mountHealthcheck, mountStatus, splitUseArguments } from './app-hooks'
 
 const debug = createDebug('feathers-mesh:plugin')
 
@@ -39,6 +43,10 @@ export interface Distribution {
   readonly ports?: { responder: number; publisher: number }
   /** Messages dropped so far (unauthenticated, replayed, malformed...), by reason. */
   drops(): Record<string, number>
+  /** This app, its peers, its proxies and its counters (see MeshStatus). */
+  status(): MeshStatus
+  /** Prometheus registry of the mesh metrics, when metrics are on. */
+  readonly metrics?: import('prom-client').Registry
   /** Peers refused (incompatible protocol version), with the reason. */
   refused(): Array<{ uuid: string; key: string; reason: string }>
   /** Uuid and key of each peer this app knows. */
@@ -99,7 +107,9 @@ function setup(app: Application, options: ResolvedOptions) {
     abandon: (peer, reason) => transport?.abandon(peer, reason),
     close: async () => transport?.close()
   }
-  const announcer = new Announcer(options, uuid, (message) => lazyTransport.publish(message))
+  const stats = new Stats()
+  const startedAt = Date.now()
+  const announcer = new Announcer(options, uuid, (message) => lazyTransport.publish(message), stats)
   const calls = new CallServer(announcer, options.remoteParams)
   const localState = () => (published ? announcer.state() : { seq: 0, services: [] })
   const registry = new Registry(app, options, {
@@ -110,7 +120,8 @@ function setup(app: Application, options: ResolvedOptions) {
     forwardHeaders: options.forwardHeaders,
     idempotentMethods: options.idempotentMethods,
     maxRetries: options.maxRetries,
-    replicaTimeout: options.replicaTimeout
+    replicaTimeout: options.replicaTimeout,
+    stats
   }, {
     // Through the outermost app.use/unuse, so transports that wrap them (routing) see proxies too;
     // our own overrides let proxies pass without announcing them.
@@ -195,7 +206,12 @@ function setup(app: Application, options: ResolvedOptions) {
     return closing
   }
 
+  const status = () =>
+    meshStatus({ uuid, key: options.key, startedAt, heartbeatInterval: options.heartbeatInterval, membership, registry, stats, drops: () => ({ ...lazyTransport.drops }) })
+  const metrics = options.metricsPath === false && !options.metricsRegistry ? undefined : createMetrics(stats, status, options.metricsRegistry)
+
   const handle: Distribution = {
+    metrics,
     key: options.key,
     uuid,
     ready,
@@ -203,6 +219,7 @@ function setup(app: Application, options: ResolvedOptions) {
     waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
     healthcheck: (key = 'default') => checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout),
     refused: () => [...membership.refused.values()],
+    status,
     drops: () => ({ ...lazyTransport.drops }),
     peers: () => [...membership.peers.values()].map((peer) => ({ uuid: peer.uuid, key: peer.key, services: peer.services.map((s) => s.path) })),
     close
@@ -244,6 +261,8 @@ function setup(app: Application, options: ResolvedOptions) {
       }
     ]
   } as any)
+
+  mountStatus(app, options, originalUse, status, metrics)
 
   if (options.healthcheckPath !== false) {
     mountHealthcheck(app, options.healthcheckPath, async (key) => {

@@ -100,6 +100,7 @@ export class Registry {
       params: {},
       fromRemote: true
     }
+    this.context.stats.eventsIn++
     try {
       this.app.service(record.localPath).emit(message.event, message.data, context)
     } catch (error) {

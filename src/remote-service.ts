@@ -3,6 +3,7 @@ import { defaultServiceMethods } from '@feathersjs/feathers'
 import { errorFromWire, methodNotAllowedError, payloadTooLargeError, timeoutError, unavailableError } from './errors'
 import type { ServiceDescriptor } from './options'
 import type { ReplicaSet } from './replica-set'
+import type { MethodStats, Outcome, Stats } from './stats'
 import { PROTOCOL_VERSION } from './protocol'
 import type { ReplyMessage } from './protocol'
 import { TransportError } from './transport'
@@ -18,6 +19,7 @@ export interface CallContext {
   idempotentMethods: string[]
   maxRetries: number
   replicaTimeout: number
+  stats: Stats
 }
 
 /**
@@ -55,6 +57,9 @@ export class RemoteService {
   readonly remoteOptions: Record<string, unknown>
   readonly methods: string[]
   readonly events: string[]
+  /** Calls of this proxy in flight now. */
+  inFlight = 0
+  private readonly methodStats = new Map<string, MethodStats>()
 
   constructor(
     private readonly context: CallContext,
@@ -91,14 +96,36 @@ export class RemoteService {
     return this.call('remove', [id], params)
   }
 
+  /** Counts the call's outcome and latency: a lookup per method name, cached on the proxy. */
+  private async call(method: string, args: unknown[], params: unknown): Promise<unknown> {
+    let stats = this.methodStats.get(method)
+    if (!stats) {
+      stats = this.context.stats.method(this.path, method)
+      this.methodStats.set(method, stats)
+    }
+    const started = performance.now()
+    this.inFlight++
+    let outcome: Outcome = 'ok'
+    try {
+      return await this.send(method, args, params)
+    } catch (error: any) {
+      outcome = error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 ? 'refused' : 'error'
+      throw error
+    } finally {
+      this.inFlight--
+      stats.outcomes[outcome]++
+      stats.observe?.((performance.now() - started) / 1000)
+    }
+  }
+
   /**
    * Sends a call to one replica after another: a replica that dies with the call in flight costs a
    * retry for idempotent methods; a replica that is leaving refuses before running the call, so any
    * method moves on. Everything stays within `timeout`.
    */
-  private async call(method: string, args: unknown[], params: unknown): Promise<unknown> {
+  private async send(method: string, args: unknown[], params: unknown): Promise<unknown> {
     // Captured now so a failure points at the code that made the call, not at a socket callback.
-    const callerStack = new Error().stack?.split('\n').slice(2).join('\n')
+    const callerStack = new Error().stack?.split('\n').slice(3).join('\n')
     const { transport, uuid, key, timeout, forwardHeaders, idempotentMethods, maxRetries, replicaTimeout } = this.context
     const deadline = timeout > 0 ? performance.now() + timeout : Infinity
     const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) }
@@ -124,6 +151,7 @@ export class RemoteService {
         if (error.reason === 'too-large') throw payloadTooLargeError(this.path, method, error.message)
         if (error.reason === 'peer-gone' && idempotentMethods.includes(method) && failures < maxRetries) {
           failures++
+          this.context.stats.retries++
           tried.add(choice.uuid)
           continue
         }

@@ -1,13 +1,13 @@
 /**
  * docker-compose.yml cannot run here (no Docker), so this checks it against what the example
- * apps actually read: variable names, ports, keys, commands, healthcheck routes and the
- * discovery broadcast address of the compose network.
+ * apps actually read: variable names, ports, keys, commands, healthcheck routes, the
+ * discovery broadcast address of the compose network and the mesh secret passed as a file.
  */
 import fs from 'fs'
 import path from 'path'
 import { expect } from 'chai'
 import { DEFAULT_HEALTHCHECK_PATH } from '../../src'
-import { ENV, READY_PATH } from '../../example/common'
+import { ENV, LIBRARY_ENV, READY_PATH } from '../../example/common'
 import { parseYaml } from './yaml-subset'
 
 const ROOT = path.join(__dirname, '..', '..', '..') // build/test/example → repository root
@@ -53,11 +53,32 @@ describe('example: docker-compose.yml', () => {
     }
   })
 
-  it('sets only variables the apps read, and the apps read the environment only through example/common.ts', () => {
+  it('sets only variables the apps or feathers-mesh read, and the apps read the environment only through example/common.ts', () => {
+    const known = [...Object.keys(ENV), ...Object.keys(LIBRARY_ENV)]
     for (const [name, service] of Object.entries(services)) {
-      for (const variable of Object.keys(service.environment)) expect(Object.keys(ENV), `${name} sets ${variable}`).to.include(variable)
+      for (const variable of Object.keys(service.environment)) expect(known, `${name} sets ${variable}`).to.include(variable)
     }
     for (const file of ['example/gateway/index.ts', 'example/service/index.ts']) expect(read(file), file).to.not.match(/process\.env/)
+    // LIBRARY_ENV is what distribution() reads on its own: each name must really be read there.
+    const library = fs.readdirSync(path.join(ROOT, 'src')).map((file) => read(path.join('src', file))).join('\n')
+    for (const variable of Object.keys(LIBRARY_ENV)) expect(library, `src/ reads ${variable}`).to.match(new RegExp(`env(\\.${variable}\\b|\\[['"]${variable}['"]\\])`))
+  })
+
+  it('seals the mesh with a secret read from a file mounted as a compose secret, never a literal', () => {
+    const secrets = compose.secrets as Record<string, any>
+    expect(Object.keys(secrets)).to.deep.equal(['mesh_secret'])
+    const file = secrets.mesh_secret.file as string
+    expect(file).to.equal('./mesh-secret.txt')
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.secrets, name).to.deep.equal(['mesh_secret'])
+      expect(service.environment.FEATHERS_MESH_SECRET_FILE, name).to.equal('/run/secrets/mesh_secret')
+      expect(service.environment.FEATHERS_MESH_SECRET, `${name} has no literal secret`).to.equal(undefined)
+    }
+    // The file is created by hand (documented in the compose file), never committed nor sent to the build.
+    const ignored = (file: string) => read(file).split(/\r?\n/).map((line) => line.trim())
+    expect(ignored('.gitignore')).to.include(path.basename(file))
+    expect(ignored('example/Dockerfile.dockerignore')).to.include(path.basename(file))
+    expect(read('docker-compose.yml')).to.include(`openssl rand -base64 32 > ${path.basename(file)}`)
   })
 
   it('gives the gateway and the replicas their keys, and each app its own port and name', () => {

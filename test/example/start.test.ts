@@ -5,12 +5,15 @@
  */
 import { spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
+import { promises as fs } from 'fs'
 import net from 'net'
 import path from 'path'
 import { expect } from 'chai'
 import { io } from 'socket.io-client'
 import type { Socket } from 'socket.io-client'
-import { DEMO_USER } from '../../example/common'
+import { feathers } from '@feathersjs/feathers'
+import { DEMO_USER, LOOPBACK_BROADCAST } from '../../example/common'
+import { distribution, finalize } from '../../src'
 import { loadPage } from './fake-page'
 import type { FakePage } from './fake-page'
 
@@ -142,6 +145,44 @@ describe('example: npm start (scripts/start.js)', function () {
       }
     }
     expect([...seen]).to.have.members(['replica-1', 'replica-2'])
+  })
+
+  it('seals the mesh: an app without the run\'s secret, on the same discovery port, is refused and serves no call', async () => {
+    expect(output).to.include('[start] the mesh is sealed')
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (line: string) => warnings.push(String(line))
+    const intruder: any = feathers()
+    try {
+      intruder.configure(distribution({ key: 'intruder', heartbeatInterval: 300, cote: { broadcast: LOOPBACK_BROADCAST, port: DISCOVERY_PORT, helloInterval: 200, log: false } }))
+      intruder.use('todos', { async find() { return [{ title: 'forged', servedBy: 'intruder' }] } })
+      // The gateway lists it as refused (its frames are not sealed), and it never becomes a peer.
+      const health = await poll('the gateway to refuse the intruder', async () => {
+        const body = await json(await api(`/distribution/healthcheck/intruder`, {}, ''))
+        return body.refused?.some((peer: any) => peer.uuid === intruder.distribution.uuid) ? body : undefined
+      })
+      expect(health.message).to.match(/No app of key intruder/)
+      // The intruder, for its part, cannot open the sealed apps' frames.
+      await poll('the intruder to refuse the sealed apps', async () => (intruder.distribution.refused().length > 0 ? true : undefined))
+      expect(intruder.distribution.peers()).to.deep.equal([])
+      expect(intruder.services.todos.remote, 'no proxy replaced its own todos').to.equal(undefined)
+      for (let call = 0; call < 6; call++) {
+        for (const todo of await json(await api('/todos'))) expect(todo.servedBy).to.match(/^replica-[12]$/)
+      }
+      const todos = await json(await api('/distribution/healthcheck/todos', {}, ''))
+      expect(Object.values(todos.services).flat()).to.have.length(2)
+    } finally {
+      console.warn = warn
+      await finalize(intruder)
+    }
+    // The run's secret reached the apps (Linux shows a child's environment to its user) and was never printed.
+    const environ = await fs.readFile(`/proc/${pids.gateway}/environ`, 'utf8').catch(() => undefined)
+    if (environ !== undefined) {
+      const secret = environ.split('\0').find((entry) => entry.startsWith('FEATHERS_MESH_SECRET='))?.slice('FEATHERS_MESH_SECRET='.length)
+      expect(secret, 'a 32-byte random secret').to.have.length(44)
+      expect(output).to.not.include(secret)
+      expect(warnings.join('\n')).to.not.include(secret)
+    }
   })
 
   it('relays TODOs created by others to signed-in socket clients, as the page does', async () => {

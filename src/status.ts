@@ -1,0 +1,99 @@
+import { existsSync, readFileSync } from 'fs'
+import path from 'path'
+import type { Membership } from './membership'
+import { PROTOCOL_VERSION } from './protocol'
+import type { Registry } from './registry'
+import type { Stats } from './stats'
+
+/** What `app.distribution.status()` and the status service answer. */
+export interface MeshStatus {
+  app: { uuid: string; key: string; package: { name: string; version: string }; protocol: number; uptime: number }
+  peers: Array<{
+    uuid: string
+    key: string
+    state: 'admitted' | 'suspect' | 'refused' | 'leaving' | 'gone'
+    reason?: string
+    /** ms since the last message from the peer (admitted and suspect peers). */
+    lastHeard?: number
+    /** Round-trip time of the last hello, in ms. */
+    rtt?: number
+    services: string[]
+  }>
+  proxies: Array<{
+    path: string
+    remotePath: string
+    key: string
+    inFlight: number
+    replicas: Array<{ uuid: string; state: 'admitted' | 'suspect' }>
+    calls: Record<string, Record<string, number>>
+  }>
+  counters: {
+    calls: Record<string, number>
+    retries: number
+    eventsIn: number
+    eventsOut: number
+    dropped: Record<string, number>
+  }
+}
+
+let packageInfo: { name: string; version: string } | undefined
+function meshPackage() {
+  if (!packageInfo) {
+    // lib/ (installed) or build/src/ (tests): the package file is one or two levels up.
+    const file = [path.join(__dirname, '..', 'package.json'), path.join(__dirname, '..', '..', 'package.json')].find(existsSync)
+    const json = file ? JSON.parse(readFileSync(file, 'utf8')) : {}
+    packageInfo = { name: json.name ?? 'feathers-mesh', version: json.version ?? '0.0.0' }
+  }
+  return packageInfo
+}
+
+export interface StatusParts {
+  uuid: string
+  key: string
+  startedAt: number
+  heartbeatInterval: number
+  membership: Membership
+  registry: Registry
+  stats: Stats
+  drops: () => Record<string, number>
+}
+
+export function meshStatus(parts: StatusParts): MeshStatus {
+  const { membership, registry, stats } = parts
+  const now = performance.now()
+  const suspectAfter = 2 * parts.heartbeatInterval
+  const stateOf = (uuid: string): 'admitted' | 'suspect' => {
+    const peer = membership.peers.get(uuid)
+    return peer && now - peer.lastSeen > suspectAfter ? 'suspect' : 'admitted'
+  }
+  const peers: MeshStatus['peers'] = [...membership.peers.values()].map((peer) => ({
+    uuid: peer.uuid,
+    key: peer.key,
+    state: stateOf(peer.uuid),
+    lastHeard: Math.round(now - peer.lastSeen),
+    rtt: peer.rtt === undefined ? undefined : Math.round(peer.rtt * 1000) / 1000,
+    services: peer.services.map((s) => s.path)
+  }))
+  for (const refused of membership.refused.values()) peers.push({ ...refused, state: 'refused', services: [] })
+  for (const left of membership.departed.values()) {
+    peers.push({ uuid: left.uuid, key: left.key, state: left.reason.includes('goodbye') ? 'leaving' : 'gone', reason: left.reason, services: [] })
+  }
+  const proxies = registry.proxies().map((record) => {
+    const calls: Record<string, Record<string, number>> = {}
+    for (const entry of stats.methods.values()) if (entry.service === record.remotePath) calls[entry.method] = { ...entry.outcomes }
+    return {
+      path: record.localPath,
+      remotePath: record.remotePath,
+      key: record.key,
+      inFlight: record.proxy.inFlight,
+      replicas: [...record.replicas.replicas.keys()].map((uuid) => ({ uuid, state: stateOf(uuid) })),
+      calls
+    }
+  })
+  return {
+    app: { uuid: parts.uuid, key: parts.key, package: meshPackage(), protocol: PROTOCOL_VERSION, uptime: Math.round((Date.now() - parts.startedAt) / 1000) },
+    peers,
+    proxies,
+    counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, dropped: parts.drops() }
+  }
+}

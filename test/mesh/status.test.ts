@@ -1,0 +1,98 @@
+import { expect } from 'chai'
+import { NotAuthenticated } from '@feathersjs/errors'
+import { Registry } from 'prom-client'
+import { Mesh, waitFor } from '../helpers/mesh'
+import { http } from '../helpers/clients'
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const parsePrometheus: (text: string) => Array<{ name: string; type: string; metrics: any[] }> = require('parse-prometheus-text-format')
+
+describe('status and metrics', function () {
+  const mesh = new Mesh(__filename)
+  let gateway: any
+  let one: Awaited<ReturnType<Mesh['child']>>
+  let two: Awaited<ReturnType<Mesh['child']>>
+
+  before(async () => {
+    one = await mesh.child('one', { key: 'todos-app', services: ['todos'], replica: 'one' })
+    two = await mesh.child('two', { key: 'todos-app', services: ['todos'], replica: 'two' })
+    gateway = await mesh.app({ key: 'gateway' })
+    const todos = await gateway.distribution.waitForService('todos')
+    await waitFor(() => todos.replicas.size === 2, 5000, 'both replicas')
+    for (let i = 0; i < 10; i++) await todos.find({})
+    await todos.get(999).catch(() => undefined)
+  })
+  after(() => mesh.close())
+
+  it('status() describes this app, its peers, its proxies and its counters', () => {
+    const status = gateway.distribution.status()
+    expect(status.app).to.include({ uuid: gateway.distribution.uuid, key: 'gateway', protocol: 1 })
+    expect(status.app.package.name).to.equal('feathers-mesh')
+    const peers = status.peers.filter((p: any) => p.key === 'todos-app')
+    expect(peers.map((p: any) => p.uuid).sort()).to.deep.equal([one.uuid, two.uuid].sort())
+    for (const peer of peers) {
+      expect(peer.state).to.equal('admitted')
+      expect(peer.services).to.deep.equal(['todos'])
+      expect(peer.lastHeard).to.be.a('number')
+      expect(peer.rtt).to.be.a('number')
+    }
+    const [proxy] = status.proxies
+    expect(proxy).to.include({ path: 'todos', remotePath: 'todos', key: 'todos-app', inFlight: 0 })
+    expect(proxy.replicas.map((r: any) => r.state)).to.deep.equal(['admitted', 'admitted'])
+    expect(proxy.calls.find.ok).to.equal(10)
+    expect(proxy.calls.get.error).to.equal(1)
+    expect(status.counters.calls.ok).to.equal(10)
+  })
+
+  it('is a Feathers service at statusPath, which takes hooks', async () => {
+    const response = await http(`${gateway.url}/distribution/status`)
+    expect(response.status).to.equal(200)
+    expect(response.body.app.uuid).to.equal(gateway.distribution.uuid)
+    gateway.service('distribution/status').hooks({ before: { find: [async (context: any) => { if (context.params.provider) throw new NotAuthenticated('no token') }] } })
+    expect((await http(`${gateway.url}/distribution/status`)).status).to.equal(401)
+    expect((await gateway.service('distribution/status').find()).app.key).to.equal('gateway')
+  })
+
+  it('shows a leaving peer after its goodbye', async () => {
+    const leaving = await mesh.child('leaving', { key: 'todos-app', services: ['todos'], replica: 'leaving' })
+    await waitFor(() => gateway.distribution.status().peers.some((p: any) => p.uuid === leaving.uuid && p.state === 'admitted'), 5000, 'the peer to be admitted')
+    await leaving.kill('SIGTERM')
+    await waitFor(() => gateway.distribution.status().peers.some((p: any) => p.uuid === leaving.uuid && p.state === 'leaving'), 5000, 'the peer to be leaving')
+  })
+
+  it('serves Prometheus metrics that a real parser reads', async () => {
+    const response = await fetch(`${gateway.url}/distribution/metrics`)
+    expect(response.status).to.equal(200)
+    expect(response.headers.get('content-type')).to.match(/text\/plain/)
+    const text = await response.text()
+    const families = parsePrometheus(text)
+    const byName = Object.fromEntries(families.map((family) => [family.name, family]))
+    for (const name of ['feathers_mesh_calls_total', 'feathers_mesh_call_duration_seconds', 'feathers_mesh_calls_in_flight', 'feathers_mesh_call_retries_total', 'feathers_mesh_events_total', 'feathers_mesh_peers', 'feathers_mesh_replicas', 'feathers_mesh_messages_dropped_total']) {
+      expect(byName, name).to.have.property(name)
+    }
+    const okFinds = byName.feathers_mesh_calls_total.metrics.find((m: any) => m.labels.service === 'todos' && m.labels.method === 'find' && m.labels.outcome === 'ok')
+    expect(Number(okFinds.value)).to.be.at.least(10)
+    // This parser keeps one series per histogram family; the per-label counts are read from the text.
+    expect(byName.feathers_mesh_call_duration_seconds.type).to.equal('HISTOGRAM')
+    expect(text).to.match(/feathers_mesh_call_duration_seconds_count\{service="todos",method="find"\} (\d+)/)
+    expect(Number(/feathers_mesh_call_duration_seconds_count\{service="todos",method="find"\} (\d+)/.exec(text)![1])).to.be.at.least(10)
+    const replicas = byName.feathers_mesh_replicas.metrics.find((m: any) => m.labels.service === 'todos')
+    expect(Number(replicas.value)).to.equal(2)
+    const admitted = byName.feathers_mesh_peers.metrics.find((m: any) => m.labels.state === 'admitted')
+    expect(Number(admitted.value)).to.be.at.least(2)
+  })
+
+  it("registers in the app's own registry, and metricsPath: false turns the route off", async () => {
+    const registry = new Registry()
+    const app = await mesh.app({ key: 'own-registry', metricsRegistry: registry, metricsPath: false })
+    const todos = await app.distribution.waitForService('todos')
+    await todos.find({})
+    expect(await registry.getSingleMetricAsString('feathers_mesh_calls_total')).to.match(/outcome="ok"\} 1/)
+    expect((await fetch(`${app.url}/distribution/metrics`)).status).to.equal(404)
+  })
+
+  it('statusPath: false turns the service off', async () => {
+    const app = await mesh.app({ key: 'no-status', statusPath: false })
+    expect(app.services['distribution/status']).to.equal(undefined)
+  })
+})
