@@ -1,10 +1,9 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { OUTCOMES } from './stats'
+import { LATENCY_BUCKETS, OUTCOMES } from './stats'
 import type { Stats } from './stats'
 import type { MeshStatus } from './status'
 
 const PREFIX = 'feathers_mesh_'
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] // seconds
 
 /**
  * Prometheus metrics. Per call: one histogram observation on a child resolved once per service and

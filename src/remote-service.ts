@@ -3,6 +3,7 @@ import { defaultServiceMethods } from '@feathersjs/feathers'
 import { errorFromWire, methodNotAllowedError, payloadTooLargeError, timeoutError, unavailableError } from './errors'
 import type { ServiceDescriptor } from './options'
 import type { ReplicaSet } from './replica-set'
+import { recordLatency } from './stats'
 import type { MethodStats, Outcome, Stats } from './stats'
 import { PROTOCOL_VERSION } from './protocol'
 import type { ReplyMessage } from './protocol'
@@ -114,7 +115,7 @@ export class RemoteService {
     } finally {
       this.inFlight--
       stats.outcomes[outcome]++
-      stats.observe?.((performance.now() - started) / 1000)
+      recordLatency(stats, (performance.now() - started) / 1000)
     }
   }
 

@@ -5,10 +5,15 @@
 export const OUTCOMES = ['ok', 'error', 'timeout', 'unavailable', 'refused'] as const
 export type Outcome = (typeof OUTCOMES)[number]
 
+/** Upper bounds (seconds) of the latency buckets kept for every method. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
 export interface MethodStats {
   service: string
   method: string
   outcomes: Record<Outcome, number>
+  /** Calls per latency bucket (the last one is above 10 s). */
+  latency: number[]
   /** Called with the latency in seconds; set by the metrics module when metrics are on. */
   observe?: (seconds: number) => void
 }
@@ -27,7 +32,7 @@ export class Stats {
     const id = `${service}\u0000${method}`
     let entry = this.methods.get(id)
     if (!entry) {
-      entry = { service, method, outcomes: { ok: 0, error: 0, timeout: 0, unavailable: 0, refused: 0 } }
+      entry = { service, method, outcomes: { ok: 0, error: 0, timeout: 0, unavailable: 0, refused: 0 }, latency: new Array(LATENCY_BUCKETS.length + 1).fill(0) }
       this.methods.set(id, entry)
       this.onMethod?.(entry)
     }
@@ -39,4 +44,23 @@ export class Stats {
     for (const entry of this.methods.values()) for (const outcome of OUTCOMES) totals[outcome] += entry.outcomes[outcome]
     return totals
   }
+}
+
+export function recordLatency(entry: MethodStats, seconds: number) {
+  let i = 0
+  while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++
+  entry.latency[i]++
+  entry.observe?.(seconds)
+}
+
+/** The bucket bound (ms) under which `q` of the calls fell; undefined without calls. */
+export function quantileMs(latency: number[], q: number): number | undefined {
+  const total = latency.reduce((a, b) => a + b, 0)
+  if (total === 0) return undefined
+  let seen = 0
+  for (let i = 0; i < latency.length; i++) {
+    seen += latency[i]
+    if (seen >= q * total) return i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] * 1000 : Infinity
+  }
+  return Infinity
 }

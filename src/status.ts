@@ -3,6 +3,7 @@ import path from 'path'
 import type { Membership } from './membership'
 import { PROTOCOL_VERSION } from './protocol'
 import type { Registry } from './registry'
+import { LATENCY_BUCKETS, quantileMs } from './stats'
 import type { Stats } from './stats'
 
 /** What `app.distribution.status()` and the status service answer. */
@@ -26,6 +27,8 @@ export interface MeshStatus {
     inFlight: number
     replicas: Array<{ uuid: string; state: 'admitted' | 'suspect' }>
     calls: Record<string, Record<string, number>>
+    /** Latency percentiles over every call since start, in ms (bucket bounds). */
+    latency: { p50?: number; p99?: number }
   }>
   counters: {
     calls: Record<string, number>
@@ -80,14 +83,20 @@ export function meshStatus(parts: StatusParts): MeshStatus {
   }
   const proxies = registry.proxies().map((record) => {
     const calls: Record<string, Record<string, number>> = {}
-    for (const entry of stats.methods.values()) if (entry.service === record.remotePath) calls[entry.method] = { ...entry.outcomes }
+    const latency = new Array(LATENCY_BUCKETS.length + 1).fill(0)
+    for (const entry of stats.methods.values()) {
+      if (entry.service !== record.remotePath) continue
+      calls[entry.method] = { ...entry.outcomes }
+      entry.latency.forEach((count, i) => (latency[i] += count))
+    }
     return {
       path: record.localPath,
       remotePath: record.remotePath,
       key: record.key,
       inFlight: record.proxy.inFlight,
       replicas: [...record.replicas.replicas.keys()].map((uuid) => ({ uuid, state: stateOf(uuid) })),
-      calls
+      calls,
+      latency: { p50: quantileMs(latency, 0.5), p99: quantileMs(latency, 0.99) }
     }
   })
   return {
