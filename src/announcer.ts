@@ -1,7 +1,7 @@
 import createDebug from 'debug'
 import { defaultServiceMethods, getServiceOptions } from '@feathersjs/feathers'
 import { encode } from './codec'
-import type { LocalServiceInfo, ResolvedOptions, ServiceDescriptor } from './options'
+import type { EventFilter, EventPredicate, LocalServiceInfo, ResolvedOptions, ServiceDescriptor } from './options'
 import { PROTOCOL_VERSION } from './protocol'
 import type { EventMessage } from './protocol'
 import type { Stats } from './stats'
@@ -10,7 +10,7 @@ const debug = createDebug('feathers-mesh:announcer')
 
 /** Mesh options a service can set in `app.use(path, service, options)`. */
 export interface MeshServiceOptions {
-  distributedEvents?: string[]
+  distributedEvents?: EventFilter
   distributedMethods?: string[]
 }
 
@@ -51,7 +51,9 @@ export class Announcer {
     const methods = [...candidates].filter((method) => allowedMethods.includes(method) && typeof service[method] === 'function')
     const allowedEvents = meshOptions.distributedEvents ?? this.options.distributedEvents
     const serviceEvents: string[] = [...(serviceOptions.serviceEvents ?? [])]
-    const events = this.options.publishEvents ? serviceEvents.filter((event) => allowedEvents.includes(event)) : []
+    // A list selects events once; a predicate sees every emission and decides before anything is sent.
+    const predicate = typeof allowedEvents === 'function' ? allowedEvents : undefined
+    const events = !this.options.publishEvents ? [] : predicate ? serviceEvents : serviceEvents.filter((event) => (allowedEvents as string[]).includes(event))
     const descriptor: ServiceDescriptor = {
       path,
       key: this.options.key,
@@ -60,7 +62,7 @@ export class Announcer {
       remoteOptions: this.sharedOptions(info, service)
     }
     const listeners = events.map((event) => {
-      const listener = (data: unknown, context?: any) => this.forward(path, event, data, context)
+      const listener = (data: unknown, context?: any) => this.forward(path, event, data, context, predicate)
       service.on(event, listener)
       return [event, listener] as const
     })
@@ -104,8 +106,9 @@ export class Announcer {
   }
 
   /** Runs inside the service call that emitted the event: it must never throw. */
-  private forward(path: string, event: string, data: unknown, context: any) {
+  private forward(path: string, event: string, data: unknown, context: any, predicate?: EventPredicate) {
     try {
+      if (predicate && !passes(predicate, event, data, context, this.uuid)) return
       data = publicData(data, context)
       if (data === HIDDEN) return
       this.stats.eventsOut++
@@ -139,4 +142,14 @@ function publicData(data: unknown, context: any): unknown {
     return index >= 0 && index < dispatch.length ? dispatch[index] : HIDDEN
   }
   return dispatch
+}
+
+/** A filter that throws counts as "not sent": it must never fail the call that emitted the event. */
+export function passes(predicate: EventPredicate, event: string, data: unknown, context: unknown, uuid: string): boolean {
+  try {
+    return predicate(event, data, context) === true
+  } catch (error) {
+    debug('%s event filter threw for %s: %s', uuid.slice(0, 8), event, (error as Error)?.message)
+    return false
+  }
 }

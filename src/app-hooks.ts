@@ -20,6 +20,7 @@ export function splitUseArguments(rest: any[]) {
   if (optionsIndex === -1) return { service, meshOptions: {}, args: rest }
   const { distributedEvents, distributedMethods, ...serviceOptions } = rest[optionsIndex]
   for (const [name, value] of Object.entries({ distributedEvents, distributedMethods })) {
+    if (name === 'distributedEvents' && typeof value === 'function') continue
     if (value !== undefined && (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))) {
       throw new TypeError(`feathers-mesh: service option ${name} must be an array of strings, got ${JSON.stringify(value)}`)
     }

@@ -1,3 +1,4 @@
+import type { EventPredicate } from './options'
 import type { Distribution } from './plugin'
 
 declare module '@feathersjs/feathers/lib/declarations' {
@@ -6,8 +7,8 @@ declare module '@feathersjs/feathers/lib/declarations' {
     distribution: Distribution
   }
   interface ServiceOptions<MethodTypes> {
-    /** Events of this service forwarded to consumers (overrides the app-level option). */
-    distributedEvents?: string[]
+    /** Events of this service forwarded to consumers: a list, or a predicate run per emission (overrides the app-level option). */
+    distributedEvents?: string[] | EventPredicate
     /** Methods of this service served to consumers (overrides the app-level option). */
     distributedMethods?: string[]
   }

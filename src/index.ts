@@ -21,7 +21,7 @@ export {
   DEFAULT_HEARTBEAT_INTERVAL,
   DEFAULT_HEALTHCHECK_PATH
 }
-export type { DistributionOptions, ServiceDescriptor, LocalServiceInfo, ResolvedOptions } from './options'
+export type { DistributionOptions, ServiceDescriptor, LocalServiceInfo, ResolvedOptions, EventFilter, EventPredicate } from './options'
 export type { Distribution } from './plugin'
 export type { RemoteServiceEvent } from './registry'
 export type { MeshServiceOptions } from './announcer'

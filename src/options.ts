@@ -28,7 +28,9 @@ export interface LocalServiceInfo {
 }
 
 export type ServiceFilter<T> = string[] | ((service: T) => boolean)
-export type EventFilter = string[]
+/** Decides, per emission, whether an event crosses the wire (provider) or is re-emitted (consumer). */
+export type EventPredicate = (event: string, data: unknown, context: unknown) => boolean
+export type EventFilter = string[] | EventPredicate
 
 export interface ExpressMiddleware {
   (req: any, res: any, next: (err?: any) => void): void
@@ -132,9 +134,9 @@ export interface ResolvedOptions {
   hooks?: HookOptions<Application, any>
   middlewares: { before: ExpressMiddleware[]; after: Array<ExpressMiddleware | ErrorMiddleware> }
   timeout: number
-  distributedEvents: string[]
+  distributedEvents: EventFilter
   distributedMethods: string[]
-  remoteEvents?: string[]
+  remoteEvents?: EventFilter
   publishEvents: boolean
   key: string
   healthcheckPath: string | false
@@ -163,6 +165,10 @@ export interface ResolvedOptions {
 }
 
 /** Validates options and fills every default once, so the rest of the code never guesses. */
+function checkEventFilter(name: string, value: unknown, fallback: string[]): EventFilter {
+  return typeof value === 'function' ? (value as EventPredicate) : checkList(name, value, fallback)
+}
+
 export function resolveOptions(options: DistributionOptions = {}, env: Env = process.env): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('feathers-mesh: options must be an object')
   const heartbeatInterval = checkMs('heartbeatInterval', options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
@@ -198,9 +204,9 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     hooks: options.hooks,
     middlewares: { before: asArray(options.middlewares?.before), after: asArray(options.middlewares?.after) },
     timeout: checkMs('timeout', options.timeout, DEFAULT_TIMEOUT),
-    distributedEvents: checkList('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
+    distributedEvents: checkEventFilter('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
     distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
-    remoteEvents: options.remoteEvents === undefined ? undefined : checkList('remoteEvents', options.remoteEvents, []),
+    remoteEvents: options.remoteEvents === undefined ? undefined : checkEventFilter('remoteEvents', options.remoteEvents, []),
     publishEvents: options.publishEvents ?? true,
     key: checkKey(options.key ?? DEFAULT_KEY),
     healthcheckPath,

@@ -5,6 +5,7 @@ import type { Application } from '@feathersjs/feathers'
 import type { ResolvedOptions, ServiceDescriptor } from './options'
 import { stripSlashes } from './options'
 import type { EventMessage } from './protocol'
+import { passes } from './announcer'
 import { RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
 import type { CallContext } from './remote-service'
@@ -88,7 +89,8 @@ export class Registry {
     const record = localPath === undefined ? undefined : this.records.get(localPath)
     if (!record || !record.replicas.replicas.has(message.from)) return
     if (!record.proxy.events.includes(message.event)) return
-    if (this.options.remoteEvents && !this.options.remoteEvents.includes(message.event)) return
+    const { remoteEvents } = this.options
+    if (Array.isArray(remoteEvents) && !remoteEvents.includes(message.event)) return
     const context = {
       app: this.app,
       service: this.app.service(record.localPath),
@@ -100,6 +102,7 @@ export class Registry {
       params: {},
       fromRemote: true
     }
+    if (typeof remoteEvents === 'function' && !passes(remoteEvents, message.event, message.data, context, this.short)) return
     this.context.stats.eventsIn++
     try {
       this.app.service(record.localPath).emit(message.event, message.data, context)
