@@ -10,6 +10,8 @@ const debug = createDebug('feathers-mesh:announcer')
 
 /** Mesh options a service can set in `app.use(path, service, options)`. */
 export interface MeshServiceOptions {
+  /** Send this service's events to the other replicas of this app's key (see the `sync` option). */
+  sync?: boolean
   distributedEvents?: EventFilter
   distributedMethods?: string[]
 }
@@ -17,6 +19,7 @@ export interface MeshServiceOptions {
 export interface ExposedService {
   service: any
   descriptor: ServiceDescriptor
+  sync: boolean
   stop(): void
 }
 
@@ -61,14 +64,19 @@ export class Announcer {
       events,
       remoteOptions: this.sharedOptions(info, service)
     }
-    const listeners = events.map((event) => {
-      const listener = (data: unknown, context?: any) => this.forward(path, event, data, context, predicate)
+    // Synced services send every event to their fellow replicas, distributed or not.
+    const sync = meshOptions.sync ?? this.options.sync
+    const listened = sync ? serviceEvents : events
+    const listeners = listened.map((event) => {
+      const route = { distributed: events.includes(event), predicate, sync }
+      const listener = (data: unknown, context?: any) => this.forward(path, event, data, context, route)
       service.on(event, listener)
       return [event, listener] as const
     })
     this.exposed.set(path, {
       service,
       descriptor,
+      sync,
       stop: () => listeners.forEach(([event, listener]) => service.removeListener(event, listener))
     })
     this.seq++
@@ -82,6 +90,18 @@ export class Announcer {
     this.exposed.delete(path)
     this.seq++
     return true
+  }
+
+  /** An event a fellow replica sent for syncing: emitted on the local service, so local channels publish it. */
+  replay(message: EventMessage, app: unknown) {
+    const exposed = this.exposed.get(message.path)
+    if (!exposed?.sync || message.key !== this.options.key) return
+    const context = { app, service: exposed.service, path: message.path, method: message.context?.method, id: message.context?.id, event: message.event, result: message.data, params: {}, synced: true, fromRemote: true }
+    try {
+      exposed.service.emit(message.event, message.data, context)
+    } catch (error) {
+      debug('%s a listener of %s %s threw: %s', this.uuid.slice(0, 8), message.path, message.event, (error as Error)?.message)
+    }
   }
 
   close() {
@@ -106,11 +126,17 @@ export class Announcer {
   }
 
   /** Runs inside the service call that emitted the event: it must never throw. */
-  private forward(path: string, event: string, data: unknown, context: any, predicate?: EventPredicate) {
+  private forward(path: string, event: string, data: unknown, context: any, route: { distributed: boolean; predicate?: EventPredicate; sync: boolean }) {
     try {
-      if (predicate && !passes(predicate, event, data, context, this.uuid)) return
-      data = publicData(data, context)
-      if (data === HIDDEN) return
+      // An event re-emitted from another replica is never sent on: no loops, no echo.
+      if (context?.synced === true) return
+      const sync = route.sync && context?.sync !== false && context?.params?.sync !== false
+      const distributed = route.distributed && (!route.predicate || passes(route.predicate, event, data, context, this.uuid))
+      if (!distributed && !sync) return
+      // Fellow replicas get the record as it is (they hold the same data); consumers get what clients would.
+      const shown = distributed ? publicData(data, context) : data
+      if (shown === HIDDEN) return
+      data = sync && !distributed ? data : shown
       this.stats.eventsOut++
       this.publish({
         v: PROTOCOL_VERSION,
@@ -120,7 +146,9 @@ export class Announcer {
         path,
         event,
         data,
-        context: { method: context?.method, id: context?.id, event }
+        context: { method: context?.method, id: context?.id, event },
+        ...(distributed ? {} : { distributed: false }),
+        ...(sync ? { sync: true } : {})
       })
     } catch (error: any) {
       debug('%s event %s of %s not forwarded: %s', this.uuid.slice(0, 8), event, path, error.message)

@@ -10,6 +10,7 @@ import type { CallServer } from './responder'
 const debug = createDebug('feathers-mesh:dispatch')
 
 interface Parts {
+  app: unknown
   uuid: string
   membership: Membership
   registry: Registry
@@ -20,7 +21,7 @@ interface Parts {
 const badRequest = (message: string): ReplyMessage => ({ ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message } })
 
 /** The receiving end of the protocol: one switch per channel; what it does not know is logged and dropped. */
-export function createDispatcher({ uuid, membership, registry, calls, announcer }: Parts) {
+export function createDispatcher({ app, uuid, membership, registry, calls, announcer }: Parts) {
   const short = uuid.slice(0, 8)
   const incompatible = (message: { v?: unknown }) => `speaks protocol version ${message.v}, this app ${PROTOCOL_VERSION}`
 
@@ -59,7 +60,9 @@ export function createDispatcher({ uuid, membership, registry, calls, announcer 
       case 'goodbye':
         return membership.onGoodbye(message.from)
       case 'event':
-        if (membership.heard(message.from)) registry.deliver(message)
+        if (!membership.heard(message.from)) return
+        if (message.sync) announcer.replay(message, app)
+        registry.deliver(message)
         return
       default:
         debug('%s unknown message type %s dropped', short, (message as { type?: unknown }).type)

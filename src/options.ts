@@ -61,6 +61,13 @@ export interface DistributionOptions {
   distributedMethods?: string[]
   /** Remote events this app's proxies re-emit (a consumer-side filter). @default every event the provider forwards */
   remoteEvents?: EventFilter
+  /**
+   * Send the events of local services to the other apps of this key that expose the same path, which
+   * re-emit them on their own service (replica sync, as feathers-sync does, with no broker). Per
+   * service too, in `app.use` options. A hook sets `context.sync = false` (or `params.sync = false`)
+   * to keep one event local. @default false
+   */
+  sync?: boolean
   /** Whether local service events are forwarded at all. @default true */
   publishEvents?: boolean
   /** Partition key of this app: replicas of one microservice share it. @default 'default' */
@@ -137,6 +144,7 @@ export interface ResolvedOptions {
   distributedEvents: EventFilter
   distributedMethods: string[]
   remoteEvents?: EventFilter
+  sync: boolean
   publishEvents: boolean
   key: string
   healthcheckPath: string | false
@@ -207,6 +215,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     distributedEvents: checkEventFilter('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
     distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
     remoteEvents: options.remoteEvents === undefined ? undefined : checkEventFilter('remoteEvents', options.remoteEvents, []),
+    sync: options.sync ?? false,
     publishEvents: options.publishEvents ?? true,
     key: checkKey(options.key ?? DEFAULT_KEY),
     healthcheckPath,

@@ -140,7 +140,7 @@ function setup(app: Application, options: ResolvedOptions) {
     onPeerLeft: (peer) => registry.removePeer(peer.uuid, peer.services)
   })
 
-  const { onRequest, onPublished } = createDispatcher({ uuid, membership, registry, calls, announcer })
+  const { onRequest, onPublished } = createDispatcher({ app, uuid, membership, registry, calls, announcer })
 
   async function start() {
     await delay(options.coteDelay, timers)

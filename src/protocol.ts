@@ -41,6 +41,10 @@ export interface EventMessage extends Envelope<'event'> {
   event: string
   data: unknown
   context: { method?: string; id?: unknown; event: string }
+  /** false when the event is only for the sender's fellow replicas (not distributed to consumers). */
+  distributed?: false
+  /** Fellow replicas of the sender's key re-emit it on their own service (`sync`). */
+  sync?: true
 }
 
 /** Requested from a newly found peer: carries the sender's state, answered with the peer's. */

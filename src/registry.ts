@@ -87,7 +87,7 @@ export class Registry {
   deliver(message: EventMessage) {
     const localPath = this.placements.get(placementKey(message.from, message.path))
     const record = localPath === undefined ? undefined : this.records.get(localPath)
-    if (!record || !record.replicas.replicas.has(message.from)) return
+    if (!record || !record.replicas.replicas.has(message.from) || message.distributed === false) return
     if (!record.proxy.events.includes(message.event)) return
     const { remoteEvents } = this.options
     if (Array.isArray(remoteEvents) && !remoteEvents.includes(message.event)) return

@@ -49,9 +49,13 @@ app.configure(
     key: setting('MESH_KEY', 'gateway'),
     services: () => false,
     hooks: { before: { all: [authenticate('jwt')] } },
+    statusPage: true, // the mesh page at /distribution/status/page
     cote: discovery()
   })
 )
+// The status JSON needs a JWT too. The page itself is static: open it as
+// /distribution/status/page?token=<accessToken> and its requests carry `Authorization: Bearer <token>`.
+app.service('distribution/status').hooks({ before: { all: [authenticate('jwt')] } })
 
 // Only signed-in connections hear service events, including those the mesh relays from replicas.
 app.on('connection', (connection: any) => app.channel('anonymous').join(connection))

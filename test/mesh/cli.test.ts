@@ -1,0 +1,229 @@
+/**
+ * `feathers-mesh status`, the compiled CLI (lib/cli.js) run as a process against a mesh of child
+ * apps: what it reports, its exit codes, and that the apps never count it as a replica.
+ */
+import { expect } from 'chai'
+import { spawn } from 'child_process'
+import type { ChildProcess } from 'child_process'
+import path from 'path'
+import { GUARD, LOOPBACK_BROADCAST, Mesh, waitFor } from '../helpers/mesh'
+import type { ChildApp } from '../helpers/mesh'
+
+const CLI = path.join(__dirname, '..', '..', '..', 'lib', 'cli.js')
+const OBSERVER_KEY = 'feathers-mesh-cli'
+// One heartbeat setting for the whole mesh, the CLI included (HEARTBEAT_INTERVAL, as for an app).
+const HEARTBEAT = 1000
+
+interface Run {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+describe('feathers-mesh status (CLI)', function () {
+  const mesh = new Mesh(__filename)
+  const running = new Set<ChildProcess>()
+  const cliUuids = new Set<string>()
+  const observerSightings: Array<{ uuid: string; key: string; services: string[] }> = []
+  const replicaUuids = new Set<string>()
+  const mountedKeys: string[] = []
+  let poll: NodeJS.Timeout
+  let one: ChildApp
+  let two: ChildApp
+  let other: ChildApp
+  let gateway: any
+  let servicesBefore: string[][]
+
+  /** The discovery settings every run shares; `--wait` is the CLI's own, documented discovery wait. */
+  const discovery = () => ['--port', String(mesh.port), '--broadcast', LOOPBACK_BROADCAST, '--hello', '200', '--wait', '1500']
+
+  function cli(args: string[], onLine?: (line: string) => void): Promise<Run> {
+    const env: NodeJS.ProcessEnv = {}
+    for (const [name, value] of Object.entries(process.env)) if (!/^(COTE_|FEATHERS_MESH_|HEARTBEAT_INTERVAL)/.test(name)) env[name] = value
+    env.HEARTBEAT_INTERVAL = String(HEARTBEAT)
+    const child = spawn(process.execPath, ['-r', GUARD, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(child)
+    const run: Run = { code: null, signal: null, stdout: '', stderr: '' }
+    let pending = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      run.stdout += chunk
+      pending += chunk
+      let end: number
+      while ((end = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, end)
+        pending = pending.slice(end + 1)
+        onLine?.(line)
+      }
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk))
+    return new Promise<Run>((resolve, reject) => {
+      child.once('error', reject)
+      child.once('close', (code, signal) => {
+        running.delete(child)
+        resolve(Object.assign(run, { code, signal }))
+      })
+    }).then((result) => {
+      // The CLI closes its mesh and ends on its own: it never needs its exit fallback.
+      expect(result.signal).to.equal(null)
+      expect(result.stderr).not.to.include('still open')
+      return result
+    })
+  }
+
+  function json(run: Run) {
+    const report = JSON.parse(run.stdout)
+    cliUuids.add(report.observer.uuid)
+    return report
+  }
+
+  const keyOf = (report: any, key: string) => report.keys.find((k: any) => k.key === key)
+  const replicasOf = (report: any, key: string, path: string) =>
+    Object.fromEntries(keyOf(report, key).services.find((s: any) => s.path === path).replicas.map((r: any) => [r.uuid, r]))
+
+  before(async () => {
+    const options = { heartbeatInterval: HEARTBEAT }
+    ;[one, two, other] = await Promise.all([
+      mesh.child('one', { key: 'todos', services: ['todos'], replica: 'one', options }),
+      mesh.child('two', { key: 'todos', services: ['todos'], replica: 'two', options }),
+      mesh.child('other', { key: 'echo-app', services: ['echo'], options })
+    ])
+    gateway = await mesh.app({ key: 'gateway', heartbeatInterval: HEARTBEAT })
+    gateway.on('service', (event: any) => mountedKeys.push(event.key))
+    const todos = await gateway.distribution.waitForService('todos')
+    await gateway.distribution.waitForService('echo')
+    await waitFor(() => todos.replicas.size === 2, 5000, 'both todos replicas')
+    servicesBefore = await Promise.all([one, two, other].map((child) => child.send({ cmd: 'services' })))
+    // What the gateway makes of every CLI run: observers seen as peers, and the replicas of its proxies.
+    poll = setInterval(() => {
+      for (const peer of gateway.distribution.peers()) if (peer.key === OBSERVER_KEY) observerSightings.push(peer)
+      for (const proxy of gateway.distribution.status().proxies) for (const replica of proxy.replicas) replicaUuids.add(replica.uuid)
+    }, 20)
+  })
+
+  after(async () => {
+    clearInterval(poll)
+    for (const child of running) child.kill('SIGKILL') // only CLIs this file started, if a test failed
+    for (const child of [one, two, other]) if (child?.process.exitCode === null) child.process.kill('SIGCONT')
+    await mesh.close()
+  })
+
+  it('prints usage errors with exit code 1, and the help with exit code 0', async () => {
+    const [unknownOption, badPort, unknownCommand, missingValue, help] = await Promise.all([
+      cli(['status', '--bogus']),
+      cli(['status', '--port', 'abc']),
+      cli(['frobnicate']),
+      cli(['status', '--key']),
+      cli(['--help'])
+    ])
+    expect(unknownOption.code).to.equal(1)
+    expect(unknownOption.stderr).to.include('unknown option "--bogus"')
+    expect(badPort.code).to.equal(1)
+    expect(badPort.stderr).to.include('--port must be a whole number from 1 to 65535, got "abc"')
+    expect(unknownCommand.code).to.equal(1)
+    expect(unknownCommand.stderr).to.include('unknown command "frobnicate"')
+    expect(missingValue.code).to.equal(1)
+    expect(missingValue.stderr).to.include('--key needs a value')
+    for (const run of [unknownOption, badPort, unknownCommand, missingValue]) expect(run.stdout).to.equal('')
+    expect(help.code).to.equal(0)
+    expect(help.stdout).to.include('Usage: feathers-mesh status')
+  })
+
+  it('--json lists every app, the replicas of each service and their health; exit code 0', async () => {
+    const run = await cli(['status', ...discovery(), '--json'])
+    expect(run.code, run.stderr).to.equal(0)
+    const report = json(run)
+    expect(report.ok).to.equal(true)
+    expect(report.problems).to.deep.equal([])
+    expect(report.observer).to.include({ key: OBSERVER_KEY, port: mesh.port, broadcast: LOOPBACK_BROADCAST, protocol: 1 })
+    const apps = Object.fromEntries(report.apps.map((app: any) => [app.uuid, app]))
+    expect(apps[one.uuid]).to.include({ key: 'todos', state: 'admitted' })
+    expect(apps[one.uuid].services).to.deep.equal(['todos'])
+    expect(apps[two.uuid]).to.include({ key: 'todos', state: 'admitted' })
+    expect(apps[other.uuid]).to.include({ key: 'echo-app', state: 'admitted' })
+    expect(apps[other.uuid].services).to.deep.equal(['echo'])
+    expect(apps[gateway.distribution.uuid]).to.include({ key: 'gateway', state: 'admitted' })
+    expect(apps[gateway.distribution.uuid].services).to.deep.equal([])
+    expect(report.apps.some((app: any) => app.key === OBSERVER_KEY)).to.equal(false)
+
+    expect(keyOf(report, 'todos').status).to.equal(200)
+    const todos = replicasOf(report, 'todos', 'todos')
+    expect(Object.keys(todos).sort()).to.deep.equal([one.uuid, two.uuid].sort())
+    for (const replica of Object.values(todos)) expect(replica).to.include({ health: 'answering' })
+    expect(replicasOf(report, 'echo-app', 'echo')[other.uuid]).to.include({ health: 'answering' })
+    expect(keyOf(report, 'gateway')).to.include({ status: 200 })
+  })
+
+  it('prints a table of apps and of replicas with their health', async () => {
+    const run = await cli(['status', ...discovery()])
+    expect(run.code, run.stderr).to.equal(0)
+    for (const text of ['APP', 'KEY', 'STATE', 'SERVICES', 'SERVICE', 'REPLICA', 'HEALTH', 'echo-app', 'admitted', 'answering', 'OK: 4 app(s), 3 replica(s), all answering']) {
+      expect(run.stdout).to.include(text)
+    }
+    for (const child of [one, two, other]) expect(run.stdout).to.include(child.uuid.slice(0, 8))
+    expect(run.stdout).to.match(new RegExp(`todos\\s+todos\\s+${one.uuid.slice(0, 8)}\\s+answering`))
+    expect(run.stdout).not.to.include('not answering')
+  })
+
+  it('--key narrows the report to one key, and a key no app has fails (two CLIs at once ignore each other)', async () => {
+    const [todos, nothing] = await Promise.all([cli(['status', ...discovery(), '--json', '--key', 'todos']), cli(['status', ...discovery(), '--json', '--key', 'nothing'])])
+    expect(todos.code, todos.stderr).to.equal(0)
+    const report = json(todos)
+    expect(report.keys.map((k: any) => k.key)).to.deep.equal(['todos'])
+    expect(report.apps.map((app: any) => app.uuid).sort()).to.deep.equal([one.uuid, two.uuid].sort())
+    expect(nothing.code).to.equal(1)
+    const missing = json(nothing)
+    expect(missing.ok).to.equal(false)
+    expect(missing.keys).to.deep.equal([{ key: 'nothing', status: 404, message: 'no app of key nothing is known', services: [], unavailable: [], refused: [] }])
+    expect(missing.problems).to.deep.equal(['key nothing: no app of this key is known'])
+  })
+
+  it('--watch reports a replica that freezes as not answering, with exit code 1', async () => {
+    const reports: any[] = []
+    let frozen = false
+    const run = cli(['status', ...discovery(), '--json', '--watch-count', '2', '--interval', '1000', '--timeout', '500'], (line) => {
+      const report = JSON.parse(line)
+      cliUuids.add(report.observer.uuid)
+      reports.push(report)
+      // Right after the first round, during the CLI's interval: freeze one replica (its sockets stay open).
+      if (reports.length === 1 && report.ok) {
+        two.process.kill('SIGSTOP')
+        frozen = true
+      }
+    })
+    let result: Run
+    try {
+      result = await run
+    } finally {
+      if (frozen) two.process.kill('SIGCONT')
+    }
+    expect(reports).to.have.length(2)
+    const [before, after] = reports
+    expect(before.ok, JSON.stringify(before.problems)).to.equal(true)
+    expect(Object.values(replicasOf(before, 'todos', 'todos')).map((r: any) => r.health)).to.deep.equal(['answering', 'answering'])
+
+    expect(result.code).to.equal(1)
+    expect(after.ok).to.equal(false)
+    expect(keyOf(after, 'todos').status).to.equal(503)
+    const replicas = replicasOf(after, 'todos', 'todos')
+    expect(replicas[one.uuid]).to.include({ health: 'answering' })
+    expect(replicas[two.uuid]).to.include({ health: 'not answering', reason: 'no answer within 500 ms' })
+    expect(after.problems).to.deep.equal([`key todos: 1 app(s) not answering: ${two.uuid.slice(0, 8)} (no answer within 500 ms)`])
+    expect(replicasOf(after, 'echo-app', 'echo')[other.uuid]).to.include({ health: 'answering' })
+  })
+
+  it('was a peer without services to the apps, never a replica, and changed no app', async () => {
+    // The gateway saw the observers join (the goodbye of each removed it again)...
+    expect(observerSightings.length).to.be.greaterThan(0)
+    expect(observerSightings.some((peer) => cliUuids.has(peer.uuid))).to.equal(true)
+    for (const peer of observerSightings) expect(peer.services).to.deep.equal([])
+    // ...mounted nothing of theirs, and never counted one as a replica.
+    expect(mountedKeys).not.to.include(OBSERVER_KEY)
+    for (const uuid of replicaUuids) expect([one.uuid, two.uuid, other.uuid]).to.include(uuid)
+    for (const uuid of cliUuids) expect(replicaUuids.has(uuid)).to.equal(false)
+    expect(gateway.distribution.peers().filter((peer: any) => peer.key === OBSERVER_KEY)).to.deep.equal([])
+    // The children's services are what they were before any run: no proxy of an observer appeared.
+    const servicesAfter = await Promise.all([one, two, other].map((child) => child.send({ cmd: 'services' })))
+    expect(servicesAfter).to.deep.equal(servicesBefore)
+  })
+})

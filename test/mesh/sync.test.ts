@@ -1,0 +1,84 @@
+import { expect } from 'chai'
+import { Mesh, waitFor } from '../helpers/mesh'
+import type { ChildApp } from '../helpers/mesh'
+import { socketClient } from '../helpers/clients'
+import { quiet, recorder } from '../helpers/events'
+
+describe('replica event sync', function () {
+  this.timeout(30000)
+  const mesh = new Mesh(__filename)
+  const clients: any[] = []
+  let replicas: ChildApp[]
+
+  before(async () => {
+    replicas = await Promise.all(['a', 'b', 'c'].map((name) => mesh.child(name, { key: 'chat', services: ['chat:messages', 'unsynced:quiet'], options: { sync: true } })))
+    // Every replica knows the two others before the test starts.
+    await Promise.all(replicas.map((replica) => waitFor(async () => (await replica.send({ cmd: 'peers' })) >= 2, 5000, `${replica.name} to see its fellow replicas`)))
+  })
+  after(async () => {
+    clients.forEach((client) => client.io.close())
+    await mesh.close()
+  })
+
+  it('a client of every replica gets every created event once, in the order one replica emitted them, values intact', async () => {
+    const sockets = await Promise.all(replicas.map((replica) => socketClient(replica.url)))
+    clients.push(...sockets)
+    const seen = sockets.map((client) => recorder(client.service('messages'), ['created']))
+    for (let round = 0; round < 3; round++) {
+      for (const replica of replicas) await replica.send({ cmd: 'call', path: 'messages', method: 'create', args: [{ text: `${replica.name}${round}` }] })
+    }
+    await Promise.all(seen.map((events, i) => events.until(() => events.seen.length >= 9, `client ${i} to get nine events`)))
+    await quiet()
+    for (const events of seen) {
+      expect(events.seen).to.have.length(9)
+      for (const replica of replicas) {
+        const fromReplica = events.seen.map((e) => e.data).filter((m) => m.id.startsWith(`${replica.name}-`)).map((m) => m.text)
+        expect(fromReplica).to.deep.equal([0, 1, 2].map((round) => `${replica.name}${round}`))
+      }
+      const [first] = events.seen
+      expect(first.data.at).to.be.a('string') // socket.io clients get JSON: dates as ISO strings
+    }
+  })
+
+  it('keeps Date and Buffer values intact on the fellow replicas', async () => {
+    const [a, b] = replicas
+    await b.send({ cmd: 'recordEvents', path: 'messages' })
+    await a.send({ cmd: 'call', path: 'messages', method: 'create', args: [{ text: 'typed' }] })
+    const events = await waitFor(async () => {
+      const list = await b.send({ cmd: 'recordedEvents' })
+      return list.length > 0 && list
+    }, 5000, 'the event on b')
+    expect(events[0]).to.include({ isDate: true, isBuffer: true, synced: true })
+  })
+
+  it('params.sync = false keeps one event local; a service with sync: false is not synced', async () => {
+    const [a, b] = replicas
+    const client = await socketClient(b.url)
+    clients.push(client)
+    const events = recorder(client.service('messages'), ['created'])
+    const quietEvents = recorder(client.service('quiet'), ['created'])
+    await a.send({ cmd: 'createLocal', path: 'messages', data: { text: 'local only' } })
+    await a.send({ cmd: 'call', path: 'quiet', method: 'create', args: [{ text: 'not synced' }] })
+    await a.send({ cmd: 'call', path: 'messages', method: 'create', args: [{ text: 'synced' }] })
+    await events.until(() => events.seen.length > 0, 'the synced event')
+    await quiet()
+    expect(events.seen.map((e) => e.data.text)).to.deep.equal(['synced'])
+    expect(quietEvents.seen).to.have.length(0)
+  })
+
+  it('a gateway consuming the replicas through proxies gets each event once (sync and proxies do not double up)', async () => {
+    const gateway = await mesh.app({ key: 'gateway' }, (app) => {
+      app.on('connection', (connection: any) => app.channel('all').join(connection))
+      app.publish(() => app.channel('all'))
+    })
+    const messages = await gateway.distribution.waitForService('messages')
+    await waitFor(() => messages.replicas.size === 3, 5000, 'three replicas')
+    const client = await socketClient(gateway.url)
+    clients.push(client)
+    const events = recorder(client.service('messages'), ['created'])
+    for (const replica of replicas) await replica.send({ cmd: 'call', path: 'messages', method: 'create', args: [{ text: `via-${replica.name}` }] })
+    await events.until(() => events.seen.length >= 3, 'three events')
+    await quiet()
+    expect(events.seen.map((e) => e.data.text).sort()).to.deep.equal(['via-a', 'via-b', 'via-c'])
+  })
+})
