@@ -33,48 +33,93 @@ export function splitUseArguments(rest: any[]) {
   return { service, meshOptions: { distributedEvents, distributedMethods, sync }, args }
 }
 
-/** `GET {base}:key?` on an Express app; other transports get it through `app.distribution.healthcheck`. */
-export function mountHealthcheck(app: Application, base: string, check: (key: string) => Promise<HealthReport>) {
-  const expressApp = app as any
-  if (typeof expressApp.route !== 'function' || typeof expressApp.get !== 'function') {
-    debug('not an Express app: the healthcheck route is not mounted')
-    return
+/** Which HTTP framework Feathers runs on: routes and per-service middleware differ between them. */
+export function transportOf(app: Application): 'express' | 'koa' | 'none' {
+  const raw = app as any
+  if (typeof raw.route === 'function' && typeof raw.get === 'function') return 'express'
+  if (typeof raw.callback === 'function' && Array.isArray(raw.middleware)) return 'koa'
+  return 'none'
+}
+
+type Answer = { status: number; body: unknown; type?: string; headers?: Record<string, string> }
+
+/** A GET route on Express or Koa; on Koa it is middleware that lets every other request through. */
+function route(app: Application, pattern: RegExp, expressPath: string, handler: (match: RegExpExecArray) => Promise<Answer>) {
+  const raw = app as any
+  const send = (answer: Answer, res: any) => {
+    res.status(answer.status).set(answer.headers ?? {})
+    if (answer.type) res.type(answer.type).send(answer.body)
+    else res.json(answer.body)
   }
+  const failed = (error: any): Answer => ({ status: 500, body: { message: String(error?.message ?? error) } })
+  switch (transportOf(app)) {
+    case 'express':
+      raw.get(expressPath, (req: any, res: any) => {
+        const match = pattern.exec(req.path)
+        if (!match) return res.status(404).json({ message: 'Not found' })
+        handler(match).then((answer) => send(answer, res), (error) => send(failed(error), res))
+      })
+      return true
+    case 'koa':
+      raw.use(async (ctx: any, next: () => Promise<void>) => {
+        const match = ctx.method === 'GET' ? pattern.exec(ctx.path) : null
+        if (!match) return next()
+        const answer = await handler(match).catch(failed)
+        ctx.status = answer.status
+        ctx.set(answer.headers ?? {})
+        if (answer.type) ctx.type = answer.type
+        ctx.body = answer.body
+      })
+      return true
+    default:
+      return false
+  }
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** `GET {base}:key?` on Express and Koa apps; other transports get it through `app.distribution.healthcheck`. */
+export function mountHealthcheck(app: Application, base: string, check: (key: string) => Promise<HealthReport>) {
   const prefix = `/${base.replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/')
-  expressApp.get(`${prefix}:key?`, (req: any, res: any) => {
-    check(req.params.key ?? 'default').then(
-      (report) => res.status(report.status).json(report.body),
-      (error) => res.status(500).json({ message: String(error?.message ?? error) })
-    )
+  const pattern = new RegExp(`^${escape(prefix.replace(/\/$/, ''))}(?:/([^/]+))?/?$`)
+  const mounted = route(app, pattern, `${prefix}:key?`, async (match) => {
+    const report = await check(match[1] ? decodeURIComponent(match[1]) : 'default')
+    return { status: report.status, body: report.body }
   })
+  if (!mounted) debug('neither Express nor Koa: the healthcheck route is not mounted')
 }
 
 /**
  * The status service (a Feathers service, so it takes hooks such as `authenticate('jwt')`; never
- * announced to the mesh) and the Prometheus route.
+ * announced to the mesh), its page, and the Prometheus route.
  */
 export function mountStatus(app: Application, options: ResolvedOptions, use: (...args: any[]) => unknown, status: () => MeshStatus, metrics?: Registry) {
-  const expressApp = app as any
+  const transport = transportOf(app)
   if (options.statusPath !== false) {
     const service = { find: async () => status() }
-    if (options.statusPage && typeof expressApp.route === 'function') {
-      // Runs before Feathers' REST handler of the service, so `GET {statusPath}/page` is never get('page').
+    // Runs before Feathers' REST handler of the service, so `GET {statusPath}/page` is never get('page').
+    const isPage = (lookup: any, method: string) => lookup?.params?.__id === 'page' && (method === 'GET' || method === 'HEAD')
+    if (options.statusPage && transport === 'express') {
       const page = (req: any, res: any, next: (error?: unknown) => void) => {
-        if (req.lookup?.params?.__id !== 'page' || (req.method !== 'GET' && req.method !== 'HEAD')) return next()
+        if (!isPage(req.lookup, req.method)) return next()
         res.set(STATUS_PAGE_HEADERS).type('html').send(STATUS_PAGE_HTML)
       }
       use.call(app, options.statusPath, page, service, { methods: ['find'] })
+    } else if (options.statusPage && transport === 'koa') {
+      const page = async (ctx: any, next: () => Promise<void>) => {
+        if (!isPage(ctx.lookup, ctx.method)) return next()
+        ctx.set(STATUS_PAGE_HEADERS)
+        ctx.type = 'html'
+        ctx.body = STATUS_PAGE_HTML
+      }
+      use.call(app, options.statusPath, service, { methods: ['find'], koa: { before: [page] } })
     } else {
-      if (options.statusPage) debug('not an Express app: the status page is not served')
+      if (options.statusPage) debug('neither Express nor Koa: the status page is not served')
       use.call(app, options.statusPath, service, { methods: ['find'] })
     }
   }
-  if (options.metricsPath !== false && metrics && typeof expressApp.route === 'function') {
-    expressApp.get(options.metricsPath, (_req: any, res: any) => {
-      metrics.metrics().then(
-        (text) => res.type(metrics.contentType).send(text),
-        (error) => res.status(500).json({ message: String(error?.message ?? error) })
-      )
-    })
+  if (options.metricsPath !== false && metrics) {
+    const path = options.metricsPath
+    route(app, new RegExp(`^${escape(path)}/?$`), path, async () => ({ status: 200, body: await metrics.metrics(), type: metrics.contentType }))
   }
 }

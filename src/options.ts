@@ -51,7 +51,7 @@ export interface DistributionOptions {
   remoteServiceOptions?: (service: LocalServiceInfo) => string[] | null | undefined
   /** Hooks registered on every proxy. @default none */
   hooks?: HookOptions<Application, any>
-  /** Express middleware around every proxy's REST route. @default none */
+  /** Middleware around every proxy's REST route (Express middleware, or Koa middleware on Koa apps). @default none */
   middlewares?: { before?: ExpressMiddleware | ExpressMiddleware[]; after?: Array<ExpressMiddleware | ErrorMiddleware> | ExpressMiddleware | ErrorMiddleware }
   /** Remote call timeout in ms; 0 disables it. @default 20000 */
   timeout?: number

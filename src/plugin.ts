@@ -21,7 +21,7 @@ import { createDispatcher } from './dispatch'
 import { createCoteTransport } from './transport'
 import { createSealer } from './security'
 import type { Transport } from './transport'
-import { mountHealthcheck, mountStatus, splitUseArguments } from './app-hooks'
+import { mountHealthcheck, mountStatus, splitUseArguments, transportOf } from './app-hooks'
 
 const debug = createDebug('feathers-mesh:plugin')
 
@@ -127,7 +127,8 @@ function setup(app: Application, options: ResolvedOptions) {
     // our own overrides let proxies pass without announcing them.
     use: (path, ...args) => (app.use as any)(path, ...args),
     unuse: (path) => app.unuse(path),
-    isLocal: (path) => app.services[path] !== undefined && (app.services[path] as any).remote !== true
+    isLocal: (path) => app.services[path] !== undefined && (app.services[path] as any).remote !== true,
+    transport: transportOf(app)
   })
   const membership = new Membership(lazyTransport, {
     uuid,

@@ -33,6 +33,7 @@ export interface RegistryHooks {
   use(path: string, ...args: any[]): void
   unuse(path: string): Promise<unknown>
   isLocal(path: string): boolean
+  transport: 'express' | 'koa' | 'none'
 }
 
 /** Creates a proxy when a first replica of a remote service appears and removes it with the last one. */
@@ -182,7 +183,11 @@ export class Registry {
   private mount(record: ProxyRecord, descriptor: ServiceDescriptor) {
     const events = [...new Set([...defaultServiceEvents, ...descriptor.events])]
     const { before, after } = this.options.middlewares
-    this.hooks.use(record.localPath, ...before, record.proxy, ...after, { methods: descriptor.methods, events, serviceEvents: events })
+    const serviceOptions = { methods: descriptor.methods, events, serviceEvents: events }
+    // Express takes middleware around the service in `app.use`; Koa takes it in the options.
+    if (this.hooks.transport === 'koa') this.hooks.use(record.localPath, record.proxy, { ...serviceOptions, koa: { before, after } })
+    else if (this.hooks.transport === 'express') this.hooks.use(record.localPath, ...before, record.proxy, ...after, serviceOptions)
+    else this.hooks.use(record.localPath, record.proxy, serviceOptions)
     if (this.options.hooks) this.app.service(record.localPath).hooks(this.options.hooks as any)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
     this.app.emit('service', this.eventFor(record))
