@@ -10,11 +10,16 @@ import type { AddressInfo } from 'net'
 import { feathers } from '@feathersjs/feathers'
 import express, { rest, json, urlencoded, errorHandler } from '@feathersjs/express'
 import socketio from '@feathersjs/socketio'
+import { koa, rest as koaRest, bodyParser, errorHandler as koaErrorHandler } from '@feathersjs/koa'
 import { distribution, finalize } from '../../src'
 import type { DistributionOptions } from '../../src'
 import './guard'
 
 export const LOOPBACK_BROADCAST = '127.255.255.255'
+
+/** The HTTP frameworks the tests that touch HTTP run on. */
+export type Transport = 'express' | 'koa'
+export const TRANSPORTS: Transport[] = ['express', 'koa']
 export const GUARD = path.join(__dirname, 'guard.js')
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'app.js')
 
@@ -93,16 +98,27 @@ export class Mesh {
     return meshOptions(this.port, options)
   }
 
-  /** An express + socket.io app in this process, listening on an ephemeral port. */
-  async app(options: DistributionOptions = {}, register?: (app: any) => void) {
-    const app: any = express(feathers())
-    app.use(json())
-    app.use(urlencoded({ extended: true }))
-    app.configure(rest())
-    app.configure(socketio())
-    app.configure(distribution(this.options(options)))
-    register?.(app)
-    app.use(errorHandler({ logger: false as any }))
+  /** An Express (or Koa) + socket.io app in this process, listening on an ephemeral port. */
+  async app(options: DistributionOptions = {}, register?: (app: any) => void, transport: Transport = 'express') {
+    let app: any
+    if (transport === 'koa') {
+      app = koa(feathers())
+      app.use(koaErrorHandler())
+      app.use(bodyParser())
+      app.configure(koaRest())
+      app.configure(socketio())
+      app.configure(distribution(this.options(options)))
+      register?.(app)
+    } else {
+      app = express(feathers())
+      app.use(json())
+      app.use(urlencoded({ extended: true }))
+      app.configure(rest())
+      app.configure(socketio())
+      app.configure(distribution(this.options(options)))
+      register?.(app)
+      app.use(errorHandler({ logger: false as any }))
+    }
     const server = await app.listen(0)
     app.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     this.apps.push(app)

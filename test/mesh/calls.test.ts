@@ -1,8 +1,8 @@
 import { expect } from 'chai'
-import { Mesh, waitFor } from '../helpers/mesh'
+import { TRANSPORTS, Mesh, waitFor } from '../helpers/mesh'
 import { http, socketClient } from '../helpers/clients'
 
-describe('calls through a proxy', function () {
+for (const transport of TRANSPORTS) describe(`calls through a proxy (${transport})`, function () {
   const mesh = new Mesh(__filename)
   let gateway: any
   let provider: Awaited<ReturnType<Mesh['child']>>
@@ -10,7 +10,7 @@ describe('calls through a proxy', function () {
 
   before(async () => {
     provider = await mesh.child('provider', { key: 'todos-app', services: ['todos', 'echo', 'accounts'], options: { remoteParams: ['query', 'provider', 'route', 'user', 'authentication', 'headers'] } })
-    gateway = await mesh.app({ key: 'gateway', forwardHeaders: ['x-request-id'] })
+    gateway = await mesh.app({ key: 'gateway', forwardHeaders: ['x-request-id'] }, undefined, transport)
     await Promise.all(['todos', 'echo', 'accounts'].map((path) => gateway.distribution.waitForService(path)))
   })
   after(async () => {

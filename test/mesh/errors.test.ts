@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import * as errors from '@feathersjs/errors'
-import { Mesh, waitFor } from '../helpers/mesh'
+import { TRANSPORTS, Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
 
 /** Awaits a promise that must reject; fails the test when it resolves. */
@@ -15,13 +15,13 @@ async function rejection(promise: Promise<unknown>): Promise<any> {
 
 const FEATHERS_ERRORS = ['BadRequest', 'NotAuthenticated', 'PaymentError', 'Forbidden', 'NotFound', 'MethodNotAllowed', 'NotAcceptable', 'Timeout', 'Conflict', 'Gone', 'LengthRequired', 'Unprocessable', 'TooManyRequests', 'GeneralError', 'NotImplemented', 'BadGateway', 'Unavailable']
 
-describe('errors across the mesh', function () {
+for (const transport of TRANSPORTS) describe(`errors across the mesh (${transport})`, function () {
   const mesh = new Mesh(__filename)
   let gateway: any
 
   before(async () => {
     await mesh.child('provider', { key: 'errors-app', services: ['errors', 'echo', 'todos'] })
-    gateway = await mesh.app({ key: 'gateway', timeout: 300 })
+    gateway = await mesh.app({ key: 'gateway', timeout: 300 }, undefined, transport)
     await Promise.all(['errors', 'echo', 'todos'].map((path) => gateway.distribution.waitForService(path)))
   })
   after(() => mesh.close())
@@ -106,7 +106,7 @@ describe('errors across the mesh', function () {
   })
 
   it('lets timeout: 0 wait as long as the call takes', async () => {
-    const patient = await mesh.app({ key: 'patient', timeout: 0 })
+    const patient = await mesh.app({ key: 'patient', timeout: 0 }, undefined, transport)
     expect(patient.distribution.options.timeout).to.equal(0)
     const service = await patient.distribution.waitForService('errors')
     expect(await service.find({ query: { delay: 600 } })).to.deep.equal({ waited: 600 })

@@ -1,8 +1,8 @@
 import { expect } from 'chai'
-import { Mesh, waitFor } from '../helpers/mesh'
+import { TRANSPORTS, Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
 
-describe('healthcheck', function () {
+for (const transport of TRANSPORTS) describe(`healthcheck (${transport})`, function () {
   const mesh = new Mesh(__filename)
   let gateway: any
   let one: Awaited<ReturnType<Mesh['child']>>
@@ -12,7 +12,7 @@ describe('healthcheck', function () {
     one = await mesh.child('one', { key: 'todos-app', services: ['todos', 'echo'] })
     two = await mesh.child('two', { key: 'todos-app', services: ['todos'] })
     await mesh.child('default-key', { services: ['todos:default-todos'] })
-    gateway = await mesh.app({ key: 'gateway', healthcheckTimeout: 500, timeout: 20000 })
+    gateway = await mesh.app({ key: 'gateway', healthcheckTimeout: 500, timeout: 20000 }, undefined, transport)
     await gateway.distribution.waitForService('echo')
     await gateway.distribution.waitForService('default-todos')
     await waitFor(() => gateway.distribution.peers().filter((p: any) => p.key === 'todos-app').length === 2, 5000, 'both replicas')
@@ -56,14 +56,14 @@ describe('healthcheck', function () {
   })
 
   it('serves a custom healthcheckPath, with or without a trailing slash', async () => {
-    const app = await mesh.app({ key: 'custom', healthcheckPath: '/health' })
+    const app = await mesh.app({ key: 'custom', healthcheckPath: '/health' }, undefined, transport)
     await app.distribution.waitForService('echo')
     const response = await http(`${app.url}/health/todos-app`)
     expect(response.status).to.equal(200)
   })
 
   it('is off with healthcheckPath: false', async () => {
-    const app = await mesh.app({ key: 'no-health', healthcheckPath: false })
+    const app = await mesh.app({ key: 'no-health', healthcheckPath: false }, undefined, transport)
     await app.distribution.waitForService('echo')
     const response = await fetch(`${app.url}/distribution/healthcheck/todos-app`)
     expect(response.status).to.equal(404)
