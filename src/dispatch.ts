@@ -18,9 +18,22 @@ interface Parts {
   announcer: Announcer
 }
 
+/** A service list as a peer sends it: anything else is dropped before it reaches the registry. */
+function validServices(services: unknown): boolean {
+  if (!Array.isArray(services) || services.length > 10_000) return false
+  const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string')
+  return services.every(
+    (s) => s && typeof s === 'object' && typeof s.path === 'string' && typeof s.key === 'string' && strings(s.methods) && strings(s.events) && (s.remoteOptions === undefined || (typeof s.remoteOptions === 'object' && s.remoteOptions !== null))
+  )
+}
+const validState = (message: { seq?: unknown; services?: unknown; from?: unknown; key?: unknown }) =>
+  typeof message.from === 'string' && typeof message.key === 'string' && Number.isFinite(message.seq) && validServices(message.services)
+
 const badRequest = (message: string): ReplyMessage => ({ ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message } })
 
 /** The receiving end of the protocol: one switch per channel; what it does not know is logged and dropped. */
+export { validState }
+
 export function createDispatcher({ app, uuid, membership, registry, calls, announcer }: Parts) {
   const short = uuid.slice(0, 8)
   const incompatible = (message: { v?: unknown }) => `speaks protocol version ${message.v}, this app ${PROTOCOL_VERSION}`
@@ -34,6 +47,7 @@ export function createDispatcher({ app, uuid, membership, registry, calls, annou
     membership.heard(message.from)
     switch (message.type) {
       case 'hello':
+        if (!validState(message)) return badRequest('malformed hello')
         membership.onAnnounce(message)
         return { ok: true, value: membership.helloReply() }
       case 'call':
@@ -54,13 +68,15 @@ export function createDispatcher({ app, uuid, membership, registry, calls, annou
     if (message.v !== PROTOCOL_VERSION) return membership.refuse(message.from, message.key, incompatible(message))
     switch (message.type) {
       case 'announce':
+        if (!validState(message)) return debug('%s malformed announce from %s dropped', short, message.from)
         return membership.onAnnounce(message)
       case 'heartbeat':
+        if (typeof message.from !== 'string' || !Number.isFinite(message.seq)) return
         return membership.onHeartbeat(message)
       case 'goodbye':
         return membership.onGoodbye(message.from)
       case 'event':
-        if (!membership.heard(message.from)) return
+        if (typeof message.path !== 'string' || typeof message.event !== 'string' || !membership.heard(message.from)) return
         if (message.sync) announcer.replay(message, app)
         registry.deliver(message)
         return

@@ -10,7 +10,9 @@ export function serialize(message: unknown): string {
 
 export function deserialize(text: unknown): unknown {
   if (typeof text !== 'string') throw new TypeError(`expected a text frame, got ${typeof text}`)
-  return decode(JSON.parse(text))
+  // Most messages carry no tagged value (Date, Buffer...): then JSON.parse's result is already the value.
+  const parsed = JSON.parse(text)
+  return text.includes('"$t"') ? decode(parsed) : parsed
 }
 
 /** The connection whose frame is being handled, so a handler can cut a connection that sends garbage. */

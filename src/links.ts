@@ -30,14 +30,14 @@ export interface LinkHandlers {
  */
 export class Links {
   private readonly calls = new Map<Socket, Link>()
-  private readonly events = new Map<Socket, string>()
+  private readonly events = new Map<Socket, Link>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private closed = false
 
   constructor(
     private readonly uuid: string,
     private readonly requester: any,
-    subscriber: any,
+    private readonly subscriber: any,
     private readonly handlers: LinkHandlers
   ) {
     const reqSock = requester.sock
@@ -56,19 +56,32 @@ export class Links {
       if (!link || this.closed) return
       debug('%s connection to %s closed', uuid.slice(0, 8), link.uuid.slice(0, 8))
       if (!this.hasCalls(link.uuid)) handlers.down(link.uuid)
-      this.reconnect(link)
+      this.reconnect(link, 'calls')
     })
     subSock.on('connect', (socket: Socket) => {
-      const peer = this.peerOf(this.nodeOfSocket(subscriber, socket))
+      const node = this.nodeOfSocket(subscriber, socket)
+      const peer = this.peerOf(node)
       if (!peer) return
-      this.events.set(socket, peer.uuid)
+      this.events.set(socket, { uuid: peer.uuid, address: node.address, port: node.advertisement.port })
       this.maybeUp(peer)
     })
-    subSock.on('socket close', (socket: Socket) => this.events.delete(socket))
+    // cote's subscriber never reconnects: a dropped events link is re-opened here, like the calls link.
+    subSock.on('socket close', (socket: Socket) => {
+      const link = this.events.get(socket)
+      this.events.delete(socket)
+      if (!link || this.closed) return
+      debug('%s events link to %s closed', uuid.slice(0, 8), link.uuid.slice(0, 8))
+      this.reconnect(link, 'events')
+    })
   }
 
   linked(peer: string) {
-    return this.hasCalls(peer) && [...this.events.values()].includes(peer)
+    return this.hasCalls(peer) && this.hasEvents(peer)
+  }
+
+  private hasEvents(peer: string) {
+    for (const link of this.events.values()) if (link.uuid === peer) return true
+    return false
   }
 
   /** An open connection to the peer's responder. */
@@ -109,13 +122,14 @@ export class Links {
     )
   }
 
-  private reconnect(link: Link, attempt = 1) {
+  private reconnect(link: Link, kind: 'calls' | 'events', attempt = 1) {
+    const component = kind === 'calls' ? this.requester : this.subscriber
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      if (this.closed || !this.findNode(this.requester, (peer) => peer.uuid === link.uuid)) return
-      if (this.hasCalls(link.uuid)) return
-      this.requester.sock.connect(link.port, link.address)
-      this.reconnect(link, attempt + 1) // checks again later; a success stops the loop there
+      if (this.closed || !this.findNode(component, (peer) => peer.uuid === link.uuid)) return
+      if (kind === 'calls' ? this.hasCalls(link.uuid) : this.hasEvents(link.uuid)) return
+      component.sock.connect(link.port, link.address)
+      this.reconnect(link, kind, attempt + 1) // checks again later; a success stops the loop there
     }, Math.min(50 * 2 ** attempt, 2000))
     timer.unref()
     this.timers.add(timer)

@@ -3,6 +3,7 @@ import type { ServiceDescriptor } from './options'
 import type { AnnounceMessage, HeartbeatMessage, HelloMessage, HelloReply } from './protocol'
 import { PROTOCOL_VERSION } from './protocol'
 import type { Transport } from './transport'
+import { validState } from './dispatch'
 
 const debug = createDebug('feathers-mesh:membership')
 
@@ -35,6 +36,7 @@ export interface MembershipOptions {
 const now = () => performance.now()
 const HELLO_RETRIES = 3
 const MAX_REFUSED = 1_000
+const GOODBYE = 'it said goodbye'
 const MAX_WARNINGS = 10 // refusal lines a minute
 
 /**
@@ -118,6 +120,8 @@ export class Membership {
   onAnnounce(message: AnnounceMessage | HelloReply) {
     if (this.closed) return
     let peer = this.peers.get(message.from)
+    // An app that said goodbye never comes back under the same uuid: a late hello must not re-admit it.
+    if (!peer && this.departed.get(message.from)?.reason === GOODBYE) return
     if (!peer) {
       // A peer is admitted only once our links to it are up, or its first events could be lost;
       // the transport reports the links, and we greet it then.
@@ -138,7 +142,7 @@ export class Membership {
   /** A leaving peer gets no new calls; the ones in flight finish (it drains them) or fail when its connection closes. */
   onGoodbye(uuid: string) {
     const peer = this.peers.get(uuid)
-    if (peer) this.drop(peer, 'it said goodbye', false)
+    if (peer) this.drop(peer, GOODBYE, false)
   }
 
   /** Refuses a peer, logging one line per peer (and at most a few a minute, whatever a flood claims). */
@@ -181,7 +185,7 @@ export class Membership {
           const reply = (await this.transport.request(uuid, this.helloMessage(), this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
           const rtt = now() - sent
           const state = reply?.ok ? reply.value : undefined
-          if (state && state.from === uuid) {
+          if (state && state.from === uuid && validState(state)) {
             if (state.v !== PROTOCOL_VERSION) this.refuse(uuid, state.key, `speaks protocol version ${state.v}, this app ${PROTOCOL_VERSION}`)
             else {
               this.onAnnounce(state)
@@ -201,6 +205,15 @@ export class Membership {
   }
 
   private tick() {
+    // A timer callback: whatever goes wrong is logged, never thrown out of the interval.
+    try {
+      this.sweep()
+    } catch (error) {
+      debug('%s heartbeat failed: %O', this.short, error)
+    }
+  }
+
+  private sweep() {
     const { seq } = this.options.localState()
     this.transport.publish({ v: PROTOCOL_VERSION, type: 'heartbeat', from: this.options.uuid, key: this.options.key, seq })
     const deadline = now() - this.options.heartbeatTimeout

@@ -18,7 +18,7 @@ import { meshStatus } from './status'
 import type { MeshStatus } from './status'
 import { createMetrics } from './metrics'
 import { createDispatcher } from './dispatch'
-import { createCoteTransport } from './transport'
+import { createCoteTransport, TransportError } from './transport'
 import { createSealer } from './security'
 import type { Transport } from './transport'
 import { mountHealthcheck, mountStatus, splitUseArguments, transportOf } from './app-hooks'
@@ -74,21 +74,23 @@ export async function finalize(app: Application): Promise<void> {
   await app.distribution?.close()
 }
 
-function delay(ms: number, timers: Set<NodeJS.Timeout>): Promise<void> {
+/** A start-up delay that `close()` can end early (its caller then sees `closing` and stops). */
+function delay(ms: number, timers: Map<NodeJS.Timeout, () => void>): Promise<void> {
   if (ms <= 0) return Promise.resolve()
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       timers.delete(timer)
       resolve()
     }, ms)
-    timers.add(timer)
+    timer.unref()
+    timers.set(timer, resolve)
   })
 }
 
 function setup(app: Application, options: ResolvedOptions) {
   const uuid = randomUUID()
   const short = uuid.slice(0, 8)
-  const timers = new Set<NodeJS.Timeout>()
+  const timers = new Map<NodeJS.Timeout, () => void>()
   const originalUse = app.use as (...args: any[]) => any
   const originalUnuse = app.unuse as (path: string) => Promise<unknown>
   let transport: Transport | undefined
@@ -102,7 +104,8 @@ function setup(app: Application, options: ResolvedOptions) {
     },
     start: async () => undefined,
     publish: (message) => transport?.publish(message),
-    request: (peer, message, timeout) => (transport ? transport.request(peer, message, timeout) : Promise.reject(new Error('the mesh has not started'))),
+    request: (peer, message, timeout) => (transport ? transport.request(peer, message, timeout) : Promise.reject(new TransportError('the mesh has not started', 'closed'))),
+    ports: () => transport?.ports() ?? { responder: 0, publisher: 0 },
     linked: (peer) => transport?.linked(peer) ?? false,
     abandon: (peer, reason) => transport?.abandon(peer, reason),
     close: async () => transport?.close()
@@ -156,6 +159,7 @@ function setup(app: Application, options: ResolvedOptions) {
       do ports[1] = await ephemeralPort()
       while (ports[1] === ports[0])
     }
+    if (closing) return
     transport = createCoteTransport(
       {
         uuid,
@@ -176,7 +180,7 @@ function setup(app: Application, options: ResolvedOptions) {
       }
     )
     await transport.start()
-    ;(handle as { ports?: Distribution['ports'] }).ports = { responder: ports[0], publisher: ports[1] }
+    ;(handle as { ports?: Distribution['ports'] }).ports = transport.ports()
     if (closing) return
     membership.start()
     await delay(options.publicationDelay, timers)
@@ -194,10 +198,13 @@ function setup(app: Application, options: ResolvedOptions) {
 
   async function close() {
     closing ??= (async () => {
-      for (const timer of timers) clearTimeout(timer)
+      for (const [timer, resolve] of timers) {
+        clearTimeout(timer)
+        resolve()
+      }
       timers.clear()
       // Goodbye first, so consumers stop sending; then let calls in flight here finish.
-      await membership.close(Math.min(GOODBYE_TIMEOUT, options.gracePeriod || GOODBYE_TIMEOUT))
+      await membership.close(options.gracePeriod > 0 ? Math.min(GOODBYE_TIMEOUT, options.gracePeriod) : GOODBYE_TIMEOUT)
       await calls.drain(options.gracePeriod)
       announcer.close()
       await registry.close()
@@ -238,6 +245,7 @@ function setup(app: Application, options: ResolvedOptions) {
     }
     const result = originalUse.call(app, path, ...args)
     if (announcer.expose(localPath, app.service(localPath), meshOptions as MeshServiceOptions) && published) membership.announce()
+    registry.appeared(localPath)
     return result
   } as any
 

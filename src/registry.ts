@@ -1,5 +1,5 @@
 import createDebug from 'debug'
-import { Timeout } from '@feathersjs/errors'
+import { Timeout, Unavailable } from '@feathersjs/errors'
 import { defaultServiceEvents } from '@feathersjs/feathers'
 import type { Application } from '@feathersjs/feathers'
 import type { ResolvedOptions, ServiceDescriptor } from './options'
@@ -16,6 +16,13 @@ const debug = createDebug('feathers-mesh:registry')
 export interface RemoteServiceEvent extends ServiceDescriptor {
   /** Path of the proxy in this app (after `remoteServicePath`). */
   localPath: string
+}
+
+interface Waiter {
+  path: string
+  resolve(): void
+  reject(error: Error): void
+  timer: NodeJS.Timeout
 }
 
 interface ProxyRecord {
@@ -43,6 +50,7 @@ export class Registry {
   private readonly placements = new Map<string, string>()
   private readonly queues = new Map<string, Promise<void>>()
   private readonly conflicts = new Set<string>()
+  private readonly waiters = new Set<Waiter>()
   private readonly short: string
 
   constructor(
@@ -116,24 +124,36 @@ export class Registry {
     const localPath = stripSlashes(path)
     if (this.app.services[localPath]) return Promise.resolve(this.app.service(localPath))
     return new Promise((resolve, reject) => {
-      const onService = (event: RemoteServiceEvent) => {
-        if (event.localPath !== localPath) return
-        cleanup()
-        resolve(this.app.service(localPath))
+      const waiter: Waiter = {
+        path: localPath,
+        resolve: () => resolve(this.app.service(localPath)),
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter)
+          reject(new Timeout(`Service ${localPath} did not appear within ${timeout} ms`, { path: localPath, timeout }))
+        }, timeout)
       }
-      const timer = setTimeout(() => {
-        cleanup()
-        reject(new Timeout(`Service ${localPath} did not appear within ${timeout} ms`, { path: localPath, timeout }))
-      }, timeout)
-      const cleanup = () => {
-        clearTimeout(timer)
-        this.app.removeListener('service', onService)
-      }
-      this.app.on('service', onService)
+      waiter.timer.unref()
+      this.waiters.add(waiter)
     })
   }
 
+  /** A service (proxy or local) appeared at `path`: its waiters resolve. */
+  appeared(path: string) {
+    for (const waiter of this.waiters) {
+      if (waiter.path !== path || !this.app.services[path]) continue
+      clearTimeout(waiter.timer)
+      this.waiters.delete(waiter)
+      waiter.resolve()
+    }
+  }
+
   async close() {
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer)
+      waiter.reject(new Unavailable(`The mesh closed while waiting for ${waiter.path}`))
+    }
+    this.waiters.clear()
     const paths = [...this.records.keys()]
     for (const path of paths) this.removeRecord(path)
     await Promise.all([...this.queues.values()])
@@ -191,6 +211,7 @@ export class Registry {
     if (this.options.hooks) this.app.service(record.localPath).hooks(this.options.hooks as any)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
     this.app.emit('service', this.eventFor(record))
+    this.appeared(record.localPath)
   }
 
   private removeReplica(uuid: string, remotePath: string) {

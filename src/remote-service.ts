@@ -141,7 +141,10 @@ export class RemoteService {
         if (await this.replicas.waitForReplica(wait)) continue
         throw unavailableError(this.path, method, choice.error === 'none' ? 'no replica is available' : `all ${tried.size} replica(s) failed`)
       }
-      const remaining = deadline === Infinity ? 0 : Math.max(1, deadline - performance.now())
+      const left = deadline - performance.now()
+      // Out of time after waits or retries: never send a call that the caller has already given up on.
+      if (left <= 0) throw timeoutError(this.path, method, timeout)
+      const remaining = deadline === Infinity ? 0 : left
       let reply: ReplyMessage
       try {
         reply = (await transport.request(choice.uuid, message, remaining)) as ReplyMessage
@@ -158,11 +161,13 @@ export class RemoteService {
         }
         throw unavailableError(this.path, method, error.message)
       }
+      if (!reply || typeof reply !== 'object') throw unavailableError(this.path, method, 'the replica sent a malformed reply')
       if (reply.ok) return reply.value
       if ('refused' in reply) {
         tried.add(choice.uuid)
         continue
       }
+      if (!reply.error || typeof reply.error !== 'object') throw unavailableError(this.path, method, 'the replica sent a malformed reply')
       throw errorFromWire(reply.error, callerStack)
     }
   }

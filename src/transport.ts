@@ -22,6 +22,8 @@ export interface Transport {
   readonly drops: Record<string, number>
   /** Whether both links to a peer (calls and events) are open. */
   linked(peer: string): boolean
+  /** TCP ports this app's servers listen on. */
+  ports(): { responder: number; publisher: number }
   /** Rejects every pending request to a peer (it left or died). */
   abandon(peer: string, reason: string): void
   close(): Promise<void>
@@ -62,6 +64,13 @@ export class TransportError extends Error {
 }
 
 const COTE_KEY = 'feathers-mesh'
+const BIND_WAIT = 2_000 // ms a closing transport waits for a server still binding
+
+/** Resolves once an axon server socket listens. */
+function bound(sock: any): Promise<void> {
+  if (sock.server?.listening) return Promise.resolve()
+  return new Promise((resolve) => sock.once('bind', () => resolve()))
+}
 const TOPIC = 'mesh'
 const REQUEST_TYPE = 'mesh'
 
@@ -108,11 +117,14 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       return drops.note('undecodable', 'a requester', (error as Error).message)
     }
     const answer = (value: unknown) => reply(null, seal(serializeReply(value, options.maxPayload), String(message?.from)))
-    handlers.onRequest(message).then(answer, (error) => {
-      // Handlers turn service errors into replies; reaching here is a bug, but never leave the caller hanging.
-      debug('%s request handler failed: %O', short, error)
-      answer({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } })
-    })
+    handlers
+      .onRequest(message)
+      .then(answer, (error) => {
+        // Handlers turn service errors into replies; reaching here is a bug, but never leave the caller hanging.
+        debug('%s request handler failed: %O', short, error)
+        answer({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } })
+      })
+      .catch((error) => debug('%s a reply could not be sent: %s', short, error?.message))
   })
 
   subscriber.on(TOPIC, (payload: unknown) => {
@@ -160,6 +172,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   // Bytes from the network must never throw out of a socket callback and crash the process.
   const pubSock = (publisher as any).sock.sock
+  const repSock = (responder as any).sock
   for (const sock of [reqSock, (responder as any).sock, subSock, pubSock]) guardMessages(sock, short, source)
   let dropped = 0
 
@@ -171,22 +184,23 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   }
 
   return {
-    start() {
-      return new Promise((resolve) => {
-        const sock = (responder as any).sock
-        const bound = () => {
-          // Accepted sockets lack TCP_NODELAY: small replies would wait on Nagle's algorithm.
-          sock.server?.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
-          ;(publisher as any).sock.sock.server?.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
-          resolve()
-        }
-        if (sock.server?.listening) bound()
-        else sock.once('bind', bound)
-      })
+    async start() {
+      // Both servers bind in their own callbacks; the app is reachable once both listen.
+      await Promise.all([bound(repSock), bound(pubSock)])
+      // Accepted sockets lack TCP_NODELAY: small replies and events would wait on Nagle's algorithm.
+      for (const sock of [repSock, pubSock]) {
+        for (const socket of sock.socks) socket.setNoDelay(true)
+        sock.server.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
+      }
+    },
+
+    ports() {
+      return { responder: repSock.server?.address()?.port ?? options.ports[0], publisher: pubSock.server?.address()?.port ?? options.ports[1] }
     },
 
     publish(message) {
-      if (closed || !pubSock.ready) return
+      // Nobody listens: nothing to serialize, seal or send.
+      if (closed || !pubSock.ready || pubSock.socks.length === 0) return
       let text: string
       try {
         text = serialize(message)
@@ -225,10 +239,14 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'peer-gone'))
       return new Promise((resolve, reject) => {
         const entry: Pending = { peer, id: reqSock.id(), reject }
-        reqSock.callbacks[entry.id] = (err: unknown, reply: unknown) => {
-          // A reply that does not open leaves the call pending: a forged reply must not settle it.
+        const callback = (err: unknown, reply: unknown) => {
+          // A reply that does not open leaves the call pending: a forged or replayed reply must not
+          // settle it, and axon forgets a callback once called, so it is put back for the real one.
           const text = err ? undefined : open(reply, uuid, peer)
-          if (!err && text === undefined) return
+          if (!err && text === undefined) {
+            if (pending.has(entry)) reqSock.callbacks[entry.id] = callback
+            return
+          }
           settle(entry)
           if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
           try {
@@ -237,6 +255,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
             reject(new TransportError(`undecodable reply: ${(error as Error).message}`, 'peer-gone'))
           }
         }
+        reqSock.callbacks[entry.id] = callback
         if (timeout > 0) {
           entry.timer = setTimeout(() => {
             settle(entry)
@@ -261,7 +280,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       if (closed) return
       closed = true
       links.close()
-      await flush([...(responder as any).sock.socks, ...pubSock.socks])
+      await flush([...repSock.socks, ...pubSock.socks])
+      // A server still binding would open after close: wait for it (bounded), then close everything.
+      await Promise.race([Promise.all([bound(repSock), bound(pubSock)]), new Promise((resolve) => setTimeout(resolve, BIND_WAIT).unref())])
       for (const entry of [...pending]) {
         settle(entry)
         entry.reject(new TransportError('the mesh is closed', 'closed'))
