@@ -12,6 +12,8 @@ interface Waiter {
 export class ReplicaSet {
   readonly replicas = new Map<string, ServiceDescriptor>()
   private cursor = 0
+  /** The uuids in order, rebuilt on change rather than on every call. */
+  private order: string[] = []
   private readonly waiters = new Set<Waiter>()
   private closed = false
 
@@ -19,11 +21,13 @@ export class ReplicaSet {
 
   add(uuid: string, descriptor: ServiceDescriptor) {
     this.replicas.set(uuid, descriptor)
+    this.order = [...this.replicas.keys()]
     this.wake()
   }
 
   delete(uuid: string) {
     this.replicas.delete(uuid)
+    this.order = [...this.replicas.keys()]
   }
 
   has(uuid: string) {
@@ -36,7 +40,7 @@ export class ReplicaSet {
 
   /** The next replica that serves `method`, skipping `exclude` (replicas this call already tried). */
   pick(method: string, exclude: Set<string>): { uuid: string } | { error: 'none' | 'method' | 'exhausted' } {
-    const uuids = [...this.replicas.keys()]
+    const uuids = this.order
     if (uuids.length === 0) return { error: 'none' }
     let serving = 0
     for (let i = 0; i < uuids.length; i++) {
