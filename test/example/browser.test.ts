@@ -18,75 +18,26 @@
 import { spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
 import fs from 'fs'
-import net from 'net'
 import path from 'path'
 import { expect } from 'chai'
 import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_USER } from '../../example/common'
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser'
+import { deadline, poll, portIsFree, isRunning } from '../helpers/processes'
 
 const ROOT = path.join(__dirname, '..', '..', '..') // build/test/example → repository root
 const GUARD = path.join(ROOT, 'build', 'test', 'helpers', 'guard.js')
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 const DISCOVERY_PORT = 48600 // not start.test.ts's 48500, and outside the 42000-47999 range test files hash into
 const HTTP_PORT = 31630 // gateway; replicas take +1 and +2 (start.test.ts uses 31530-31532)
 const PAGE_URL = `http://127.0.0.1:${HTTP_PORT}/`
 const OUTPUT_DIR = path.join(ROOT, 'test-output')
 const SCREENSHOT = path.join(ROOT, 'docs', 'gateway-example.png')
 
-/**
- * Nothing may leave the machine: no background services, no QUIC, and every host name other than
- * 127.0.0.1 resolves to nothing (the page is loaded from 127.0.0.1 itself).
- */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
-]
 
-/** Resolves after `ms` without keeping the process alive (for races against a deadline). */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
 
-/** Polls until `check` returns a value (not undefined), or fails with what it last saw. */
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeout = 10000, interval = 100): Promise<T> {
-  const deadline = Date.now() + timeout
-  let last: unknown = 'nothing yet'
-  while (Date.now() < deadline) {
-    try {
-      const value = await check()
-      if (value !== undefined) return value
-    } catch (error) {
-      last = error
-    }
-    await new Promise((resolve) => setTimeout(resolve, interval))
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`)
-}
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, () => server.close(() => resolve(true)))
-  })
-}
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 interface Answer {
   text: string
@@ -218,11 +169,11 @@ describe('example: the page in a real browser (headless Chromium)', function () 
 
   after(async function () {
     this.timeout(30000)
-    await Promise.race([browser?.close(), delay(10000)]).catch(() => undefined)
+    await Promise.race([browser?.close(), deadline(10000)]).catch(() => undefined)
     // End what this file started, by PID: start.js stops its apps on SIGINT.
     if (start && start.exitCode === null && start.signalCode === null) {
       start.kill('SIGINT')
-      await Promise.race([exited, delay(8000)])
+      await Promise.race([exited, deadline(8000)])
       if (start.exitCode === null && start.signalCode === null) start.kill('SIGKILL')
     }
     for (const pid of Object.values(pids)) if (isRunning(pid)) process.kill(pid, 'SIGKILL')

@@ -6,7 +6,6 @@
 import { spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
 import { promises as fs } from 'fs'
-import net from 'net'
 import path from 'path'
 import { expect } from 'chai'
 import { io } from 'socket.io-client'
@@ -16,44 +15,15 @@ import { DEMO_USER, LOOPBACK_BROADCAST } from '../../example/common'
 import { distribution, finalize } from '../../src'
 import { loadPage } from './fake-page'
 import type { FakePage } from './fake-page'
+import { poll, portIsFree, isRunning } from '../helpers/processes'
 
 const ROOT = path.join(__dirname, '..', '..', '..') // build/test/example → repository root
 const GUARD = path.join(ROOT, 'build', 'test', 'helpers', 'guard.js')
 const DISCOVERY_PORT = 48500 // outside the 42000-47999 range test files hash into
 const HTTP_PORT = 31530 // gateway; replicas take +1 and +2. Below Linux's ephemeral range, so never a client port.
 
-/** Polls until `check` returns a value (not undefined), or fails with what it last saw. */
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeout = 10000): Promise<T> {
-  const deadline = Date.now() + timeout
-  let last: unknown = 'nothing yet'
-  while (Date.now() < deadline) {
-    try {
-      const value = await check()
-      if (value !== undefined) return value
-    } catch (error) {
-      last = error
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`)
-}
 
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, () => server.close(() => resolve(true)))
-  })
-}
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 function emit(socket: Socket, method: string, ...args: unknown[]): Promise<any> {
   return new Promise((resolve, reject) => {

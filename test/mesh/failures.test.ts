@@ -1,12 +1,8 @@
 import { expect } from 'chai'
-import net from 'net'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { load } from '../helpers/load'
+import { socketsBy } from '../helpers/processes'
 
-/** Sockets of this process connected to `port` (the consumer's side of its links to a provider). */
-function socketsTo(port: number): net.Socket[] {
-  return (process as any)._getActiveHandles().filter((handle: unknown) => handle instanceof net.Socket && (handle as net.Socket).remotePort === port)
-}
 
 describe('failures', function () {
   this.timeout(60000)
@@ -68,10 +64,10 @@ describe('failures', function () {
   it('a dropped connection to a live replica is re-opened and used again', async () => {
     const { two, todos } = await twoReplicas()
     const ports = await two.send({ cmd: 'ports' })
-    const sockets = socketsTo(ports.responder)
+    const sockets = socketsBy('remote', ports.responder)
     expect(sockets.length).to.be.greaterThan(0)
     sockets.forEach((socket) => socket.destroy())
-    await waitFor(() => socketsTo(ports.responder).length > 0 && todos.replicas.size === 2, 5000, 'the connection to be re-opened')
+    await waitFor(() => socketsBy('remote', ports.responder).length > 0 && todos.replicas.size === 2, 5000, 'the connection to be re-opened')
     await two.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'on two' }] })
     await waitFor(async () => (await todos.find({ query: { title: 'on two' } })).length === 1, 5000, 'the replica to answer again')
   })

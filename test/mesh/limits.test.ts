@@ -1,11 +1,7 @@
 import { expect } from 'chai'
-import net from 'net'
 import { Mesh, waitFor } from '../helpers/mesh'
+import { socketsBy } from '../helpers/processes'
 
-/** Sockets of this process whose local port is `port` (accepted connections of one of our servers). */
-function acceptedOn(port: number): net.Socket[] {
-  return (process as any)._getActiveHandles().filter((handle: unknown) => handle instanceof net.Socket && (handle as net.Socket).localPort === port)
-}
 
 describe('limits', function () {
   this.timeout(30000)
@@ -41,7 +37,7 @@ describe('limits', function () {
       let peak = 0
       for (let i = 0; i < 2000; i++) {
         await provider.service('chatter').create(payload)
-        for (const socket of acceptedOn(provider.distribution.ports.publisher)) peak = Math.max(peak, socket.writableLength)
+        for (const socket of socketsBy('local', provider.distribution.ports.publisher)) peak = Math.max(peak, socket.writableLength)
       }
       expect(peak).to.be.above(0)
       expect(peak).to.be.at.most(64 * 1024 + 8 * 1024) // the backlog limit plus one frame

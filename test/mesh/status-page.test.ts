@@ -17,23 +17,11 @@ import type { Browser, Page } from 'playwright-core'
 import { distribution, finalize } from '../../src'
 import { Mesh, waitFor } from '../helpers/mesh'
 import type { ChildApp } from '../helpers/mesh'
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser'
 
 const ROOT = path.join(__dirname, '..', '..', '..') // build/test/mesh → repository root
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 const OUTPUT_DIR = path.join(ROOT, 'test-output')
 const SCREENSHOT = path.join(ROOT, 'docs', 'status-page.png')
-// As test/example/browser.test.ts: nothing may leave the machine.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
-]
 const HEARTBEAT = 200 // ms; the gateway drops a silent peer after 3 × HEARTBEAT
 const REFRESH = 1000 // ms, the page's poll period
 const SECRET = 'status-page-test-secret-1'
