@@ -1,0 +1,73 @@
+/**
+ * Figure 5: a service event reaching a consumer's proxy: latency under a light paced load (p50,
+ * p99) and a burst (events/s at the consumer, lost events), against raw cote publisher → subscriber.
+ * Latency is measured from the emitter's clock to the consumer's (CLOCK_MONOTONIC, shared).
+ */
+import { PORTS, fastCote, row, spawnBenchChild, summarize, waitUntil } from '../helpers'
+import type { Child, FigureResult } from '../helpers'
+import type { Context } from '../context'
+
+interface Side {
+  latency: ReturnType<typeof summarize> & { lost: number; duplicates: number }
+  burst: { emitted: number; received: number; lost: number; duplicates: number; perSecond: number; seconds: number }
+}
+
+async function measure(provider: Child, consumer: Child, quick: boolean): Promise<Side> {
+  // Connected once a probe gets through (both directions of discovery have happened).
+  let probes = 0
+  await waitUntil(
+    async () => {
+      await consumer.send({ cmd: 'listen', phase: 'probe' })
+      await provider.send({ cmd: 'probe', phase: 'probe', seq: probes++ })
+      return (await consumer.send({ cmd: 'collect', expected: 1, quietMs: 150, maxMs: 300 })).count > 0
+    },
+    10_000,
+    'the first event'
+  )
+
+  const paced = quick ? 300 : 1500
+  await consumer.send({ cmd: 'listen', phase: 'latency' })
+  const sent = await provider.send({ cmd: 'emitPaced', phase: 'latency', n: paced, intervalMs: 1, maxMs: 5000 }, 10_000)
+  const lat = await consumer.send({ cmd: 'collect', expected: sent.emitted, quietMs: 1000, maxMs: 5000 }, 10_000)
+
+  const burstSize = quick ? 10_000 : 50_000
+  await consumer.send({ cmd: 'listen', phase: 'burst' })
+  const burst = await provider.send({ cmd: 'emitBurst', phase: 'burst', n: burstSize, batch: 1000, maxMs: 10_000 }, 15_000)
+  const got = await consumer.send({ cmd: 'collect', expected: burst.emitted, quietMs: 1000, maxMs: 15_000 }, 20_000)
+  const seconds = (got.lastAt - burst.startUs) / 1e6
+  return {
+    latency: { ...summarize(lat.latencies.map((us: number) => us / 1000)), lost: sent.emitted - lat.count, duplicates: lat.duplicates },
+    burst: { emitted: burst.emitted, received: got.count, lost: burst.emitted - got.count, duplicates: got.duplicates, perSecond: got.count / seconds, seconds }
+  }
+}
+
+async function side(mode: 'mesh' | 'cote', port: number, quick: boolean): Promise<Side> {
+  const cote = fastCote(port)
+  const config = mode === 'mesh' ? { mode, options: { key: 'todos', cote } } : { mode, cote }
+  const provider = await spawnBenchChild('provider', `${mode}-emitter`, config)
+  let consumer: Child | undefined
+  try {
+    consumer = await spawnBenchChild('consumer', `${mode}-listener`, mode === 'mesh' ? { mode, options: { key: 'consumer', cote } } : { mode, cote })
+    await consumer.send({ cmd: 'wait', timeout: 10_000 }, 12_000)
+    return await measure(provider, consumer, quick)
+  } finally {
+    await Promise.all([provider.stop(), consumer?.stop()])
+  }
+}
+
+export async function run(ctx: Context): Promise<FigureResult> {
+  const quick = ctx.settings.quick
+  const raw = await side('cote', PORTS.rawEvents, quick)
+  const mesh = await side('mesh', PORTS.events, quick)
+  const lost = mesh.latency.lost + mesh.burst.lost
+  const dup = mesh.latency.duplicates + mesh.burst.duplicates
+  return {
+    rows: [
+      row('5', 'event → proxy event latency, p50', mesh.latency.p50, raw.latency.p50, 'ms', ''),
+      row('5', 'event → proxy event latency, p99', mesh.latency.p99, raw.latency.p99, 'ms', 'p99 ≤ 1 ms', mesh.latency.p99 <= 1, `${mesh.latency.count} events, 1 per ms`),
+      row('5', 'event burst rate', mesh.burst.perSecond, raw.burst.perSecond, 'events/s', '≥ 0.6× baseline', mesh.burst.perSecond >= 0.6 * raw.burst.perSecond, `${mesh.burst.emitted} events, 1000 per tick`),
+      row('5', 'events lost (paced + burst)', lost, raw.latency.lost + raw.burst.lost, 'events', 'none lost', lost === 0 && dup === 0, dup ? `${dup} duplicates` : undefined)
+    ],
+    details: { mesh, raw }
+  }
+}
