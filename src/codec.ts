@@ -25,6 +25,34 @@ const TYPED_ARRAYS: Record<string, TypedArrayClass> = {
   BigUint64Array
 }
 
+/** Whether a value holds anything plain JSON would lose or alter; most records do not. */
+export function needsTags(value: unknown, depth = 0): boolean {
+  if (value === null || value === undefined) return false
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return false
+    case 'number':
+      return !Number.isFinite(value)
+    case 'object':
+      break
+    default:
+      return true // functions, symbols and BigInt: the slow path refuses them with a clear error
+  }
+  // Deeper than any real record: let the slow path (and its cycle check) decide.
+  if (depth > 64 || ArrayBuffer.isView(value) || value instanceof Date) return true
+  if (Array.isArray(value)) {
+    for (const item of value) if (needsTags(item, depth + 1)) return true
+    return false
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true
+  for (const key in value as Record<string, unknown>) {
+    if (key === TAG) return true
+    if (needsTags((value as Record<string, unknown>)[key], depth + 1)) return true
+  }
+  return false
+}
+
 export function encode(value: unknown, seen: Set<object> = new Set()): Json {
   if (value === null || value === undefined) return null
   switch (typeof value) {

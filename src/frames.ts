@@ -1,11 +1,12 @@
 import createDebug from 'debug'
-import { decode, encode } from './codec'
+import { decode, encode, needsTags } from './codec'
 
 const debug = createDebug('feathers-mesh:frames')
 
 /** A message as it crosses the wire: one JSON text, written once and parsed once. */
 export function serialize(message: unknown): string {
-  return JSON.stringify(encode(message))
+  // Plain records skip the copying walk: JSON.stringify alone gives the same text.
+  return JSON.stringify(needsTags(message) ? encode(message) : message)
 }
 
 export function deserialize(text: unknown): unknown {

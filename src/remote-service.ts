@@ -125,10 +125,6 @@ export class RemoteService {
    * method moves on. Everything stays within `timeout`.
    */
   private async send(method: string, args: unknown[], params: unknown): Promise<unknown> {
-    // Captured now so a failure points at the code that made the call, not at a socket callback;
-    // V8 formats a captured stack only when it is read, so a successful call pays almost nothing.
-    const trace: { stack?: string } = {}
-    Error.captureStackTrace(trace, RemoteService.prototype.call)
     const { transport, uuid, key, timeout, forwardHeaders, idempotentMethods, maxRetries, replicaTimeout } = this.context
     const deadline = timeout > 0 ? performance.now() + timeout : Infinity
     const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) }
@@ -170,7 +166,9 @@ export class RemoteService {
         continue
       }
       if (!reply.error || typeof reply.error !== 'object') throw unavailableError(this.path, method, 'the replica sent a malformed reply')
-      throw errorFromWire(reply.error, trace.stack?.split('\n').slice(1).join('\n'))
+      // Built here, after the await: V8's async stack traces lead back to the code that made the call,
+      // and a successful call pays nothing for it.
+      throw errorFromWire(reply.error)
     }
   }
 }
