@@ -106,6 +106,7 @@ function setup(app: Application, options: ResolvedOptions) {
     publish: (message) => transport?.publish(message),
     request: (peer, message, timeout) => (transport ? transport.request(peer, message, timeout) : Promise.reject(new TransportError('the mesh has not started', 'closed'))),
     ports: () => transport?.ports() ?? { responder: 0, publisher: 0 },
+    idle: async (ms) => transport?.idle(ms),
     linked: (peer) => transport?.linked(peer) ?? false,
     abandon: (peer, reason) => transport?.abandon(peer, reason),
     close: async () => transport?.close()
@@ -205,7 +206,8 @@ function setup(app: Application, options: ResolvedOptions) {
       timers.clear()
       // Goodbye first, so consumers stop sending; then let calls in flight here finish.
       await membership.close(options.gracePeriod > 0 ? Math.min(GOODBYE_TIMEOUT, options.gracePeriod) : GOODBYE_TIMEOUT)
-      await calls.drain(options.gracePeriod)
+      // Calls in flight both ways may finish: the ones served here, and this app's own.
+      await Promise.all([calls.drain(options.gracePeriod), lazyTransport.idle(options.gracePeriod)])
       announcer.close()
       await registry.close()
       await transport?.close()

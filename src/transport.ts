@@ -22,6 +22,8 @@ export interface Transport {
   readonly drops: Record<string, number>
   /** Whether both links to a peer (calls and events) are open. */
   linked(peer: string): boolean
+  /** Resolves when this app's own calls in flight have settled, or after `ms`. */
+  idle(ms: number): Promise<void>
   /** TCP ports this app's servers listen on. */
   ports(): { responder: number; publisher: number }
   /** Rejects every pending request to a peer (it left or died). */
@@ -192,6 +194,11 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         for (const socket of sock.socks) socket.setNoDelay(true)
         sock.server.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
       }
+    },
+
+    async idle(ms) {
+      const end = performance.now() + ms
+      while (pending.size > 0 && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5))
     },
 
     ports() {

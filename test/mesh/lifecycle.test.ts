@@ -43,16 +43,18 @@ describe('lifecycle', function () {
     await waitFor(() => !observer.distribution.peers().some((peer: any) => peer.uuid === app.distribution.uuid), 2000, 'the observer to drop the app')
   })
 
-  it('rejects calls in flight when the consumer closes, with Unavailable', async () => {
+  it('on close, lets its own calls in flight finish within gracePeriod, then fails the rest with Unavailable', async () => {
     const provider = await mesh.child('slow', { key: 'slow', services: ['errors'] })
     const app = feathers()
-    app.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'closing' })))
+    app.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'closing', gracePeriod: 400 })))
     const service = await app.distribution.waitForService('errors')
-    const call = service.find({ query: { delay: 2000 } })
+    const quick = service.find({ query: { delay: 100 } })
+    const slow = service.find({ query: { delay: 3000 } })
     await finalize(app)
+    expect(await quick).to.deep.equal({ waited: 100 })
     try {
-      await call
-      expect.fail('the call resolved')
+      await slow
+      expect.fail('the slow call resolved')
     } catch (error: any) {
       expect(error.name).to.equal('Unavailable')
     }
