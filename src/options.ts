@@ -92,7 +92,7 @@ export interface DistributionOptions {
   replicaTimeout?: number
   /** Calls that may wait for a replica at once, per proxy; more fail at once with Unavailable. @default 1000 */
   maxQueue?: number
-  /** On close, how long calls in flight on this app may take to finish, in ms. @default 5000 */
+  /** On close, how long calls in flight (served here, and this app's own) may take to finish, in ms. @default 5000 */
   gracePeriod?: number
   /** Bytes a subscriber may lag behind before this app drops messages to it. @default 16 MiB */
   maxBacklog?: number
