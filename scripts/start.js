@@ -150,7 +150,8 @@ for (const app of APPS) startApp(app)
 waitForMesh().then((ok) => {
   if (stopping) return
   if (!ok) return stop('start failed', 1)
-  console.log(`[start] ready: open http://localhost:${port}/`)
+  // Credentials first: whoever waits for the ready line has everything it needs once it sees it.
   console.log(`[start] sign in as ${DEMO_USER.email} / ${DEMO_USER.password}`)
+  console.log(`[start] ready: open http://localhost:${port}/`)
   console.log('[start] Ctrl-C stops every app')
 })
