@@ -48,7 +48,7 @@ describe('failures', function () {
     try {
       await waitFor(() => todos.replicas.size === 1, 3000, 'the frozen replica to be dropped')
       const droppedAfter = Date.now() - frozenAt
-      expect(droppedAfter).to.be.below(800 + 2 * 200 + 500) // heartbeat timeout, one sweep, margin
+      expect(droppedAfter).to.be.below(800 + 2 * 200 + 2000) // heartbeat timeout, a sweep, and room for a loaded CI machine
       await waitFor(() => reads.records.filter((r) => r.started > Date.now() - 300 && r.ok).length > 10, 5000, 'traffic on the survivor')
     } finally {
       two.process.kill('SIGCONT')
@@ -56,7 +56,7 @@ describe('failures', function () {
     await waitFor(() => todos.replicas.size === 2, 5000, 'the thawed replica to come back')
     await reads.stop()
     expect(reads.failures().map((r) => r.error?.message)).to.deep.equal([])
-    const late = reads.records.filter((r) => r.ended - r.started > 800 + 2 * 200 + 1000)
+    const late = reads.records.filter((r) => r.ended - r.started > 800 + 2 * 200 + 2500)
     expect(late).to.have.length(0)
     expect(gateway.distribution.peers().some((peer: any) => peer.uuid === two.uuid)).to.equal(true)
   })
