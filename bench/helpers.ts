@@ -34,7 +34,9 @@ export const PORTS = {
   /** One port per start-up run: PORT_BASE + 10 … + 29. */
   startup: PORT_BASE + 10,
   idle: PORT_BASE + 40,
-  profile: PORT_BASE + 50
+  profile: PORT_BASE + 50,
+  /** Three pairs of the cost figure: PORT_BASE + 60 … + 62. */
+  costs: PORT_BASE + 60
 }
 
 /** Discovery options of the measuring figures: loopback broadcast, fast hellos, quiet (same for mesh and raw cote). */

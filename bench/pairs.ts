@@ -20,6 +20,8 @@ export interface CallPair {
 export interface PairOptions {
   consumerArgv?: string[]
   providerArgv?: string[]
+  /** Mesh options for both sides (a secret, metrics off...), for the cost figures. */
+  mesh?: Record<string, unknown>
 }
 
 /** Both sides must read the same record before anything is measured. */
@@ -35,9 +37,9 @@ async function closeBoth(pair: { provider: Child; consumer: Child }) {
 /** test/fixtures/app.js serving `todos`, and a bench consumer calling its proxy. */
 export async function meshCallPair(port = PORTS.calls, options: PairOptions = {}): Promise<CallPair> {
   const cote = fastCote(port)
-  const provider = await spawnFixture('mesh-provider', { key: 'todos', services: ['todos'], options: { cote } }, { execArgv: options.providerArgv })
+  const provider = await spawnFixture('mesh-provider', { key: 'todos', services: ['todos'], options: { cote, ...options.mesh } }, { execArgv: options.providerArgv })
   try {
-    const consumer = await spawnBenchChild('consumer', 'mesh-consumer', { mode: 'mesh', options: { key: 'consumer', cote } }, { execArgv: ['--expose-gc', ...(options.consumerArgv ?? [])] })
+    const consumer = await spawnBenchChild('consumer', 'mesh-consumer', { mode: 'mesh', options: { key: 'consumer', cote, ...options.mesh } }, { execArgv: ['--expose-gc', ...(options.consumerArgv ?? [])] })
     const pair = { provider, consumer, id: 0, close: () => closeBoth(pair) }
     try {
       await consumer.send({ cmd: 'wait', timeout: 10_000 }, 12_000)

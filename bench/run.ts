@@ -30,6 +30,7 @@ import * as startup from './figures/startup'
 import * as idle from './figures/idle'
 import * as payload from './figures/payload'
 import * as memory from './figures/memory'
+import * as costs from './figures/costs'
 
 interface Figure {
   n: string
@@ -48,7 +49,8 @@ const FIGURES: Figure[] = [
   { n: '4', name: 'HTTP at 200 req/s', uses: ['http'], run: httpRate.run },
   { n: '5', name: 'events', uses: [], run: events.run },
   { n: '6', name: 'start-up', uses: [], run: startup.run },
-  { n: '7', name: 'idle cost', uses: [], run: idle.run }
+  { n: '7', name: 'idle cost', uses: [], run: idle.run },
+  { n: '10', name: 'cost of a secret and of metrics', uses: [], run: costs.run }
 ]
 
 function parseArgs(argv: string[]) {
