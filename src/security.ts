@@ -41,6 +41,7 @@ interface Window {
 export function createSealer(secrets: string[], partition: string, uuid: string): Sealer {
   const sending = derive(secrets[0], partition)
   const header = `${PREFIX}.${partition}.${sending.id}`
+  const headerBytes = Buffer.from(header)
   const keys = new Map<string, DerivedKey[]>() // partition → keys of every secret
   const windows = new Map<string, Window>()
   let counter = 0
@@ -67,10 +68,9 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
     if (n <= window.max - REPLAY_WINDOW || window.seen.has(n)) return false
     window.seen.add(n)
     window.touched = now
-    if (n > window.max) {
-      window.max = n
-      if (window.seen.size > REPLAY_WINDOW) for (const old of window.seen) if (old <= n - REPLAY_WINDOW) window.seen.delete(old)
-    }
+    if (n > window.max) window.max = n
+    // Pruned in batches (amortised O(1)): counters below the window are refused by the test above anyway.
+    if (window.seen.size > 2 * REPLAY_WINDOW) for (const old of window.seen) if (old <= window.max - REPLAY_WINDOW) window.seen.delete(old)
     return true
   }
 
@@ -78,7 +78,7 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
     seal(text, to) {
       const iv = randomBytes(IV_BYTES)
       const cipher = createCipheriv('aes-256-gcm', sending.key, iv)
-      cipher.setAAD(Buffer.from(header))
+      cipher.setAAD(headerBytes)
       const plain = `${uuid}|${++counter}|${Date.now()}|${to}|${text}`
       const body = Buffer.concat([iv, cipher.update(plain, 'utf8'), cipher.final(), cipher.getAuthTag()])
       return `${header}.${body.toString('base64')}`
