@@ -34,15 +34,13 @@ async function closeBoth(pair: { provider: Child; consumer: Child }) {
   await Promise.all([pair.consumer.stop(), pair.provider.stop()])
 }
 
-/** test/fixtures/app.js serving `todos`, and a bench consumer calling its proxy. */
-export async function meshCallPair(port = PORTS.calls, options: PairOptions = {}): Promise<CallPair> {
-  const cote = fastCote(port)
-  const provider = await spawnFixture('mesh-provider', { key: 'todos', services: ['todos'], options: { cote, ...options.mesh } }, { execArgv: options.providerArgv })
+/** Starts the consumer next to a started provider, seeds the small record, and cleans up on failure. */
+async function assemble(provider: Child, startConsumer: () => Promise<Child>, wait: Record<string, unknown>): Promise<CallPair> {
   try {
-    const consumer = await spawnBenchChild('consumer', 'mesh-consumer', { mode: 'mesh', options: { key: 'consumer', cote, ...options.mesh } }, { execArgv: ['--expose-gc', ...(options.consumerArgv ?? [])] })
+    const consumer = await startConsumer()
     const pair = { provider, consumer, id: 0, close: () => closeBoth(pair) }
     try {
-      await consumer.send({ cmd: 'wait', timeout: 10_000 }, 12_000)
+      await consumer.send({ cmd: 'wait', ...wait }, 12_000)
       pair.id = (await consumer.send({ cmd: 'create', data: SMALL_RECORD })).id
       await checkRecord(consumer, pair.id)
       return pair
@@ -56,26 +54,20 @@ export async function meshCallPair(port = PORTS.calls, options: PairOptions = {}
   }
 }
 
+/** test/fixtures/app.js serving `todos`, and a bench consumer calling its proxy. */
+export async function meshCallPair(port = PORTS.calls, options: PairOptions = {}): Promise<CallPair> {
+  const cote = fastCote(port)
+  const provider = await spawnFixture('mesh-provider', { key: 'todos', services: ['todos'], options: { cote, ...options.mesh } }, { execArgv: options.providerArgv })
+  const consumerArgv = ['--expose-gc', ...(options.consumerArgv ?? [])]
+  return assemble(provider, () => spawnBenchChild('consumer', 'mesh-consumer', { mode: 'mesh', options: { key: 'consumer', cote, ...options.mesh } }, { execArgv: consumerArgv }), { timeout: 10_000 })
+}
+
 /** Raw cote: a Responder (and Publisher) process and a Requester (and Subscriber) process. */
 export async function rawCallPair(port = PORTS.rawCalls, options: PairOptions = {}): Promise<CallPair> {
   const cote = fastCote(port)
   const provider = await spawnBenchChild('provider', 'raw-provider', { mode: 'cote', cote }, { execArgv: options.providerArgv })
-  try {
-    const consumer = await spawnBenchChild('consumer', 'raw-consumer', { mode: 'cote', cote }, { execArgv: ['--expose-gc', ...(options.consumerArgv ?? [])] })
-    const pair = { provider, consumer, id: 0, close: () => closeBoth(pair) }
-    try {
-      await consumer.send({ cmd: 'wait' }, 12_000)
-      pair.id = (await consumer.send({ cmd: 'create', data: SMALL_RECORD })).id
-      await checkRecord(consumer, pair.id)
-      return pair
-    } catch (error) {
-      await pair.close()
-      throw error
-    }
-  } catch (error) {
-    await provider.stop()
-    throw error
-  }
+  const consumerArgv = ['--expose-gc', ...(options.consumerArgv ?? [])]
+  return assemble(provider, () => spawnBenchChild('consumer', 'raw-consumer', { mode: 'cote', cote }, { execArgv: consumerArgv }), {})
 }
 
 export interface HttpPair {

@@ -9,6 +9,8 @@ export interface PeerInfo {
   version: number
 }
 
+type Kind = 'calls' | 'events'
+
 interface Link {
   uuid: string
   address: string
@@ -40,48 +42,34 @@ export class Links {
     private readonly subscriber: any,
     private readonly handlers: LinkHandlers
   ) {
-    const reqSock = requester.sock
-    // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: use the inner socket.
-    const subSock = subscriber.sock.sock
-    reqSock.on('connect', (socket: Socket) => {
-      const node = this.nodeOfSocket(requester, socket)
+    this.track('calls', requester, requester.sock)
+    // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: use the inner
+    // socket. cote never reconnects it: a dropped events link is re-opened here, like the calls link.
+    this.track('events', subscriber, subscriber.sock.sock)
+  }
+
+  /** Records each connection of one kind by peer; a closed one is reported (calls) and re-opened. */
+  private track(kind: Kind, component: any, sock: any) {
+    const links = kind === 'calls' ? this.calls : this.events
+    sock.on('connect', (socket: Socket) => {
+      const node = this.nodeOfSocket(component, socket)
       const peer = this.peerOf(node)
       if (!peer) return
-      this.calls.set(socket, { uuid: peer.uuid, address: node.address, port: node.advertisement.port })
+      links.set(socket, { uuid: peer.uuid, address: node.address, port: node.advertisement.port })
       this.maybeUp(peer)
     })
-    reqSock.on('socket close', (socket: Socket) => {
-      const link = this.calls.get(socket)
-      this.calls.delete(socket)
+    sock.on('socket close', (socket: Socket) => {
+      const link = links.get(socket)
+      links.delete(socket)
       if (!link || this.closed) return
-      debug('%s connection to %s closed', uuid.slice(0, 8), link.uuid.slice(0, 8))
-      if (!this.hasCalls(link.uuid)) handlers.down(link.uuid)
-      this.reconnect(link, 'calls')
-    })
-    subSock.on('connect', (socket: Socket) => {
-      const node = this.nodeOfSocket(subscriber, socket)
-      const peer = this.peerOf(node)
-      if (!peer) return
-      this.events.set(socket, { uuid: peer.uuid, address: node.address, port: node.advertisement.port })
-      this.maybeUp(peer)
-    })
-    // cote's subscriber never reconnects: a dropped events link is re-opened here, like the calls link.
-    subSock.on('socket close', (socket: Socket) => {
-      const link = this.events.get(socket)
-      this.events.delete(socket)
-      if (!link || this.closed) return
-      debug('%s events link to %s closed', uuid.slice(0, 8), link.uuid.slice(0, 8))
-      this.reconnect(link, 'events')
+      debug('%s %s link to %s closed', this.uuid.slice(0, 8), kind, link.uuid.slice(0, 8))
+      if (kind === 'calls' && !this.has(this.calls, link.uuid)) this.handlers.down(link.uuid)
+      this.reconnect(link, kind)
     })
   }
 
   linked(peer: string) {
-    return this.hasCalls(peer) && this.hasEvents(peer)
-  }
-
-  private hasEvents(peer: string) {
-    for (const link of this.events.values()) if (link.uuid === peer) return true
-    return false
+    return this.has(this.calls, peer) && this.has(this.events, peer)
   }
 
   /** An open connection to the peer's responder. */
@@ -96,8 +84,8 @@ export class Links {
     this.timers.clear()
   }
 
-  private hasCalls(peer: string) {
-    for (const link of this.calls.values()) if (link.uuid === peer) return true
+  private has(links: Map<Socket, Link>, peer: string) {
+    for (const link of links.values()) if (link.uuid === peer) return true
     return false
   }
 
@@ -122,12 +110,12 @@ export class Links {
     )
   }
 
-  private reconnect(link: Link, kind: 'calls' | 'events', attempt = 1) {
+  private reconnect(link: Link, kind: Kind, attempt = 1) {
     const component = kind === 'calls' ? this.requester : this.subscriber
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       if (this.closed || !this.findNode(component, (peer) => peer.uuid === link.uuid)) return
-      if (kind === 'calls' ? this.hasCalls(link.uuid) : this.hasEvents(link.uuid)) return
+      if (this.has(kind === 'calls' ? this.calls : this.events, link.uuid)) return
       component.sock.connect(link.port, link.address)
       this.reconnect(link, kind, attempt + 1) // checks again later; a success stops the loop there
     }, Math.min(50 * 2 ** attempt, 2000))
