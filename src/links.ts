@@ -1,5 +1,6 @@
 import createDebug from 'debug'
 import type { Socket } from 'net'
+import type { Endpoint } from './discovery'
 
 const debug = createDebug('feathers-mesh:links')
 
@@ -10,11 +11,14 @@ export interface PeerInfo {
 }
 
 type Kind = 'calls' | 'events'
+const KINDS: Kind[] = ['calls', 'events']
 
-interface Link {
-  uuid: string
-  address: string
-  port: number
+interface Peer {
+  endpoint: Endpoint
+  sockets: Partial<Record<Kind, Socket>>
+  connecting: Partial<Record<Kind, NodeJS.Timeout>>
+  /** Discovery no longer sees it: no new connection is opened, open ones stay in use. */
+  lost: boolean
 }
 
 export interface LinkHandlers {
@@ -24,102 +28,123 @@ export interface LinkHandlers {
   down(uuid: string): void
 }
 
+/** An axon client socket: `connect(port, host, onConnected)`. */
+interface Connector {
+  connect(port: number, host: string, onConnected: (socket: Socket) => void): unknown
+}
+
+/** Bounded back-off between connection attempts to one peer. */
+function retryDelay(attempt: number) {
+  return Math.min(50 * 2 ** attempt, 2000)
+}
+
 /**
- * Tracks this app's connections to each peer: the requester's to its responder (calls) and the
- * subscriber's to its publisher (events). A peer is up only when both are open, so no proxy is
- * mounted before its events can arrive; a calls link that drops is re-opened with bounded
- * back-off while discovery still sees the peer.
+ * This app's two connections to each peer discovery found: the requester's to its responder (calls)
+ * and the subscriber's to its publisher (events). A peer is up only when both are open, so no proxy
+ * is mounted before its events can arrive. A link that fails or drops is re-opened with bounded
+ * back-off while discovery sees the peer. Discovery losing a peer whose links are open changes
+ * nothing: the links and the heartbeats over them are the authority on a peer's health (a Redis
+ * outage must not cut apps that already know each other).
  */
 export class Links {
-  private readonly calls = new Map<Socket, Link>()
-  private readonly events = new Map<Socket, Link>()
-  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly peers = new Map<string, Peer>()
   private closed = false
 
   constructor(
     private readonly uuid: string,
-    private readonly requester: any,
-    private readonly subscriber: any,
+    private readonly connectors: Record<Kind, Connector>,
     private readonly handlers: LinkHandlers
-  ) {
-    this.track('calls', requester, requester.sock)
-    // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: use the inner
-    // socket. cote never reconnects it: a dropped events link is re-opened here, like the calls link.
-    this.track('events', subscriber, subscriber.sock.sock)
+  ) {}
+
+  found(endpoint: Endpoint) {
+    if (this.closed) return
+    let peer = this.peers.get(endpoint.uuid)
+    if (!peer) {
+      peer = { endpoint, sockets: {}, connecting: {}, lost: false }
+      this.peers.set(endpoint.uuid, peer)
+    }
+    peer.endpoint = endpoint
+    peer.lost = false
+    for (const kind of KINDS) this.open(peer, kind, 0)
   }
 
-  /** Records each connection of one kind by peer; a closed one is reported (calls) and re-opened. */
-  private track(kind: Kind, component: any, sock: any) {
-    const links = kind === 'calls' ? this.calls : this.events
-    sock.on('connect', (socket: Socket) => {
-      const node = this.nodeOfSocket(component, socket)
-      const peer = this.peerOf(node)
-      if (!peer) return
-      links.set(socket, { uuid: peer.uuid, address: node.address, port: node.advertisement.port })
-      this.maybeUp(peer)
-    })
-    sock.on('socket close', (socket: Socket) => {
-      const link = links.get(socket)
-      links.delete(socket)
-      if (!link || this.closed) return
-      debug('%s %s link to %s closed', this.uuid.slice(0, 8), kind, link.uuid.slice(0, 8))
-      if (kind === 'calls' && !this.has(this.calls, link.uuid)) this.handlers.down(link.uuid)
-      this.reconnect(link, kind)
-    })
+  lost(uuid: string) {
+    const peer = this.peers.get(uuid)
+    if (!peer) return
+    peer.lost = true
+    this.stopConnecting(peer)
+    if (!peer.sockets.calls && !peer.sockets.events) this.peers.delete(uuid)
+    else debug('%s discovery lost %s; its open links stay in use', this.short, uuid.slice(0, 8))
   }
 
-  linked(peer: string) {
-    return this.has(this.calls, peer) && this.has(this.events, peer)
+  linked(uuid: string) {
+    const peer = this.peers.get(uuid)
+    return Boolean(peer?.sockets.calls && peer.sockets.events)
   }
 
   /** An open connection to the peer's responder. */
-  socketOf(peer: string): Socket | undefined {
-    for (const [socket, link] of this.calls) if (link.uuid === peer && socket.writable) return socket
-    return undefined
+  socketOf(uuid: string): Socket | undefined {
+    const socket = this.peers.get(uuid)?.sockets.calls
+    return socket?.writable ? socket : undefined
   }
 
   close() {
     this.closed = true
-    for (const timer of this.timers) clearTimeout(timer)
-    this.timers.clear()
+    for (const peer of this.peers.values()) this.stopConnecting(peer)
+    this.peers.clear()
   }
 
-  private has(links: Map<Socket, Link>, peer: string) {
-    for (const link of links.values()) if (link.uuid === peer) return true
-    return false
+  private get short() {
+    return this.uuid.slice(0, 8)
   }
 
-  private maybeUp(peer: PeerInfo) {
-    if (this.linked(peer.uuid)) this.handlers.up(peer)
+  private stopConnecting(peer: Peer) {
+    for (const kind of KINDS) {
+      clearTimeout(peer.connecting[kind])
+      delete peer.connecting[kind]
+    }
   }
 
-  private peerOf(node: any): PeerInfo | undefined {
-    const peer = node?.advertisement?.mesh
-    return peer && typeof peer.uuid === 'string' && peer.uuid !== this.uuid ? peer : undefined
-  }
-
-  private findNode(component: any, match: (peer: PeerInfo, node: any) => boolean) {
-    const nodes = Object.values((component.discovery?.nodes ?? {}) as Record<string, any>)
-    return nodes.find((node) => node.advertisement?.mesh && match(node.advertisement.mesh, node))
-  }
-
-  private nodeOfSocket(component: any, socket: Socket) {
-    return this.findNode(
-      component,
-      (_peer, node) => node.advertisement.port === socket.remotePort && (node.address === socket.remoteAddress || `::ffff:${node.address}` === socket.remoteAddress)
-    )
-  }
-
-  private reconnect(link: Link, kind: Kind, attempt = 1) {
-    const component = kind === 'calls' ? this.requester : this.subscriber
+  /** Connects one link unless it is open or being opened; tries again later until it is open. */
+  private open(peer: Peer, kind: Kind, attempt: number) {
+    if (this.closed || peer.lost || peer.sockets[kind] || peer.connecting[kind]) return
+    const { host, calls, events } = peer.endpoint
+    // A failed attempt leaves no trace in axon: a timer checks and tries again (a late success is
+    // deduplicated in attach).
     const timer = setTimeout(() => {
-      this.timers.delete(timer)
-      if (this.closed || !this.findNode(component, (peer) => peer.uuid === link.uuid)) return
-      if (this.has(kind === 'calls' ? this.calls : this.events, link.uuid)) return
-      component.sock.connect(link.port, link.address)
-      this.reconnect(link, kind, attempt + 1) // checks again later; a success stops the loop there
-    }, Math.min(50 * 2 ** attempt, 2000))
+      delete peer.connecting[kind]
+      if (this.peers.get(peer.endpoint.uuid) === peer) this.open(peer, kind, attempt + 1)
+    }, retryDelay(attempt + 1))
     timer.unref()
-    this.timers.add(timer)
+    peer.connecting[kind] = timer
+    this.connectors[kind].connect(kind === 'calls' ? calls : events, host, (socket) => this.attach(peer, kind, socket))
+  }
+
+  private attach(peer: Peer, kind: Kind, socket: Socket) {
+    if (this.closed || this.peers.get(peer.endpoint.uuid) !== peer || peer.sockets[kind]) {
+      socket.destroy()
+      return
+    }
+    clearTimeout(peer.connecting[kind])
+    delete peer.connecting[kind]
+    peer.sockets[kind] = socket
+    socket.once('close', () => this.detach(peer, kind, socket))
+    if (this.linked(peer.endpoint.uuid)) {
+      const { uuid, key, version } = peer.endpoint
+      this.handlers.up({ uuid, key, version })
+    }
+  }
+
+  private detach(peer: Peer, kind: Kind, socket: Socket) {
+    if (peer.sockets[kind] !== socket) return
+    delete peer.sockets[kind]
+    if (this.closed) return
+    debug('%s %s link to %s closed', this.short, kind, peer.endpoint.uuid.slice(0, 8))
+    if (kind === 'calls') this.handlers.down(peer.endpoint.uuid)
+    if (peer.lost) {
+      if (!peer.sockets.calls && !peer.sockets.events) this.peers.delete(peer.endpoint.uuid)
+      return
+    }
+    this.open(peer, kind, 0)
   }
 }

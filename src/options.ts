@@ -116,8 +116,28 @@ export interface DistributionOptions {
   metricsPath?: string | false
   /** A prom-client registry of the app's own, to register the mesh metrics in. @default a registry of the mesh's own */
   metricsRegistry?: import('prom-client').Registry
-  /** Options for every cote component (discovery: `broadcast`, `port`, `helloInterval`, `log`...). */
+  /** Options of cote's discovery (`broadcast`, `port`, `helloInterval`, `nodeTimeout`, `log`...). */
   cote?: Record<string, unknown>
+  /**
+   * Where apps find each other. Default: UDP broadcast (cote's discovery, see `cote`). With `redis`
+   * (also `COTE_DISCOVERY_REDIS_URL`), through Redis pub/sub instead, for networks without broadcast.
+   */
+  discovery?: DiscoveryOptions
+  /**
+   * Host or address peers use to reach this app (also `DISCOVERY_HOSTNAME`). @default with Redis, the
+   * local address of the connection to Redis; with broadcast, the source address of the announcements
+   */
+  advertise?: string
+}
+
+export interface DiscoveryOptions {
+  /** Redis URL (`redis://[:password@]host:port[/db]`) whose pub/sub carries the announcements. */
+  redis?: string
+}
+
+export interface ResolvedDiscovery {
+  redis?: string
+  advertise?: string
 }
 
 export const DEFAULT_KEY = 'default'
@@ -168,6 +188,7 @@ export interface ResolvedOptions {
   metricsPath: string | false
   metricsRegistry?: import('prom-client').Registry
   cote: Record<string, unknown>
+  discovery: ResolvedDiscovery
   basePort?: number
   highestPort?: number
 }
@@ -239,7 +260,30 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     metricsPath: checkPath('metricsPath', options.metricsPath, '/distribution/metrics'),
     metricsRegistry: options.metricsRegistry,
     cote,
+    discovery: resolveDiscovery(options, env),
     basePort,
     highestPort
   }
+}
+
+function resolveDiscovery(options: DistributionOptions, env: Env): ResolvedDiscovery {
+  const discovery = options.discovery ?? {}
+  if (discovery === null || typeof discovery !== 'object') throw new TypeError('feathers-mesh: option discovery must be an object such as { redis: "redis://host:6379" }')
+  const redis = discovery.redis ?? (env.COTE_DISCOVERY_REDIS_URL || undefined)
+  if (redis !== undefined) {
+    const name = discovery.redis === undefined ? 'COTE_DISCOVERY_REDIS_URL' : 'option discovery.redis'
+    let url: URL | undefined
+    try {
+      url = new URL(String(redis))
+    } catch {}
+    if (typeof redis !== 'string' || !url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
+      throw new TypeError(`feathers-mesh: ${name} must be a URL such as redis://host:6379, got ${JSON.stringify(redis)}`)
+    }
+  }
+  const advertise = options.advertise ?? (env.DISCOVERY_HOSTNAME || undefined)
+  if (advertise !== undefined && (typeof advertise !== 'string' || advertise.trim() === '' || /[\s/]/.test(advertise))) {
+    const name = options.advertise === undefined ? 'DISCOVERY_HOSTNAME' : 'option advertise'
+    throw new TypeError(`feathers-mesh: ${name} must be a host name or an IP address, got ${JSON.stringify(advertise)}`)
+  }
+  return { redis, advertise }
 }

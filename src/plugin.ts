@@ -167,6 +167,8 @@ function setup(app: Application, options: ResolvedOptions) {
         key: options.key,
         version: PROTOCOL_VERSION,
         cote: options.cote,
+        redis: options.discovery.redis,
+        advertise: options.discovery.advertise,
         maxBacklog: options.maxBacklog,
         maxPayload: options.maxPayload,
         sealer: options.secrets.length > 0 ? createSealer(options.secrets, options.key, uuid) : undefined,

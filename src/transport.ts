@@ -5,6 +5,8 @@ import { Drops } from './drops'
 import { deserialize, flush, guardMessages, serialize } from './frames'
 import type { FrameSource } from './frames'
 import { createGate } from './gate'
+import { startDiscovery } from './discovery'
+import type { MeshDiscovery } from './discovery'
 import { Links } from './links'
 import type { PeerInfo } from './links'
 import type { Sealer } from './security'
@@ -53,6 +55,10 @@ export interface TransportOptions {
   sealer?: Sealer
   /** Ports of the responder and the publisher. */
   ports: [number, number]
+  /** Redis URL: discovery through Redis instead of UDP broadcast. */
+  redis?: string
+  /** Host or address peers use to reach this app. */
+  advertise?: string
 }
 
 /** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
@@ -66,6 +72,20 @@ export class TransportError extends Error {
 }
 
 const COTE_KEY = 'feathers-mesh'
+
+// Components without discovery of their own: the app runs one (discovery.ts) and connects the links itself.
+class QuietResponder extends cote.Responder {
+  startDiscovery() {}
+}
+class QuietRequester extends cote.Requester {
+  startDiscovery() {}
+}
+class QuietPublisher extends cote.Publisher {
+  startDiscovery() {}
+}
+class QuietSubscriber extends cote.Subscriber {
+  startDiscovery() {}
+}
 const BIND_WAIT = 2_000 // ms a closing transport waits for a server still binding
 
 /** Resolves once an axon server socket listens. */
@@ -88,8 +108,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const { uuid } = options
   const short = uuid.slice(0, 8)
   // cote logs every frame it does not handle; ours are handled below its level.
-  const discovery = { logUnknownEvents: false, ...options.cote }
-  const mesh = { uuid, key: options.key, version: options.version }
+  const quiet = { logUnknownEvents: false }
+  let discovery: MeshDiscovery | undefined
   const pending = new Set<Pending>()
   const drops = new Drops(short)
   const { sealer } = options
@@ -100,10 +120,10 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const { open, seal } = gate
   const refuseConnection = () => source.current?.destroy()
 
-  const responder = new cote.Responder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], subset: uuid, mesh, port: options.ports[0] } as any, discovery)
-  const requester = new cote.Requester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] } as any, discovery)
-  const publisher = new cote.Publisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC], mesh, port: options.ports[1] } as any, discovery)
-  const subscriber = new cote.Subscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] } as any, discovery)
+  const responder = new QuietResponder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, quiet)
+  const requester = new QuietRequester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] }, quiet)
+  const publisher = new QuietPublisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC], port: options.ports[1] }, quiet)
+  const subscriber = new QuietSubscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] }, quiet)
   const components = [requester, subscriber, publisher, responder]
 
   // Requests are text frames addressed to one peer's socket; cote's own handlers ignore them (no `type`).
@@ -141,19 +161,14 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   const reqSock = (requester as any).sock
   const subSock = (subscriber as any).sock.sock
-  const links = new Links(uuid, requester, subscriber, {
+  // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: connect its inner socket.
+  const links = new Links(uuid, { calls: reqSock, events: subSock }, {
     up: (peer) => safely('peer-up', () => handlers.onPeerUp(peer)),
     down: (peer) => {
       // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
       abandonPeer(peer, 'the connection to the replica closed')
       safely('peer-down', () => handlers.onPeerDown(peer))
     }
-  })
-
-  requester.on('cote:removed', (node: { advertisement: { mesh?: typeof mesh } }) => {
-    const peer = node.advertisement.mesh
-    if (!peer || peer.uuid === uuid) return
-    safely('peer-down', () => handlers.onPeerDown(peer.uuid))
   })
 
   function safely(what: string, action: () => void) {
@@ -189,11 +204,17 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     async start() {
       // Both servers bind in their own callbacks; the app is reachable once both listen.
       await Promise.all([bound(repSock), bound(pubSock)])
+      if (closed) return
       // Accepted sockets lack TCP_NODELAY: small replies and events would wait on Nagle's algorithm.
       for (const sock of [repSock, pubSock]) {
         for (const socket of sock.socks) socket.setNoDelay(true)
         sock.server.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
       }
+      const { responder: calls, publisher: events } = this.ports()
+      discovery = startDiscovery(
+        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise },
+        { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer) }
+      )
     },
 
     async idle(ms) {
@@ -286,6 +307,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     async close() {
       if (closed) return
       closed = true
+      discovery?.close()
       links.close()
       await flush([...repSock.socks, ...pubSock.socks])
       // A server still binding would open after close: wait for it (bounded), then close everything.

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'crypto'
 import cote from 'cote'
+import { startDiscovery } from '../../src/discovery'
 import { coteOptions } from './mesh'
 
 export interface FakePeerOptions {
@@ -17,10 +18,10 @@ export interface FakePeerOptions {
 
 export function fakePeer(options: FakePeerOptions) {
   const uuid = randomUUID()
-  const discovery = coteOptions(options.port, { logUnknownEvents: false })
+  const coteDiscovery = coteOptions(options.port, { logUnknownEvents: false })
   const mesh = { uuid, key: options.key, version: options.v }
-  const responder: any = new (cote as any).Responder({ name: 'fake responder', key: 'feathers-mesh', respondsTo: ['mesh'], mesh }, discovery)
-  const publisher: any = new (cote as any).Publisher({ name: 'fake publisher', key: 'feathers-mesh', broadcasts: ['mesh'], mesh }, discovery)
+  const responder: any = new (cote as any).Responder({ name: 'fake responder', key: 'feathers-mesh', respondsTo: ['mesh'], mesh }, coteDiscovery)
+  const publisher: any = new (cote as any).Publisher({ name: 'fake publisher', key: 'feathers-mesh', broadcasts: ['mesh'], mesh }, coteDiscovery)
   const services = options.services.map((s) => ({ ...s, key: options.key, events: [], remoteOptions: {} }))
   const envelope = (type: string) => ({ v: options.v, ...options.extra, type, from: uuid, key: options.key })
   const calls: any[] = []
@@ -32,12 +33,22 @@ export function fakePeer(options: FakePeerOptions) {
     else if (message.type === 'call') reply(null, JSON.stringify({ ok: true, value: options.answer?.(message) ?? 'fake answer', ...options.extra }))
     else reply(null, JSON.stringify({ ok: true, value: { missing: [] } }))
   })
+  // Announced the way apps announce themselves: one discovery naming both servers' ports.
+  const bound = (sock: any) => new Promise<number>((resolve) => (sock.server?.listening ? resolve(sock.server.address().port) : sock.once('bind', () => resolve(sock.server.address().port))))
+  let discovery: { close(): void } | undefined
+  let closed = false
+  void Promise.all([bound(responder.sock), bound(publisher.sock.sock)]).then(([calls, events]) => {
+    if (closed) return
+    discovery = startDiscovery({ uuid, key: options.key, version: options.v, calls, events, cote: coteDiscovery }, { found() {}, lost() {} })
+  })
   const timer = setInterval(() => publisher.publish('mesh', JSON.stringify({ ...envelope('heartbeat'), seq: 1 })), 200)
   return {
     uuid,
     calls,
     close() {
       clearInterval(timer)
+      closed = true
+      discovery?.close()
       responder.close()
       publisher.close()
     }

@@ -1,0 +1,131 @@
+import cote from 'cote'
+import createDebug from 'debug'
+import { dirname } from 'path'
+import { RedisChannel } from './redis-channel'
+
+const debug = createDebug('feathers-mesh:discovery')
+
+// cote's discovery (node-discover underneath). Importing cote first lets it read its COTE_* variables.
+void cote
+const CoteDiscovery: any = require('cote/src/components/discovery')
+const nodeDiscoverRedis: any = require(require.resolve('@dashersw/node-discover/lib/redis', { paths: [dirname(require.resolve('cote'))] }))
+
+// node-discover builds its Redis socket from its `redis` option; handing it a RedisChannel makes it use ours.
+const createRedisSocket = nodeDiscoverRedis.createSocket
+if (!createRedisSocket.feathersMesh) {
+  const create = (options: unknown) => (options instanceof RedisChannel ? options : createRedisSocket(options))
+  create.feathersMesh = true
+  nodeDiscoverRedis.createSocket = create
+}
+
+const COTE_KEY = 'feathers-mesh'
+
+/** Where a peer's two servers listen. */
+export interface Endpoint {
+  uuid: string
+  key: string
+  version: number
+  host: string
+  /** Port of its responder (calls). */
+  calls: number
+  /** Port of its publisher (events). */
+  events: number
+}
+
+export interface DiscoverySettings {
+  uuid: string
+  key: string
+  version: number
+  calls: number
+  events: number
+  /** cote discovery options (`broadcast`, `port`, `helloInterval`, `nodeTimeout`, `log`...). */
+  cote: Record<string, unknown>
+  redis?: string
+  advertise?: string
+}
+
+export interface DiscoveryHandlers {
+  found(endpoint: Endpoint): void
+  lost(uuid: string): void
+}
+
+export interface MeshDiscovery {
+  readonly mode: 'broadcast' | 'redis'
+  /** Whether announcements can be sent and heard now (always true with broadcast). */
+  readonly connected: boolean
+  /** Peers discovery sees now. */
+  endpoints(): Endpoint[]
+  close(): void
+}
+
+/** The advertisement every app announces: one per app, whatever its number of services and keys. */
+export function advertisement(settings: Omit<DiscoverySettings, 'cote' | 'redis'>, environment = '') {
+  const mesh: Record<string, unknown> = { uuid: settings.uuid, key: settings.key, version: settings.version, calls: settings.calls, events: settings.events }
+  if (settings.advertise) mesh.host = settings.advertise
+  return { name: `feathers-mesh ${settings.uuid.slice(0, 8)}`, key: `${environment}$$${COTE_KEY}`, axon_type: 'mesh', mesh }
+}
+
+function isPort(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536
+}
+
+/** A peer's endpoint from a discovery node, or undefined when the node is not a valid mesh app. */
+export function endpointOf(node: any, key: string): Endpoint | undefined {
+  const ad = node?.advertisement
+  const mesh = ad?.mesh
+  if (ad?.key !== key || !mesh || typeof mesh.uuid !== 'string' || typeof mesh.key !== 'string') return undefined
+  if (!isPort(mesh.calls) || !isPort(mesh.events) || typeof mesh.version !== 'number') return undefined
+  const host = typeof mesh.host === 'string' && mesh.host !== '' ? mesh.host : node.address
+  if (typeof host !== 'string' || host === '0.0.0.0') return undefined
+  return { uuid: mesh.uuid, key: mesh.key, version: mesh.version, host, calls: mesh.calls, events: mesh.events }
+}
+
+/**
+ * One discovery per app (cote gives each component its own: four UDP sockets and four hello timers
+ * per app). It announces where this app's two servers listen and reports peers found and lost.
+ */
+export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryHandlers): MeshDiscovery {
+  const short = settings.uuid.slice(0, 8)
+  const options = { ...CoteDiscovery.defaults, ...settings.cote }
+  const ad = advertisement(settings, options.environment ? `${options.environment}:` : '')
+  const channel = settings.redis
+    ? new RedisChannel({
+        url: settings.redis,
+        name: short,
+        onLocalAddress: (address) => {
+          // The address this host reaches Redis from is the one its peers can most likely reach it on.
+          if (!(ad.mesh as any).host) (ad.mesh as any).host = address
+          debug('%s advertises %s', short, (ad.mesh as any).host)
+        }
+      })
+    : undefined
+  // `redis` is always set, so a COTE_DISCOVERY_REDIS_URL read by cote never reaches node-discover's own socket.
+  const discovery = new CoteDiscovery(ad, { ...options, redis: channel })
+  discovery.on('error', (error: Error) => debug('%s discovery error: %s', short, error.message))
+  discovery.on('added', (node: unknown) => {
+    const endpoint = endpointOf(node, ad.key)
+    if (!endpoint || endpoint.uuid === settings.uuid) return
+    debug('%s found %s at %s:%d', short, endpoint.uuid.slice(0, 8), endpoint.host, endpoint.calls)
+    handlers.found(endpoint)
+  })
+  discovery.on('removed', (node: unknown) => {
+    const endpoint = endpointOf(node, ad.key)
+    if (endpoint && endpoint.uuid !== settings.uuid) handlers.lost(endpoint.uuid)
+  })
+
+  return {
+    mode: channel ? 'redis' : 'broadcast',
+    get connected() {
+      return channel ? channel.connected : true
+    },
+    endpoints() {
+      return Object.values(discovery.nodes as Record<string, unknown>)
+        .map((node) => endpointOf(node, ad.key))
+        .filter((endpoint): endpoint is Endpoint => endpoint !== undefined && endpoint.uuid !== settings.uuid)
+    },
+    close() {
+      discovery.stop()
+      channel?.close() // stop() skips a discovery that never started (Redis never reached)
+    }
+  }
+}
