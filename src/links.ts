@@ -82,6 +82,10 @@ export class Links {
     return Boolean(peer?.sockets.calls && peer.sockets.events)
   }
 
+  endpoint(uuid: string): Endpoint | undefined {
+    return this.peers.get(uuid)?.endpoint
+  }
+
   /** An open connection to the peer's responder. */
   socketOf(uuid: string): Socket | undefined {
     const socket = this.peers.get(uuid)?.sockets.calls

@@ -50,7 +50,8 @@ export interface Distribution {
   /** Peers refused (incompatible protocol version), with the reason. */
   refused(): Array<{ uuid: string; key: string; reason: string }>
   /** Uuid and key of each peer this app knows. */
-  peers(): Array<{ uuid: string; key: string; services: string[] }>
+  /** Admitted peers, with the host this app reaches each on. */
+  peers(): Array<{ uuid: string; key: string; host?: string; services: string[] }>
   /** Closes everything the mesh opened (as `finalize(app)`). */
   close(): Promise<void>
 }
@@ -109,6 +110,8 @@ function setup(app: Application, options: ResolvedOptions) {
     idle: async (ms) => transport?.idle(ms),
     linked: (peer) => transport?.linked(peer) ?? false,
     abandon: (peer, reason) => transport?.abandon(peer, reason),
+    hostOf: (peer) => transport?.hostOf(peer),
+    discovery: () => transport?.discovery() ?? { mode: options.discovery.redis ? 'redis' : 'broadcast', connected: false, seen: 0 },
     close: async () => transport?.close()
   }
   const stats = new Stats()
@@ -219,7 +222,7 @@ function setup(app: Application, options: ResolvedOptions) {
   }
 
   const status = () =>
-    meshStatus({ uuid, key: options.key, startedAt, heartbeatInterval: options.heartbeatInterval, membership, registry, stats, drops: () => ({ ...lazyTransport.drops }) })
+    meshStatus({ uuid, key: options.key, startedAt, heartbeatInterval: options.heartbeatInterval, membership, registry, stats, transport: lazyTransport })
   const metrics = options.metricsPath === false && !options.metricsRegistry ? undefined : createMetrics(stats, status, options.metricsRegistry)
 
   const handle: Distribution = {
@@ -233,7 +236,7 @@ function setup(app: Application, options: ResolvedOptions) {
     refused: () => [...membership.refused.values()],
     status,
     drops: () => ({ ...lazyTransport.drops }),
-    peers: () => [...membership.peers.values()].map((peer) => ({ uuid: peer.uuid, key: peer.key, services: peer.services.map((s) => s.path) })),
+    peers: () => [...membership.peers.values()].map((peer) => ({ uuid: peer.uuid, key: peer.key, host: lazyTransport.hostOf(peer.uuid), services: peer.services.map((s) => s.path) })),
     close
   }
   app.distribution = handle

@@ -43,7 +43,7 @@ export class RedisChannel extends EventEmitter {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: (attempt: number) => backoff(attempt),
-      connectionName: `feathers-mesh ${options.name}`
+      connectionName: `feathers-mesh:${options.name}`
     }
     this.pub = new Redis(options.url, settings)
     // The subscriber queues its SUBSCRIBE until connected and renews it after every reconnection.

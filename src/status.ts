@@ -5,13 +5,24 @@ import { PROTOCOL_VERSION } from './protocol'
 import type { Registry } from './registry'
 import { LATENCY_BUCKETS, quantileMs } from './stats'
 import type { Stats } from './stats'
+import type { Transport } from './transport'
 
 /** What `app.distribution.status()` and the status service answer. */
 export interface MeshStatus {
-  app: { uuid: string; key: string; package: { name: string; version: string }; protocol: number; uptime: number }
+  app: {
+    uuid: string
+    key: string
+    package: { name: string; version: string }
+    protocol: number
+    uptime: number
+    /** How this app finds its peers; `connected` is false while Redis is unreachable; `seen`: apps it sees. */
+    discovery: { mode: 'broadcast' | 'redis'; connected: boolean; seen: number }
+  }
   peers: Array<{
     uuid: string
     key: string
+    /** Host this app reaches the peer on (admitted and suspect peers). */
+    host?: string
     state: 'admitted' | 'suspect' | 'refused' | 'leaving' | 'gone'
     reason?: string
     /** ms since the last message from the peer (admitted and suspect peers). */
@@ -58,7 +69,7 @@ export interface StatusParts {
   membership: Membership
   registry: Registry
   stats: Stats
-  drops: () => Record<string, number>
+  transport: Pick<Transport, 'drops' | 'hostOf' | 'discovery'>
 }
 
 export function meshStatus(parts: StatusParts): MeshStatus {
@@ -72,6 +83,7 @@ export function meshStatus(parts: StatusParts): MeshStatus {
   const peers: MeshStatus['peers'] = [...membership.peers.values()].map((peer) => ({
     uuid: peer.uuid,
     key: peer.key,
+    host: parts.transport.hostOf(peer.uuid),
     state: stateOf(peer.uuid),
     lastHeard: Math.round(now - peer.lastSeen),
     rtt: peer.rtt === undefined ? undefined : Math.round(peer.rtt * 1000) / 1000,
@@ -100,9 +112,9 @@ export function meshStatus(parts: StatusParts): MeshStatus {
     }
   })
   return {
-    app: { uuid: parts.uuid, key: parts.key, package: meshPackage(), protocol: PROTOCOL_VERSION, uptime: Math.round((Date.now() - parts.startedAt) / 1000) },
+    app: { uuid: parts.uuid, key: parts.key, package: meshPackage(), protocol: PROTOCOL_VERSION, uptime: Math.round((Date.now() - parts.startedAt) / 1000), discovery: parts.transport.discovery() },
     peers,
     proxies,
-    counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, dropped: parts.drops() }
+    counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, dropped: { ...parts.transport.drops } }
   }
 }

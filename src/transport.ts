@@ -28,9 +28,20 @@ export interface Transport {
   idle(ms: number): Promise<void>
   /** TCP ports this app's servers listen on. */
   ports(): { responder: number; publisher: number }
+  /** The host this app reaches a peer on. */
+  hostOf(peer: string): string | undefined
+  /** How this app finds its peers, and whether that works right now. */
+  discovery(): DiscoveryState
   /** Rejects every pending request to a peer (it left or died). */
   abandon(peer: string, reason: string): void
   close(): Promise<void>
+}
+
+export interface DiscoveryState {
+  mode: 'broadcast' | 'redis'
+  connected: boolean
+  /** Apps discovery sees now (their links, not discovery, decide whether they are in use). */
+  seen: number
 }
 
 export interface TransportHandlers {
@@ -303,6 +314,10 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     },
 
     abandon: abandonPeer,
+
+    hostOf: (peer) => links.endpoint(peer)?.host,
+
+    discovery: () => ({ mode: discovery?.mode ?? (options.redis ? 'redis' : 'broadcast'), connected: discovery?.connected ?? false, seen: discovery?.endpoints().length ?? 0 }),
 
     async close() {
       if (closed) return

@@ -1,0 +1,116 @@
+import { expect } from 'chai'
+import { Mesh, waitFor } from '../helpers/mesh'
+import { load } from '../helpers/load'
+import { RedisServer } from '../helpers/redis'
+
+describe('Redis discovery', function () {
+  this.timeout(60000)
+  const mesh = new Mesh(__filename)
+  let redis: RedisServer
+  let nextPort = 0
+  // Every app gets a UDP discovery port of its own: they can only find each other through Redis.
+  const alone = () => ({ port: mesh.port + 100 + nextPort++ })
+  const viaOption = (extra: Record<string, unknown> = {}) => ({ discovery: { redis: redis.url }, cote: alone(), ...extra })
+  const viaEnv = () => ({ COTE_DISCOVERY_REDIS_URL: redis.url })
+
+  before(async () => {
+    redis = await RedisServer.start()
+  })
+  after(async () => {
+    await redis?.stop()
+  })
+  afterEach(() => mesh.close())
+
+  it('finds peers through Redis (option or COTE_DISCOVERY_REDIS_URL) with one connection pair per app, and carries calls and events', async () => {
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos', 'echo', 'chat'], env: viaEnv(), options: { cote: alone() } })
+    const gateway = await mesh.app(viaOption({ key: 'gateway' }))
+    const todos = await gateway.distribution.waitForService('todos', { timeout: 10000 })
+    await gateway.distribution.waitForService('echo')
+    expect(gateway.distribution.status().app.discovery).to.include({ mode: 'redis', connected: true })
+
+    const created: any[] = []
+    todos.on('created', (todo: any) => created.push(todo))
+    const todo = await todos.create({ title: 'through redis' })
+    expect(await todos.get(todo.id)).to.include({ title: 'through redis' })
+    await waitFor(() => created.length === 1, 5000, 'the created event')
+
+    // Two apps, three services, two keys: two connections each, named after the app.
+    const names = await redis.clientNames()
+    const mine = names.filter((name) => name.startsWith('feathers-mesh:'))
+    expect(mine).to.have.length(4)
+    for (const app of [gateway.distribution.uuid, provider.uuid]) {
+      expect(mine.filter((name) => name === `feathers-mesh:${app.slice(0, 8)}`)).to.have.length(2)
+    }
+    // The advertised address is the one each app reaches Redis from.
+    expect(gateway.distribution.peers().find((peer: any) => peer.uuid === provider.uuid)?.host).to.equal('127.0.0.1')
+  })
+
+  it('advertises the advertise option (or DISCOVERY_HOSTNAME) instead, and peers connect to it', async () => {
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'], env: { ...viaEnv(), DISCOVERY_HOSTNAME: 'localhost' }, options: { cote: alone() } })
+    const gateway = await mesh.app(viaOption({ key: 'gateway', advertise: '127.0.0.2' }))
+    const todos = await gateway.distribution.waitForService('todos', { timeout: 10000 })
+    expect(gateway.distribution.peers().find((peer: any) => peer.uuid === provider.uuid)?.host).to.equal('localhost')
+    await todos.create({ title: 'via localhost' })
+    const hostOfGateway = async () => (await provider.send({ cmd: 'peerList' })).find((peer: any) => peer.uuid === gateway.distribution.uuid)?.host
+    expect(await waitFor(hostOfGateway, 5000, 'the provider to admit the gateway')).to.equal('127.0.0.2')
+  })
+
+  it('refuses a malformed Redis URL with an error naming the option', async () => {
+    let error: any
+    try {
+      await mesh.app({ discovery: { redis: 'http://nope' } })
+    } catch (caught) {
+      error = caught
+    }
+    expect(error?.message).to.match(/discovery\.redis must be a URL such as redis:\/\/host:6379/)
+  })
+
+  it('survives Redis going away: known apps keep calling with no failure, nobody crashes, a newcomer joins once Redis is back, no duplicates', async () => {
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '))
+    try {
+      const one = await mesh.child('one', { key: 'todos-app', services: ['todos'], replica: 'one', env: viaEnv(), options: { cote: alone() } })
+      const two = await mesh.child('two', { key: 'todos-app', services: ['todos'], replica: 'two', env: viaEnv(), options: { cote: alone() } })
+      const gateway = await mesh.app(viaOption({ key: 'gateway' }))
+      const todos = await gateway.distribution.waitForService('todos', { timeout: 10000 })
+      await waitFor(() => todos.replicas.size === 2, 10000, 'both replicas')
+
+      const calls = load(() => todos.find({ query: { $delay: 5 } }), { concurrency: 4, maxMs: 40000 })
+      const writes = load((i) => todos.create({ title: `w${i}` }), { concurrency: 1, maxMs: 40000 })
+      await waitFor(() => calls.records.length > 20, 5000, 'some traffic')
+      await redis.stop()
+      const status = () => gateway.distribution.status().app.discovery
+      await waitFor(() => !status().connected, 5000, 'the gateway to see Redis down')
+      // Discovery forgets everyone (no announcements arrive) while the links stay in use.
+      await waitFor(() => status().seen === 0, 10000, 'discovery to forget the peers')
+      const during = calls.records.length
+      await waitFor(() => calls.records.length > during + 50, 5000, 'calls during the outage')
+      expect(todos.replicas.size).to.equal(2)
+
+      const three = await mesh.child('three', { key: 'todos-app', services: ['todos'], replica: 'three', env: viaEnv(), options: { cote: alone() } })
+      await redis.resume()
+      await waitFor(() => todos.replicas.size === 3, 10000, 'the newcomer to join once Redis is back')
+      await waitFor(() => status().connected && status().seen === 3, 10000, 'discovery to see everyone again')
+      await calls.stop()
+      await writes.stop()
+
+      expect(calls.failures().map((r) => r.error?.message)).to.deep.equal([])
+      expect(writes.failures().map((r) => r.error?.message)).to.deep.equal([])
+      for (const child of [one, two, three]) expect(child.process.exitCode).to.equal(null)
+      // One proxy, three distinct replicas, three peers: nothing doubled after discovery found them again.
+      expect(Object.keys(gateway.services).filter((path) => path === 'todos')).to.have.length(1)
+      for (const child of [one, two, three]) expect(todos.replicas.has(child.uuid)).to.equal(true)
+      expect(gateway.distribution.peers().map((peer: any) => peer.uuid).sort()).to.deep.equal([one.uuid, two.uuid, three.uuid].sort())
+      const everyone = [gateway.distribution.uuid, one.uuid, two.uuid]
+      const newcomerSees = async () => (await three.send({ cmd: 'peerList' })).filter((peer: any) => everyone.includes(peer.uuid)).length === 3
+      await waitFor(newcomerSees, 5000, 'the newcomer to admit every app')
+      // Once per state change: one "down" and one "back" line from this process's app, whatever the outage length.
+      expect(warnings.filter((line) => line.includes('discovery through Redis is down'))).to.have.length(1)
+      expect(warnings.filter((line) => line.includes('discovery through Redis is back'))).to.have.length(1)
+    } finally {
+      console.warn = warn
+      await redis.resume().catch(() => undefined)
+    }
+  })
+})
