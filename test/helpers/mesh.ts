@@ -65,6 +65,8 @@ export interface ChildConfig {
   sharedOptions?: Record<string, string[]>
   /** Extra environment variables of the child. */
   env?: Record<string, string>
+  /** Network namespace the child runs in (test/helpers/netns.ts). */
+  netns?: string
 }
 
 export function waitFor<T>(predicate: () => T | Promise<T>, timeout = 5000, what = 'condition', interval = 20): Promise<T> {
@@ -129,7 +131,9 @@ export class Mesh {
   /** An app in its own process (test/fixtures/app.ts), ready once it reports over IPC. */
   async child(name: string, config: ChildConfig = {}, timeout = 10000): Promise<ChildApp> {
     const env = { ...process.env, ...(config.env ?? {}), MESH_FIXTURE: JSON.stringify({ ...config, options: this.options(config.options ?? {}), name }) }
-    const child = fork(FIXTURE, [], { env, execArgv: ['-r', GUARD], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    // In a namespace: `ip netns exec <ns> node -r guard fixture`, the IPC channel passing through.
+    const launcher = config.netns ? { execPath: 'ip', execArgv: ['netns', 'exec', config.netns, process.execPath, '-r', GUARD] } : { execArgv: ['-r', GUARD] }
+    const child = fork(FIXTURE, [], { env, ...launcher, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const pending = new Map<number, (reply: any) => void>()
     let nextId = 0

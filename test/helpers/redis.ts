@@ -1,64 +1,84 @@
 /**
- * A redis-server of the test's own (the Debian package, installed by .ci/run): on loopback, on a
- * free port, without persistence; stopped and restarted by PID on the same port.
+ * A redis-server of the test's own (the Debian package, installed by .ci/run): on loopback (or on an
+ * address inside a test network namespace), on a free port, without persistence; stopped and
+ * restarted by PID on the same port. Commands go through redis-cli, in the same namespace.
  */
-import { spawn } from 'child_process'
+import { execFile, spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
-import Redis from 'ioredis'
+import { promisify } from 'util'
 import { ephemeralPort } from '../../src/ports'
 import { waitFor } from './mesh'
+import { inNamespace } from './netns'
+
+const run = promisify(execFile)
+
+export interface RedisPlace {
+  /** Address it binds to and clients use. @default 127.0.0.1 */
+  host?: string
+  /** Network namespace it runs in. @default none (this machine's loopback) */
+  netns?: string
+  /** Password of the default user (Redis only accepts clients off loopback with one). */
+  password?: string
+}
 
 export class RedisServer {
   private process?: ChildProcess
   private exited?: Promise<void>
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly place: RedisPlace
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await ephemeralPort())
+  static async start(place: RedisPlace = {}): Promise<RedisServer> {
+    const server = new RedisServer(await ephemeralPort(), place)
     await server.resume()
     return server
   }
 
+  get host() {
+    return this.place.host ?? '127.0.0.1'
+  }
+
   get url() {
-    return `redis://127.0.0.1:${this.port}`
+    const auth = this.place.password ? `:${encodeURIComponent(this.place.password)}@` : ''
+    return `redis://${auth}${this.host}:${this.port}`
   }
 
   /** Starts (again) on the same port and resolves once it answers PING. */
   async resume() {
     if (this.process && this.process.exitCode === null && this.process.signalCode === null) return
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    const [command, args] = inNamespace(this.place.netns, 'redis-server', ['--port', String(this.port), '--bind', this.host, '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...this.auth('--requirepass')])
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] })
     this.process = child
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()))
     child.once('error', (error) => console.error(`redis-server could not start (is the redis-server package installed?): ${error.message}`))
-    await waitFor(async () => (await this.command('PING')) === 'PONG', 10000, `redis-server on port ${this.port}`, 50)
+    await waitFor(async () => (await this.command('PING')) === 'PONG', 10000, `redis-server on ${this.host}:${this.port}`, 50)
   }
 
   /** Stops it by PID and resolves once it exited. */
   async stop() {
     const child = this.process
-    if (!child || child.exitCode !== null) return
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
     child.kill('SIGTERM')
     await this.exited
   }
 
+  private auth(flag: string) {
+    return this.place.password ? [flag, this.place.password] : []
+  }
+
   /** Names of the clients connected now (CLIENT LIST). */
   async clientNames(): Promise<string[]> {
-    const list = String(await this.command('CLIENT', 'LIST'))
-    return list
+    return (await this.command('CLIENT', 'LIST'))
       .split('\n')
       .map((line) => /(?:^| )name=(\S*)/.exec(line)?.[1] ?? '')
       .filter((name) => name !== '')
   }
 
-  async command(...args: string[]): Promise<unknown> {
-    const client = new Redis(this.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false })
-    client.on('error', () => {})
-    try {
-      await client.connect()
-      return await client.call(args[0], ...args.slice(1))
-    } finally {
-      client.disconnect()
-    }
+  async command(...words: string[]): Promise<string> {
+    const [command, args] = inNamespace(this.place.netns, 'redis-cli', ['-h', this.host, '-p', String(this.port), ...this.auth('-a'), '--no-auth-warning', ...words])
+    const { stdout } = await run(command, args, { timeout: 5000 })
+    return stdout.trim()
   }
 }
