@@ -1,7 +1,7 @@
 /**
  * What both example apps share: every environment variable they read (ENV) and those feathers-mesh
- * reads on its own (LIBRARY_ENV), both checked against docker-compose.yml by
- * test/example/compose.test.ts, discovery settings and a clean shutdown.
+ * reads on its own (LIBRARY_ENV), both checked against docker-compose.yml and deploy/kubernetes by
+ * test/example/compose.test.ts and kubernetes.test.ts, discovery settings and a clean shutdown.
  */
 import { finalize } from '../src'
 
@@ -22,7 +22,9 @@ export type EnvName = keyof typeof ENV
  */
 export const LIBRARY_ENV = {
   FEATHERS_MESH_SECRET: 'the mesh secret itself (scripts/start.js draws a random one per run)',
-  FEATHERS_MESH_SECRET_FILE: 'a file holding the mesh secret, one per line (docker-compose.yml: /run/secrets/mesh_secret)'
+  FEATHERS_MESH_SECRET_FILE: 'a file holding the mesh secret, one per line (docker-compose.yml: /run/secrets/mesh_secret)',
+  COTE_DISCOVERY_REDIS_URL: 'Redis that discovery runs on instead of UDP broadcast (deploy/kubernetes: redis://redis:6379)',
+  DISCOVERY_HOSTNAME: 'the address peers connect to this app at (deploy/kubernetes: the pod IP, from the downward API)'
 } as const
 
 /** Loopback broadcast: announcements never leave the machine unless COTE_BROADCAST_ADDRESS says so. */

@@ -7,11 +7,9 @@ import fs from 'fs'
 import path from 'path'
 import { expect } from 'chai'
 import { DEFAULT_HEALTHCHECK_PATH } from '../../src'
-import { ENV, LIBRARY_ENV, READY_PATH } from '../../example/common'
+import { LIBRARY_ENV, READY_PATH } from '../../example/common'
 import { parseYaml } from './yaml-subset'
-
-const ROOT = path.join(__dirname, '..', '..', '..') // build/test/example → repository root
-const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8')
+import { ROOT, expectExampleCommand, expectKnownVariables, expectSecretFileIgnored, read } from './deploy-checks'
 
 /** The broadcast address of an IPv4 CIDR block: every host bit set. */
 function broadcastOf(cidr: string): string {
@@ -45,19 +43,11 @@ describe('example: docker-compose.yml', () => {
   })
 
   it('runs the built example apps: each command names a compiled example entry point', () => {
-    const expected: Record<string, string> = { gateway: 'gateway', replica1: 'service', replica2: 'service' }
-    for (const [name, service] of Object.entries(services)) {
-      expect(service.command, name).to.deep.equal(['node', `build/example/${expected[name]}/index.js`])
-      expect(fs.existsSync(path.join(ROOT, 'example', expected[name], 'index.ts')), `${name} source`).to.equal(true)
-      expect(fs.existsSync(path.join(ROOT, service.command[1])), `${name} build output`).to.equal(true)
-    }
+    for (const [name, service] of Object.entries(services)) expectExampleCommand(name, service.command, name === 'gateway' ? 'gateway' : 'service')
   })
 
   it('sets only variables the apps or feathers-mesh read, and the apps read the environment only through example/common.ts', () => {
-    const known = [...Object.keys(ENV), ...Object.keys(LIBRARY_ENV)]
-    for (const [name, service] of Object.entries(services)) {
-      for (const variable of Object.keys(service.environment)) expect(known, `${name} sets ${variable}`).to.include(variable)
-    }
+    for (const [name, service] of Object.entries(services)) expectKnownVariables(name, Object.keys(service.environment))
     for (const file of ['example/gateway/index.ts', 'example/service/index.ts']) expect(read(file), file).to.not.match(/process\.env/)
     // LIBRARY_ENV is what distribution() reads on its own: each name must really be read there.
     const library = fs.readdirSync(path.join(ROOT, 'src')).map((file) => read(path.join('src', file))).join('\n')
@@ -75,9 +65,7 @@ describe('example: docker-compose.yml', () => {
       expect(service.environment.FEATHERS_MESH_SECRET, `${name} has no literal secret`).to.equal(undefined)
     }
     // The file is created by hand (documented in the compose file), never committed nor sent to the build.
-    const ignored = (file: string) => read(file).split(/\r?\n/).map((line) => line.trim())
-    expect(ignored('.gitignore')).to.include(path.basename(file))
-    expect(ignored('example/Dockerfile.dockerignore')).to.include(path.basename(file))
+    expectSecretFileIgnored(file)
     expect(read('docker-compose.yml')).to.include(`openssl rand -base64 32 > ${path.basename(file)}`)
   })
 

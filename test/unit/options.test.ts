@@ -29,6 +29,21 @@ describe('options', () => {
     expect(resolveOptions({ cote: { log: false } }, { COTE_LOG: 'true' }).cote.log).to.equal(false)
   })
 
+  it('reads COTE_DISCOVERY_REDIS_URL and DISCOVERY_HOSTNAME, explicit options winning, and refuses bad values naming them', () => {
+    expect(resolveOptions({}, {}).discovery).to.deep.equal({ redis: undefined, advertise: undefined })
+    const env = { COTE_DISCOVERY_REDIS_URL: 'redis://redis:6379', DISCOVERY_HOSTNAME: '10.1.2.3' }
+    expect(resolveOptions({}, env).discovery).to.deep.equal({ redis: 'redis://redis:6379', advertise: '10.1.2.3' })
+    expect(resolveOptions({ discovery: { redis: 'rediss://:pw@other:6380/2' }, advertise: 'todos-0.todos' }, env).discovery).to.deep.equal({
+      redis: 'rediss://:pw@other:6380/2',
+      advertise: 'todos-0.todos'
+    })
+    expect(() => resolveOptions({}, { COTE_DISCOVERY_REDIS_URL: 'redis:6379' })).to.throw(TypeError, /COTE_DISCOVERY_REDIS_URL must be a URL/)
+    expect(() => resolveOptions({ discovery: { redis: 'http://redis' } })).to.throw(TypeError, /option discovery.redis must be a URL/)
+    expect(() => resolveOptions({ discovery: 'redis://x' as any })).to.throw(TypeError, /option discovery must be an object/)
+    expect(() => resolveOptions({}, { DISCOVERY_HOSTNAME: 'a b' })).to.throw(TypeError, /DISCOVERY_HOSTNAME must be a host name/)
+    expect(() => resolveOptions({ advertise: '' })).to.throw(TypeError, /option advertise must be a host name/)
+  })
+
   it('passes COTE_BROADCAST_ADDRESS to cote as broadcast, an explicit option winning', () => {
     expect(resolveOptions({}, { COTE_BROADCAST_ADDRESS: '127.255.255.255' }).cote.broadcast).to.equal('127.255.255.255')
     expect(resolveOptions({ cote: { broadcast: '10.0.255.255' } }, { COTE_BROADCAST_ADDRESS: '127.255.255.255' }).cote.broadcast).to.equal('10.0.255.255')
