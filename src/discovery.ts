@@ -53,6 +53,8 @@ export interface MeshDiscovery {
   readonly mode: 'broadcast' | 'redis'
   /** Whether announcements can be sent and heard now (always true with broadcast). */
   readonly connected: boolean
+  /** Hellos heard from other apps since start (one increment per hello: the scale benchmark reads it). */
+  readonly heard: number
   /** Peers discovery sees now. */
   endpoints(): Endpoint[]
   close(): void
@@ -102,6 +104,8 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
   // `redis` is always set, so a COTE_DISCOVERY_REDIS_URL read by cote never reaches node-discover's own socket.
   const discovery = new CoteDiscovery(ad, { ...options, redis: channel })
   discovery.on('error', (error: Error) => debug('%s discovery error: %s', short, error.message))
+  let heard = 0
+  discovery.on('helloReceived', () => heard++)
   discovery.on('added', (node: unknown) => {
     const endpoint = endpointOf(node, ad.key)
     if (!endpoint || endpoint.uuid === settings.uuid) return
@@ -117,6 +121,9 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
     mode: channel ? 'redis' : 'broadcast',
     get connected() {
       return channel ? channel.connected : true
+    },
+    get heard() {
+      return heard
     },
     endpoints() {
       return Object.values(discovery.nodes as Record<string, unknown>)

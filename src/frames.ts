@@ -1,7 +1,4 @@
-import createDebug from 'debug'
 import { decode, encode, needsTags } from './codec'
-
-const debug = createDebug('feathers-mesh:frames')
 
 /** A message as it crosses the wire: one JSON text, written once and parsed once. */
 export function serialize(message: unknown): string {
@@ -19,29 +16,6 @@ export function deserialize(text: unknown): unknown {
 /** The connection whose frame is being handled, so a handler can cut a connection that sends garbage. */
 export interface FrameSource {
   current?: import('net').Socket
-}
-
-/**
- * Wraps an axon socket's message handler: a frame that throws is logged and dropped, and the frames
- * a cut connection still had buffered are skipped without being decoded.
- */
-export function guardMessages(sock: any, short: string, source: FrameSource) {
-  const original = sock.onmessage
-  sock.onmessage = function (this: unknown, socket: import('net').Socket, ...args: unknown[]) {
-    const handler = original.call(this, socket, ...args)
-    return (...frame: unknown[]) => {
-      if (socket?.destroyed) return
-      source.current = socket
-      try {
-        handler(...frame)
-      } catch (error) {
-        debug('%s dropped a malformed frame and closed its connection: %s', short, (error as Error)?.message)
-        socket?.destroy()
-      } finally {
-        source.current = undefined
-      }
-    }
-  }
 }
 
 const FLUSH_TIMEOUT = 500 // ms

@@ -50,6 +50,8 @@ export class Membership {
   readonly refused = new Map<string, { uuid: string; key: string; reason: string }>()
   /** Peers that left recently (kept a minute for the status API). */
   readonly departed = new Map<string, { uuid: string; key: string; reason: string; at: number }>()
+  /** Heartbeats received from peers since start. */
+  heartbeatsIn = 0
   private timer?: NodeJS.Timeout
   private greeting = new Set<string>()
   private closed = false
@@ -111,6 +113,7 @@ export class Membership {
   }
 
   onHeartbeat(message: HeartbeatMessage) {
+    this.heartbeatsIn++
     const peer = this.heard(message.from)
     // An unknown peer, or one whose list moved on, is asked for its list: announcements can be missed.
     // An unknown one is greeted only once both links are up (the transport then reports it anyway).

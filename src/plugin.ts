@@ -111,7 +111,7 @@ function setup(app: Application, options: ResolvedOptions) {
     linked: (peer) => transport?.linked(peer) ?? false,
     abandon: (peer, reason) => transport?.abandon(peer, reason),
     hostOf: (peer) => transport?.hostOf(peer),
-    discovery: () => transport?.discovery() ?? { mode: options.discovery.redis ? 'redis' : 'broadcast', connected: false, seen: 0 },
+    discovery: () => transport?.discovery() ?? { mode: options.discovery.redis ? 'redis' : 'broadcast', connected: false, seen: 0, heard: 0 },
     close: async () => transport?.close()
   }
   const stats = new Stats()

@@ -15,8 +15,8 @@ export interface MeshStatus {
     package: { name: string; version: string }
     protocol: number
     uptime: number
-    /** How this app finds its peers; `connected` is false while Redis is unreachable; `seen`: apps it sees. */
-    discovery: { mode: 'broadcast' | 'redis'; connected: boolean; seen: number }
+    /** How this app finds its peers; `connected` is false while Redis is unreachable; `seen`: apps it sees; `heard`: hellos heard since start. */
+    discovery: { mode: 'broadcast' | 'redis'; connected: boolean; seen: number; heard: number }
   }
   peers: Array<{
     uuid: string
@@ -46,6 +46,8 @@ export interface MeshStatus {
     retries: number
     eventsIn: number
     eventsOut: number
+    /** Heartbeats received from peers since start. */
+    heartbeatsIn: number
     dropped: Record<string, number>
   }
 }
@@ -115,6 +117,6 @@ export function meshStatus(parts: StatusParts): MeshStatus {
     app: { uuid: parts.uuid, key: parts.key, package: meshPackage(), protocol: PROTOCOL_VERSION, uptime: Math.round((Date.now() - parts.startedAt) / 1000), discovery: parts.transport.discovery() },
     peers,
     proxies,
-    counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, dropped: { ...parts.transport.drops } }
+    counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, heartbeatsIn: membership.heartbeatsIn, dropped: { ...parts.transport.drops } }
   }
 }

@@ -2,12 +2,14 @@ import cote from 'cote'
 import createDebug from 'debug'
 import { EncodeError } from './codec'
 import { Drops } from './drops'
-import { deserialize, flush, guardMessages, serialize } from './frames'
+import type { Socket } from 'net'
+import { deserialize, flush, serialize } from './frames'
 import type { FrameSource } from './frames'
 import { createGate } from './gate'
 import { startDiscovery } from './discovery'
 import type { MeshDiscovery } from './discovery'
 import { Links } from './links'
+import { encodeFrame, FrameError, FrameReader } from './wire'
 import type { PeerInfo } from './links'
 import type { Sealer } from './security'
 import type { PublishedMessage, RequestMessage } from './protocol'
@@ -42,6 +44,8 @@ export interface DiscoveryState {
   connected: boolean
   /** Apps discovery sees now (their links, not discovery, decide whether they are in use). */
   seen: number
+  /** Discovery hellos heard from other apps since start. */
+  heard: number
 }
 
 export interface TransportHandlers {
@@ -111,8 +115,14 @@ interface Pending {
   peer: string
   id: string
   reject: (error: Error) => void
+  settle: (err: unknown, reply: unknown) => void
   timer?: NodeJS.Timeout
 }
+
+// Topic of published frames, as cote's publisher names it (subscribers of plain cote can read them).
+const PUBLISHED = 'message::mesh'
+const FRAME_SLACK = 64 * 1024 // bytes of sealing and framing a part may add to maxPayload
+const MAX_PART = 2 ** 31 - 1
 
 /** cote transport: one responder (addressed by this app's uuid), one requester, one publisher, one subscriber. */
 export function createCoteTransport(options: TransportOptions, handlers: TransportHandlers): Transport {
@@ -121,7 +131,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   // cote logs every frame it does not handle; ours are handled below its level.
   const quiet = { logUnknownEvents: false }
   let discovery: MeshDiscovery | undefined
-  const pending = new Set<Pending>()
+  const pending = new Map<string, Pending>()
+  let lastId = 0
   const drops = new Drops(short)
   const { sealer } = options
   const source: FrameSource = {}
@@ -137,9 +148,10 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const subscriber = new QuietSubscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] }, quiet)
   const components = [requester, subscriber, publisher, responder]
 
-  // Requests are text frames addressed to one peer's socket; cote's own handlers ignore them (no `type`).
-  ;(responder as any).sock.on('message', (payload: unknown, reply: (err: null, text: string) => void) => {
-    if (typeof reply !== 'function') return
+  // A request frame is [sealed request, id]; its reply [null, sealed reply, id] goes back on the same socket.
+  function onRequestFrame(socket: Socket, parts: unknown[]) {
+    const [payload, id] = parts
+    if (parts.length !== 2 || typeof id !== 'string') throw new FrameError('a request frame is [request, id]')
     const text = open(payload, uuid, 'a requester')
     if (text === undefined) return
     let message: RequestMessage
@@ -149,7 +161,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       refuseConnection()
       return drops.note('undecodable', 'a requester', (error as Error).message)
     }
-    const answer = (value: unknown) => reply(null, seal(serializeReply(value, options.maxPayload), String(message?.from)))
+    const answer = (value: unknown) => {
+      if (socket.writable) socket.write(encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
+    }
     handlers
       .onRequest(message)
       .then(answer, (error) => {
@@ -158,17 +172,26 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         answer({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } })
       })
       .catch((error) => debug('%s a reply could not be sent: %s', short, error?.message))
-  })
+  }
 
-  subscriber.on(TOPIC, (payload: unknown) => {
-    const text = open(payload, '*', 'a publisher')
+  // A reply frame is [error, sealed reply, id].
+  function onReplyFrame(_socket: Socket, parts: unknown[]) {
+    const [err, reply, id] = parts
+    if (parts.length !== 3 || typeof id !== 'string') throw new FrameError('a reply frame is [error, reply, id]')
+    pending.get(id)?.settle(err, reply)
+  }
+
+  // A published frame is [topic, sealed message].
+  function onPublishedFrame(_socket: Socket, parts: unknown[]) {
+    if (parts.length !== 2 || parts[0] !== PUBLISHED) throw new FrameError('a published frame is [topic, message]')
+    const text = open(parts[1], '*', 'a publisher')
     if (text === undefined) return
     try {
       handlers.onPublished(deserialize(text) as PublishedMessage)
     } catch (error) {
       debug('%s dropped a published message: %O', short, error)
     }
-  })
+  }
 
   const reqSock = (requester as any).sock
   const subSock = (subscriber as any).sock.sock
@@ -191,24 +214,52 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   }
 
   function abandonPeer(peer: string, reason: string) {
-    for (const entry of [...pending]) {
+    for (const entry of [...pending.values()]) {
       if (entry.peer !== peer) continue
       settle(entry)
       entry.reject(new TransportError(reason, 'peer-gone'))
     }
   }
 
-  // Bytes from the network must never throw out of a socket callback and crash the process.
   const pubSock = (publisher as any).sock.sock
   const repSock = (responder as any).sock
-  for (const sock of [reqSock, (responder as any).sock, subSock, pubSock]) guardMessages(sock, short, source)
+  // The largest frame part a peer may send: a longer one is refused before it is buffered.
+  const maxPart = options.maxPayload > 0 ? options.maxPayload + FRAME_SLACK : MAX_PART
+  ownFraming(repSock, onRequestFrame)
+  ownFraming(reqSock, onReplyFrame)
+  ownFraming(subSock, onPublishedFrame)
+  ownFraming(pubSock, (socket) => {
+    throw new FrameError(`a subscriber sent a frame (${socket.remoteAddress})`)
+  })
   let dropped = 0
 
+  /** Reads the frames of every connection of an axon socket here, instead of through amp. */
+  function ownFraming(sock: any, onFrame: (socket: Socket, parts: unknown[]) => void) {
+    sock.pack = encodeFrame
+    sock.addSocket = function (socket: Socket) {
+      sock.socks.push(socket)
+      const reader = new FrameReader(maxPart)
+      socket.on('data', (chunk: Buffer) => {
+        if (socket.destroyed) return
+        source.current = socket
+        try {
+          // Bytes from the network must never throw out of a socket callback and crash the process.
+          reader.push(chunk, (parts) => {
+            if (!socket.destroyed) onFrame(socket, parts)
+          })
+        } catch (error) {
+          drops.note(error instanceof FrameError ? 'malformed' : 'undecodable', socket.remoteAddress ?? 'a peer', (error as Error).message)
+          socket.destroy()
+        } finally {
+          source.current = undefined
+        }
+      })
+    }
+  }
+
   function settle(entry: Pending) {
-    pending.delete(entry)
+    pending.delete(entry.id)
     if (entry.timer) clearTimeout(entry.timer)
-    // Forget the request inside axon too, or its callback table grows forever.
-    delete reqSock.callbacks[entry.id]
   }
 
   return {
@@ -251,7 +302,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         debug('%s %s of %d bytes not published: over maxPayload', short, message.type, text.length)
         return
       }
-      const frame = pubSock.pack([`message::${TOPIC}`, seal(text, '*')])
+      const frame = encodeFrame([PUBLISHED, seal(text, '*')])
       for (const socket of pubSock.socks as import('net').Socket[]) {
         if (!socket.writable) continue
         // A subscriber that does not keep up loses messages rather than growing our memory.
@@ -277,24 +328,24 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       const socket = links.socketOf(peer)
       if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'peer-gone'))
       return new Promise((resolve, reject) => {
-        const entry: Pending = { peer, id: reqSock.id(), reject }
-        const callback = (err: unknown, reply: unknown) => {
-          // A reply that does not open leaves the call pending: a forged or replayed reply must not
-          // settle it, and axon forgets a callback once called, so it is put back for the real one.
-          const text = err ? undefined : open(reply, uuid, peer)
-          if (!err && text === undefined) {
-            if (pending.has(entry)) reqSock.callbacks[entry.id] = callback
-            return
-          }
-          settle(entry)
-          if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
-          try {
-            resolve(deserialize(text))
-          } catch (error) {
-            reject(new TransportError(`undecodable reply: ${(error as Error).message}`, 'peer-gone'))
+        const id = String(++lastId)
+        const entry: Pending = {
+          peer,
+          id,
+          reject,
+          settle(err, reply) {
+            // A reply that does not open leaves the call pending: a forged or replayed reply must not settle it.
+            const text = err ? undefined : open(reply, uuid, peer)
+            if (!err && text === undefined) return
+            settle(entry)
+            if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
+            try {
+              resolve(deserialize(text))
+            } catch (error) {
+              reject(new TransportError(`undecodable reply: ${(error as Error).message}`, 'peer-gone'))
+            }
           }
         }
-        reqSock.callbacks[entry.id] = callback
         if (timeout > 0) {
           entry.timer = setTimeout(() => {
             settle(entry)
@@ -302,8 +353,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           }, timeout)
           entry.timer.unref()
         }
-        pending.add(entry)
-        socket.write(reqSock.pack([seal(text, peer), entry.id]))
+        pending.set(id, entry)
+        socket.write(encodeFrame([seal(text, peer), id]))
       })
     },
 
@@ -317,7 +368,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
     hostOf: (peer) => links.endpoint(peer)?.host,
 
-    discovery: () => ({ mode: discovery?.mode ?? (options.redis ? 'redis' : 'broadcast'), connected: discovery?.connected ?? false, seen: discovery?.endpoints().length ?? 0 }),
+    discovery: () => ({ mode: discovery?.mode ?? (options.redis ? 'redis' : 'broadcast'), connected: discovery?.connected ?? false, seen: discovery?.endpoints().length ?? 0, heard: discovery?.heard ?? 0 }),
 
     async close() {
       if (closed) return
@@ -327,7 +378,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       await flush([...repSock.socks, ...pubSock.socks])
       // A server still binding would open after close: wait for it (bounded), then close everything.
       await Promise.race([Promise.all([bound(repSock), bound(pubSock)]), new Promise((resolve) => setTimeout(resolve, BIND_WAIT).unref())])
-      for (const entry of [...pending]) {
+      for (const entry of [...pending.values()]) {
         settle(entry)
         entry.reject(new TransportError('the mesh is closed', 'closed'))
       }
