@@ -9,14 +9,17 @@ import { feathers } from '@feathersjs/feathers'
 import type { Application } from '@feathersjs/feathers'
 import { distribution, finalize } from './plugin'
 import { checkKey } from './options'
+import { DEFAULT_HELLO_INTERVAL } from './discovery'
 import type { HealthReport } from './healthcheck'
 import { renderReport } from './cli-table'
 import type { CliReport, KeyReport } from './cli-table'
 
 /** The key the CLI joins with; apps of this key (other CLIs) are left out of reports. */
 export const OBSERVER_KEY = 'feathers-mesh-cli'
-const DEFAULT_HELLO = 2000 // ms, cote's helloInterval
-const DEFAULT_NODE_TIMEOUT = 5000 // ms, cote's nodeTimeout
+const DEFAULT_HELLO = DEFAULT_HELLO_INTERVAL
+const DEFAULT_NODE_TIMEOUT = 3 * DEFAULT_HELLO_INTERVAL // ms, as discoveryTimings derives it
+// Apps connect back as soon as they hear the observer's first announcement: a short wait sees them.
+const DEFAULT_WAIT = 2_000 // ms
 const DEFAULT_INTERVAL = 2000 // ms between two rounds of --watch
 const EXIT_GRACE = 2000 // ms the process may take to end on its own once the mesh is closed
 
@@ -32,7 +35,8 @@ Options:
   --watch             redraw every --interval ms until Ctrl-C (exit code of the last round)
   --watch-count <n>   stop after n rounds (implies --watch)
   --interval <ms>     time between two rounds of --watch (default ${DEFAULT_INTERVAL})
-  --wait <ms>         discovery wait before the first round (default 2.5 x the hello interval)
+  --wait <ms>         discovery wait before the first round (default 2000; with --hello or
+                      COTE_HELLO_INTERVAL, 2.5 x the hello interval if longer)
   --timeout <ms>      how long each replica may take to answer (default 2000)
   --port <port>       UDP discovery port, as the apps' cote port (env COTE_PORT; default 12345)
   --broadcast <addr>  discovery broadcast address (env COTE_BROADCAST_ADDRESS)
@@ -256,8 +260,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   console.log = console.error
   console.info = console.error
 
-  const hello = args.hello ?? envMs(env, 'COTE_HELLO_INTERVAL') ?? DEFAULT_HELLO
-  const wait = args.wait ?? Math.round(2.5 * hello)
+  const hello = args.hello ?? envMs(env, 'COTE_HELLO_INTERVAL')
+  const wait = args.wait ?? (hello === undefined ? DEFAULT_WAIT : Math.max(DEFAULT_WAIT, Math.round(2.5 * hello)))
   const app = feathers()
   try {
     app.configure(

@@ -20,6 +20,24 @@ if (!createRedisSocket.feathersMesh) {
 
 const COTE_KEY = 'feathers-mesh'
 
+/**
+ * Announcement period, in ms (cote's is 2000). Joining does not wait for it: a new app announces
+ * itself at once, every app that hears it connects and greets it with its own address, and it
+ * connects back. So the period only bounds how soon a lost first announcement is repeated, and a
+ * longer one costs every app less (each hears every other).
+ */
+export const DEFAULT_HELLO_INTERVAL = 5_000
+
+/** cote's discovery timings, derived from the hello interval unless set (node-discover refuses inconsistent ones). */
+export function discoveryTimings(options: Record<string, unknown>) {
+  const ms = (name: string) => (typeof options[name] === 'number' && (options[name] as number) > 0 ? (options[name] as number) : undefined)
+  const helloInterval = ms('helloInterval') ?? DEFAULT_HELLO_INTERVAL
+  const checkInterval = ms('checkInterval') ?? helloInterval
+  const nodeTimeout = Math.max(ms('nodeTimeout') ?? 3 * helloInterval, checkInterval)
+  const masterTimeout = Math.max(ms('masterTimeout') ?? nodeTimeout, nodeTimeout)
+  return { helloInterval, checkInterval, nodeTimeout, masterTimeout }
+}
+
 /** Where a peer's two servers listen. */
 export interface Endpoint {
   uuid: string
@@ -57,6 +75,8 @@ export interface MeshDiscovery {
   readonly heard: number
   /** Peers discovery sees now. */
   endpoints(): Endpoint[]
+  /** The host this app advertises, when it names one (else peers use the source address). */
+  host(): string | undefined
   close(): void
 }
 
@@ -67,7 +87,7 @@ export function advertisement(settings: Omit<DiscoverySettings, 'cote' | 'redis'
   return { name: `feathers-mesh ${settings.uuid.slice(0, 8)}`, key: `${environment}$$${COTE_KEY}`, axon_type: 'mesh', mesh }
 }
 
-function isPort(value: unknown): value is number {
+export function isPort(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536
 }
 
@@ -88,7 +108,8 @@ export function endpointOf(node: any, key: string): Endpoint | undefined {
  */
 export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryHandlers): MeshDiscovery {
   const short = settings.uuid.slice(0, 8)
-  const options = { ...CoteDiscovery.defaults, ...settings.cote }
+  const given = { ...CoteDiscovery.defaults, ...settings.cote }
+  const options = { ...given, ...discoveryTimings(given) }
   const ad = advertisement(settings, options.environment ? `${options.environment}:` : '')
   const channel = settings.redis
     ? new RedisChannel({
@@ -124,6 +145,9 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
     },
     get heard() {
       return heard
+    },
+    host() {
+      return (ad.mesh as { host?: string }).host
     },
     endpoints() {
       return Object.values(discovery.nodes as Record<string, unknown>)

@@ -19,7 +19,12 @@ interface Peer {
   connecting: Partial<Record<Kind, NodeJS.Timeout>>
   /** Discovery no longer sees it: no new connection is opened, open ones stay in use. */
   lost: boolean
+  /** Discovery reported it (not only its own hello): closed links are re-opened. */
+  discovered: boolean
 }
+
+/** Attempts at connecting to a peer discovery has not reported (it greeted us first). */
+const UNDISCOVERED_ATTEMPTS = 5
 
 export interface LinkHandlers {
   /** Both links to the peer (calls and events) are open. */
@@ -56,14 +61,16 @@ export class Links {
     private readonly handlers: LinkHandlers
   ) {}
 
-  found(endpoint: Endpoint) {
+  /** A peer to connect to: reported by discovery, or (`discovered` false) named by its own hello. */
+  found(endpoint: Endpoint, discovered = true) {
     if (this.closed) return
     let peer = this.peers.get(endpoint.uuid)
     if (!peer) {
-      peer = { endpoint, sockets: {}, connecting: {}, lost: false }
+      peer = { endpoint, sockets: {}, connecting: {}, lost: false, discovered }
       this.peers.set(endpoint.uuid, peer)
     }
-    peer.endpoint = endpoint
+    if (discovered) peer.endpoint = endpoint
+    peer.discovered ||= discovered
     peer.lost = false
     for (const kind of KINDS) this.open(peer, kind, 0)
   }
@@ -112,6 +119,7 @@ export class Links {
   /** Connects one link unless it is open or being opened; tries again later until it is open. */
   private open(peer: Peer, kind: Kind, attempt: number) {
     if (this.closed || peer.lost || peer.sockets[kind] || peer.connecting[kind]) return
+    if (!peer.discovered && attempt >= UNDISCOVERED_ATTEMPTS) return this.lost(peer.endpoint.uuid)
     const { host, calls, events } = peer.endpoint
     // A failed attempt leaves no trace in axon: a timer checks and tries again (a late success is
     // deduplicated in attach).
@@ -145,6 +153,8 @@ export class Links {
     if (this.closed) return
     debug('%s %s link to %s closed', this.short, kind, peer.endpoint.uuid.slice(0, 8))
     if (kind === 'calls') this.handlers.down(peer.endpoint.uuid)
+    // Only discovery vouches that a peer still exists: one known from its hello alone is not chased.
+    if (!peer.discovered) peer.lost = true
     if (peer.lost) {
       if (!peer.sockets.calls && !peer.sockets.events) this.peers.delete(peer.endpoint.uuid)
       return

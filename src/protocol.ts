@@ -51,6 +51,12 @@ export interface EventMessage extends Envelope<'event'> {
 export interface HelloMessage extends Envelope<'hello'> {
   seq: number
   services: ServiceDescriptor[]
+  /**
+   * Where the sender's servers listen (since 1.1; set by the transport), so the greeted app can
+   * connect back at once instead of waiting for the sender's next discovery announcement. `host`
+   * is set only when the sender advertises one; otherwise the connection's source address is used.
+   */
+  endpoint?: { calls: number; events: number; host?: string }
 }
 
 /** Requested: one service method call. */

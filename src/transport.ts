@@ -6,13 +6,13 @@ import type { Socket } from 'net'
 import { deserialize, flush, serialize } from './frames'
 import type { FrameSource } from './frames'
 import { createGate } from './gate'
-import { startDiscovery } from './discovery'
+import { isPort, startDiscovery } from './discovery'
 import type { MeshDiscovery } from './discovery'
 import { Links } from './links'
 import { encodeFrame, FrameError, FrameReader } from './wire'
 import type { PeerInfo } from './links'
 import type { Sealer } from './security'
-import type { PublishedMessage, RequestMessage } from './protocol'
+import type { HelloMessage, PublishedMessage, RequestMessage } from './protocol'
 
 const debug = createDebug('feathers-mesh:transport')
 
@@ -161,6 +161,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       refuseConnection()
       return drops.note('undecodable', 'a requester', (error as Error).message)
     }
+    if (message?.type === 'hello') linkBack(message, socket)
     const answer = (value: unknown) => {
       if (socket.writable) socket.write(encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
     }
@@ -172,6 +173,15 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         answer({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } })
       })
       .catch((error) => debug('%s a reply could not be sent: %s', short, error?.message))
+  }
+
+  /** A peer that greets us before discovery reported it: connect to it now, at the address it names. */
+  function linkBack(hello: HelloMessage, socket: Socket) {
+    const endpoint = hello.endpoint
+    if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
+    const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
+    if (!host || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
+    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events }, false)
   }
 
   // A reply frame is [error, sealed reply, id].
@@ -257,6 +267,16 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     }
   }
 
+  function ownEndpoint(): HelloMessage['endpoint'] {
+    const { responder: calls, publisher: events } = ports()
+    const host = discovery?.host()
+    return host ? { calls, events, host } : { calls, events }
+  }
+
+  function ports() {
+    return { responder: repSock.server?.address()?.port ?? options.ports[0], publisher: pubSock.server?.address()?.port ?? options.ports[1] }
+  }
+
   function settle(entry: Pending) {
     pending.delete(entry.id)
     if (entry.timer) clearTimeout(entry.timer)
@@ -272,7 +292,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         for (const socket of sock.socks) socket.setNoDelay(true)
         sock.server.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
       }
-      const { responder: calls, publisher: events } = this.ports()
+      const { responder: calls, publisher: events } = ports()
       discovery = startDiscovery(
         { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise },
         { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer) }
@@ -284,9 +304,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       while (pending.size > 0 && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5))
     },
 
-    ports() {
-      return { responder: repSock.server?.address()?.port ?? options.ports[0], publisher: pubSock.server?.address()?.port ?? options.ports[1] }
-    },
+    ports,
 
     publish(message) {
       // Nobody listens: nothing to serialize, seal or send.
@@ -316,6 +334,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
     request(peer, message, timeout) {
       if (closed) return Promise.reject(new TransportError('the mesh is closed', 'closed'))
+      if (message.type === 'hello') message = { ...message, endpoint: ownEndpoint() }
       let text: string
       try {
         text = serialize(message)

@@ -18,6 +18,18 @@ describe('discovery', function () {
     expect(await provider.send({ cmd: 'call', path: 'gateway-echo', method: 'find', args: [] })).to.equal('from gateway')
   })
 
+  it('with the default 5 s hello interval, a new app still joins at once: apps that hear it connect back and name their address', async () => {
+    // Timings left to the library (the other tests shorten them): announcements every 5 s.
+    const slow = { cote: { helloInterval: undefined, checkInterval: undefined, nodeTimeout: undefined, masterTimeout: undefined } } as any
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'], options: slow })
+    const started = Date.now()
+    const gateway = await mesh.app({ key: 'gateway', ...slow }, (app) => app.use('gateway-echo', { async find() { return 'from gateway' } }))
+    // The provider's next announcement is up to 5 s away: only its hello with its address can be this quick.
+    await gateway.distribution.waitForService('todos', { timeout: 2500 })
+    expect(Date.now() - started).to.be.below(2500)
+    await waitFor(async () => (await provider.send({ cmd: 'services' })).includes('gateway-echo'), 2500, 'the provider to see the gateway service')
+  })
+
   it('a late app gets the full current list, services added before it joined included', async () => {
     const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
     await provider.send({ cmd: 'use', name: 'echo' })

@@ -44,6 +44,23 @@ describe('status and metrics', function () {
     expect(status.counters.calls.ok).to.equal(10)
   })
 
+  it('counts the discovery hellos it hears and the heartbeats it receives', async () => {
+    // Peers that heard this app first connect back to it, so discovery may not have heard them yet.
+    await waitFor(() => gateway.distribution.status().app.discovery.seen === 2, 5000, 'discovery to see both peers')
+    const before = gateway.distribution.status()
+    expect(before.app.discovery).to.include({ mode: 'broadcast', connected: true })
+    expect(before.app.discovery.heard).to.be.greaterThan(0)
+    // Each of the two peers says hello every 200 ms and sends a heartbeat every 300 ms.
+    await waitFor(
+      () => {
+        const now = gateway.distribution.status()
+        return now.app.discovery.heard >= before.app.discovery.heard + 4 && now.counters.heartbeatsIn >= before.counters.heartbeatsIn + 4
+      },
+      5000,
+      'hellos and heartbeats to be counted'
+    )
+  })
+
   it('is a Feathers service at statusPath, which takes hooks', async () => {
     const response = await http(`${gateway.url}/distribution/status`)
     expect(response.status).to.equal(200)
