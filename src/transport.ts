@@ -163,7 +163,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     }
     if (message?.type === 'hello') linkBack(message, socket)
     const answer = (value: unknown) => {
-      if (socket.writable) socket.write(encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
+      if (socket.writable) write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
     }
     handlers
       .onRequest(message)
@@ -328,7 +328,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           if (dropped++ % 1000 === 0) debug('%s dropped %d message(s) to a slow subscriber', short, dropped)
           continue
         }
-        socket.write(frame)
+        write(socket, frame)
       }
     },
 
@@ -373,7 +373,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           entry.timer.unref()
         }
         pending.set(id, entry)
-        socket.write(encodeFrame([seal(text, peer), id]))
+        write(socket, encodeFrame([seal(text, peer), id]))
       })
     },
 
@@ -410,6 +410,22 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       }
     }
   }
+}
+
+/**
+ * Writes a frame, holding the socket's writes until the current tick's work is done: calls, replies
+ * and events produced together leave in one system call instead of one each.
+ */
+function write(socket: Socket, frame: Buffer) {
+  if (socket.writableCorked === 0) {
+    socket.cork()
+    process.nextTick(uncork, socket)
+  }
+  socket.write(frame)
+}
+
+function uncork(socket: Socket) {
+  socket.uncork()
 }
 
 function serializeReply(value: unknown, maxPayload: number): string {
