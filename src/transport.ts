@@ -116,7 +116,9 @@ interface Pending {
   id: string
   reject: (error: Error) => void
   settle: (err: unknown, reply: unknown) => void
-  timer?: NodeJS.Timeout
+  /** When the call times out (performance.now() ms), if it has a timeout. */
+  deadline?: number
+  timeout?: number
 }
 
 // Topic of published frames, as cote's publisher names it (subscribers of plain cote can read them).
@@ -277,9 +279,22 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     return { responder: repSock.server?.address()?.port ?? options.ports[0], publisher: pubSock.server?.address()?.port ?? options.ports[1] }
   }
 
+  // One timer for every call's deadline, armed for the earliest: no timer set and cleared per call.
+  const deadlines = new Deadlines(() => {
+    const now = performance.now()
+    let next = Infinity
+    for (const entry of [...pending.values()]) {
+      if (entry.deadline === undefined) continue
+      if (entry.deadline <= now) {
+        settle(entry)
+        entry.reject(new TransportError(`no reply within ${entry.timeout} ms`, 'timeout'))
+      } else next = Math.min(next, entry.deadline)
+    }
+    return next
+  })
+
   function settle(entry: Pending) {
     pending.delete(entry.id)
-    if (entry.timer) clearTimeout(entry.timer)
   }
 
   return {
@@ -365,14 +380,12 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
             }
           }
         }
-        if (timeout > 0) {
-          entry.timer = setTimeout(() => {
-            settle(entry)
-            reject(new TransportError(`no reply within ${timeout} ms`, 'timeout'))
-          }, timeout)
-          entry.timer.unref()
-        }
         pending.set(id, entry)
+        if (timeout > 0) {
+          entry.timeout = timeout
+          entry.deadline = performance.now() + timeout
+          deadlines.arm(entry.deadline)
+        }
         write(socket, encodeFrame([seal(text, peer), id]))
       })
     },
@@ -394,6 +407,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       closed = true
       discovery?.close()
       links.close()
+      deadlines.close()
       await flush([...repSock.socks, ...pubSock.socks])
       // A server still binding would open after close: wait for it (bounded), then close everything.
       await Promise.race([Promise.all([bound(repSock), bound(pubSock)]), new Promise((resolve) => setTimeout(resolve, BIND_WAIT).unref())])
@@ -409,6 +423,34 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         }
       }
     }
+  }
+}
+
+/** A single timer armed for the earliest deadline; `expire` settles what is due and returns the next one. */
+class Deadlines {
+  private timer?: NodeJS.Timeout
+  private at = Infinity
+
+  constructor(private readonly expire: () => number) {}
+
+  arm(at: number) {
+    if (at >= this.at) return
+    clearTimeout(this.timer)
+    this.at = at
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - performance.now()))
+    this.timer.unref()
+  }
+
+  close() {
+    clearTimeout(this.timer)
+    this.at = Infinity
+  }
+
+  private fire() {
+    this.timer = undefined
+    this.at = Infinity
+    const next = this.expire()
+    if (next < Infinity) this.arm(next)
   }
 }
 
