@@ -6,6 +6,8 @@ export interface BenchSettings {
   quick: boolean
   /** Length of the idle-cost window, in seconds. */
   idleSeconds: number
+  /** Length of the idle window of each mesh of the scale part, in seconds. */
+  scaleSeconds: number
 }
 
 export interface Context {

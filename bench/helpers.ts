@@ -36,7 +36,9 @@ export const PORTS = {
   idle: PORT_BASE + 40,
   profile: PORT_BASE + 50,
   /** Three pairs of the cost figure: PORT_BASE + 60 … + 62. */
-  costs: PORT_BASE + 60
+  costs: PORT_BASE + 60,
+  /** One port per mesh of the scale part (--scale): PORT_BASE + 70 … + 79; its warm-ups: + 80 … + 99. */
+  scale: PORT_BASE + 70
 }
 
 /** Discovery options of the measuring figures: loopback broadcast, fast hellos, quiet (same for mesh and raw cote). */
@@ -175,9 +177,19 @@ export function spawnBenchChild(file: string, name: string, config: Record<strin
   return spawnChild(path.join(CHILDREN, `${file}.js`), { ...extra, name, env: { ...(extra.env ?? {}), BENCH_CHILD: JSON.stringify({ ...config, name }) } })
 }
 
-/** Stops every child still running (each by its own PID). */
+const others = new Set<{ stop(): Promise<void> }>()
+
+/** Something else the bench started (a redis-server), stopped by `stopAll` too, with the children. */
+export function owned<T extends { stop(): Promise<void> }>(thing: T): T {
+  others.add(thing)
+  return thing
+}
+
+/** Stops every child still running (each by its own PID), and whatever else the bench owns. */
 export async function stopAll(grace = 2000) {
-  await Promise.all([...live].map((child) => child.stop(grace)))
+  const rest = [...others]
+  others.clear()
+  await Promise.all([...[...live].map((child) => child.stop(grace)), ...rest.map((thing) => thing.stop().catch(() => undefined))])
 }
 
 /** Polls `predicate` until it is truthy, at most `timeout` ms. */

@@ -8,9 +8,13 @@
  *   npm run bench -- --idle-seconds 15   a shorter idle window (figure 7)
  *   npm run bench -- --quick             short loops: checks the harness, measures nothing
  *   npm run bench -- --profile           figure 1 under node --cpu-prof (bench-results/profiles/)
+ *   npm run bench -- --scale             the scale part alone: meshes of 10, 20 and 40 apps, broadcast
+ *                                        and Redis (about 5 minutes; bench-results/scale.json and .txt)
+ *   npm run bench -- --scale --scale-seconds 10   a shorter idle window per mesh (default 20)
  *
  * The parent and every child preload the network guard (build/test/helpers/guard.js), discovery
- * uses 127.255.255.255 on ports of the bench's own (49100 and above), HTTP load targets 127.0.0.1.
+ * uses 127.255.255.255 on ports of the bench's own (49100 and above), HTTP load targets 127.0.0.1,
+ * and the scale part's redis-server is the bench's own, on 127.0.0.1, stopped by PID.
  */
 import fs from 'fs'
 import os from 'os'
@@ -31,6 +35,8 @@ import * as idle from './figures/idle'
 import * as payload from './figures/payload'
 import * as memory from './figures/memory'
 import * as costs from './figures/costs'
+import * as scale from './figures/scale'
+import { renderScale } from './scale-report'
 
 interface Figure {
   n: string
@@ -53,6 +59,9 @@ const FIGURES: Figure[] = [
   { n: '10', name: 'cost of a secret and of metrics', uses: [], run: costs.run }
 ]
 
+/** Run alone, with --scale. */
+const SCALE: Figure = { n: 'S', name: 'scale', uses: [], run: scale.run }
+
 function parseArgs(argv: string[]) {
   const value = (flag: string) => {
     const index = argv.indexOf(flag)
@@ -62,7 +71,9 @@ function parseArgs(argv: string[]) {
   const idleSeconds = Number(value('--idle-seconds') ?? 30)
   if (!Number.isFinite(idleSeconds) || idleSeconds <= 0 || idleSeconds > 120) throw new Error('--idle-seconds must be in (0, 120]')
   const profileSeconds = Number(value('--profile-seconds') ?? 6)
-  return { only, quick: argv.includes('--quick'), profile: argv.includes('--profile'), idleSeconds, profileSeconds }
+  const scaleSeconds = Number(value('--scale-seconds') ?? 20)
+  if (!Number.isFinite(scaleSeconds) || scaleSeconds <= 0 || scaleSeconds > 60) throw new Error('--scale-seconds must be in (0, 60]')
+  return { only, quick: argv.includes('--quick'), profile: argv.includes('--profile'), scale: argv.includes('--scale'), idleSeconds, profileSeconds, scaleSeconds }
 }
 
 function renderTable(rows: Row[]): string {
@@ -96,7 +107,8 @@ function renderPerApp(details: any): string {
     table(
       ['', 'with feathers-mesh', 'without'],
       [
-        ['cote components', `${perApp.coteComponentCount} (${types})`, '0'],
+        ['cote components', `${perApp.coteComponentCount} (${types})`, String(perApp.plain.coteComponentCount)],
+        ['discoveries', String(perApp.discoveries), String(perApp.plain.discoveries)],
         ['TCP listening ports', listening(perApp.tcpListening.mesh), listening(perApp.tcpListening.plain)],
         ['UDP discovery sockets', `${perApp.discoverySockets} (all on port ${details.ports.discoveryPort})`, String(perApp.udpSockets.plain.length)],
         [`TCP connections (mesh of ${details.apps})`, String(perApp.tcpEstablished.mesh), String(perApp.tcpEstablished.plain)]
@@ -111,7 +123,11 @@ async function main() {
     process.exit(2)
   }
   const args = parseArgs(process.argv.slice(2))
-  const settings: BenchSettings = { quick: args.quick, idleSeconds: args.quick ? Math.min(args.idleSeconds, 5) : args.idleSeconds }
+  const settings: BenchSettings = {
+    quick: args.quick,
+    idleSeconds: args.quick ? Math.min(args.idleSeconds, 5) : args.idleSeconds,
+    scaleSeconds: args.quick ? Math.min(args.scaleSeconds, 3) : args.scaleSeconds
+  }
   const started = Date.now()
   fs.mkdirSync(RESULTS, { recursive: true })
   console.log(`feathers-mesh bench: node ${process.version}, ${os.cpus().length} cores, discovery ports ${PORT_BASE}+ on 127.255.255.255${settings.quick ? ' (QUICK: not a measurement)' : ''}`)
@@ -129,7 +145,7 @@ async function main() {
     return
   }
 
-  const figures = FIGURES.filter((f) => !args.only || args.only.includes(f.n))
+  const figures = args.scale ? [SCALE] : FIGURES.filter((f) => !args.only || args.only.includes(f.n))
   let calls: Promise<{ mesh: CallPair; raw: CallPair }> | undefined
   let http: Promise<HttpPair> | undefined
   const ctx: Context = {
@@ -179,10 +195,10 @@ async function main() {
   const wallSeconds = (Date.now() - started) / 1000
   // What other processes took from the machine meanwhile (every child of the bench has exited and been counted).
   const otherPercent = (100 * (machineBusySeconds() - busyBefore - (ownTreeSeconds() - ownBefore))) / wallSeconds
-  const text = [renderTable(rows), renderPerApp(details['7'])].filter(Boolean).join('\n')
+  const text = args.scale ? renderScale(details.S) : [renderTable(rows), renderPerApp(details['7'])].filter(Boolean).join('\n')
   console.log('\n' + text)
   // A partial or quick run never replaces the full run's results.
-  const name = args.only || args.quick ? 'bench-partial' : 'bench'
+  const name = args.scale ? (args.quick ? 'scale-partial' : 'scale') : args.only || args.quick ? 'bench-partial' : 'bench'
   const file = path.join(RESULTS, `${name}.json`)
   const report = {
     date: new Date().toISOString(),

@@ -1,4 +1,4 @@
-/** What every bench child shares: its configuration, the guard check, the IPC command loop, loops and clocks. */
+/** What every bench child shares: its configuration, the guard check, the idle app, the IPC command loop, loops and clocks. */
 import path from 'path'
 
 export const config: Record<string, any> = JSON.parse(process.env.BENCH_CHILD ?? '{}')
@@ -9,6 +9,44 @@ export function requireGuard() {
   if (!Object.keys(require.cache).some((file) => file.endsWith(suffix))) {
     console.error(`bench child ${config.name ?? process.pid}: started without the network guard, refusing to run`)
     process.exit(2)
+  }
+}
+
+export interface IdleAppConfig {
+  name: string
+  mesh: boolean
+  /** Options of `distribution()` (mesh apps). */
+  options?: Record<string, unknown>
+  services?: number
+  prefix?: string
+}
+
+/**
+ * An Express app with `services` in-memory services, with or without feathers-mesh, listening on
+ * 127.0.0.1 and doing nothing (the idle-cost and scale figures run many). The library is required
+ * here, so a child can patch cote before it loads.
+ */
+export async function idleApp(settings: IdleAppConfig) {
+  const { feathers } = require('@feathersjs/feathers')
+  const express = require('@feathersjs/express')
+  const { TodoService } = require('../../test/fixtures/services')
+  const app: any = express.default(feathers())
+  app.use(express.json())
+  app.configure(express.rest())
+  if (settings.mesh) app.configure(require('../../src').distribution(settings.options ?? {}))
+  // Paths of the app's own (as distinct microservices have): with the mesh, every app mounts a proxy for each other app's.
+  for (let i = 0; i < (settings.services ?? 10); i++) app.use(`${settings.prefix ?? 'service'}${i}`, new TodoService(settings.name))
+  app.use(express.errorHandler({ logger: false }))
+  const server = await app.listen(0, '127.0.0.1')
+  // Feathers resolves once the app is set up, which may be before the server listens.
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
+  return {
+    app,
+    httpPort: server.address().port as number,
+    async close() {
+      if (settings.mesh) await require('../../src').finalize(app)
+      await app.teardown().catch(() => undefined)
+    }
   }
 }
 

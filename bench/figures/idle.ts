@@ -2,7 +2,7 @@
  * Figure 7: idle cost. 20 apps × 10 services, each its own process, with feathers-mesh (default
  * options but loopback discovery) beside the same 20 apps without the mesh; both sets sit idle
  * in one window, and their CPU time (utime + stime, /proc/<pid>/stat) is compared. Also reports
- * what one app holds: cote components, TCP listening ports, UDP discovery sockets.
+ * what one app holds: cote components, discoveries, TCP listening ports, UDP discovery sockets.
  */
 import { PORTS, cpuSeconds, defaultCote, row, sleep, socketInventory, spawnBenchChild, waitUntil } from '../helpers'
 import type { Child, FigureResult } from '../helpers'
@@ -61,7 +61,8 @@ export async function run(ctx: Context): Promise<FigureResult> {
     const plainPercent = (100 * total(plainBefore, plainAfter)) / window
     const over = meshPercent - plainPercent
 
-    const components = await meshApps[0].send({ cmd: 'components' })
+    const { components, discoveries } = await meshApps[0].send({ cmd: 'components' })
+    const plain = await plainApps[0].send({ cmd: 'components' })
     const meshSockets = socketInventory(meshApps[0].pid)
     const plainSockets = socketInventory(plainApps[0].pid)
     const ports = { mesh: meshSockets, plain: plainSockets, discoveryPort: PORTS.idle }
@@ -83,6 +84,8 @@ export async function run(ctx: Context): Promise<FigureResult> {
         perApp: {
           coteComponents: components,
           coteComponentCount: componentCount,
+          discoveries,
+          plain: { coteComponentCount: Object.values(plain.components as Record<string, number>).reduce((a, b) => a + b, 0), discoveries: plain.discoveries },
           tcpListening: { mesh: meshSockets.tcpListening, plain: plainSockets.tcpListening },
           udpSockets: { mesh: meshSockets.udp, plain: plainSockets.udp },
           discoverySockets,

@@ -2,13 +2,14 @@
  * A redis-server of the test's own (the Debian package, installed by .ci/run): on loopback (or on an
  * address inside a test network namespace), on a free port, without persistence; stopped and
  * restarted by PID on the same port. Commands go through redis-cli, in the same namespace.
+ * The benchmark (`npm run bench -- --scale`) uses it too, so it imports nothing from the mocha helpers.
  */
 import { execFile, spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
 import { promisify } from 'util'
 import { ephemeralPort } from '../../src/ports'
-import { waitFor } from './mesh'
 import { inNamespace } from './netns'
+import { poll } from './processes'
 
 const run = promisify(execFile)
 
@@ -36,6 +37,12 @@ export class RedisServer {
     return server
   }
 
+  /** Process id of the running server (undefined once stopped). */
+  get pid(): number | undefined {
+    const child = this.process
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined
+  }
+
   get host() {
     return this.place.host ?? '127.0.0.1'
   }
@@ -53,7 +60,7 @@ export class RedisServer {
     this.process = child
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()))
     child.once('error', (error) => console.error(`redis-server could not start (is the redis-server package installed?): ${error.message}`))
-    await waitFor(async () => (await this.command('PING')) === 'PONG', 10000, `redis-server on ${this.host}:${this.port}`, 50)
+    await poll(`redis-server on ${this.host}:${this.port}`, async () => ((await this.command('PING')) === 'PONG' ? true : undefined), 10000, 50)
   }
 
   /** Stops it by PID and resolves once it exited. */
