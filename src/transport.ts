@@ -257,7 +257,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         try {
           // Bytes from the network must never throw out of a socket callback and crash the process.
           reader.push(chunk, (parts) => {
-            if (!socket.destroyed) onFrame(socket, parts)
+            onFrame(socket, parts)
+            return !socket.destroyed
           })
         } catch (error) {
           drops.note(error instanceof FrameError ? 'malformed' : 'undecodable', socket.remoteAddress ?? 'a peer', (error as Error).message)

@@ -84,8 +84,11 @@ export class FrameReader {
 
   constructor(private readonly maxPart: number) {}
 
-  /** Feeds one chunk; calls `onFrame` for each complete frame. Throws FrameError on a malformed stream. */
-  push(chunk: Buffer, onFrame: (parts: unknown[]) => void) {
+  /**
+   * Feeds one chunk; calls `onFrame` for each complete frame, until it returns false (the connection
+   * was cut: the rest is not worth decoding). Throws FrameError on a malformed stream.
+   */
+  push(chunk: Buffer, onFrame: (parts: unknown[]) => boolean | void) {
     this.chunks.push(chunk)
     this.buffered += chunk.length
     if (this.buffered < this.needed) return
@@ -104,7 +107,7 @@ export class FrameReader {
         return
       }
       offset = result.end
-      onFrame(result.parts)
+      if (onFrame(result.parts) === false) return
     }
   }
 }

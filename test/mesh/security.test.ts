@@ -160,25 +160,33 @@ describe('security', function () {
     }
   })
 
-  it('a flood of 50k bad frames from another process leaves calls working, with p99 under 200 ms', async () => {
+  it('a flood of 50k bad frames from another process leaves calls working, with p99 under 100 ms', async () => {
     const provider = await mesh.child('provider', { key: 'flood-app', services: ['todos'], options: { secret: S1 } })
     const gateway = await mesh.app({ key: 'gateway', secret: S1 })
     const todos = await gateway.distribution.waitForService('todos')
     const ports = await provider.send({ cmd: 'ports' })
     const stream = load(() => todos.find({}), { concurrency: 1, maxMs: 30000 })
     await waitFor(() => stream.records.length > 50, 5000, 'calls before the flood')
-    // The attacker is another process: 50k frames over 10 connections.
+    // The attacker is another process: 50k frames over 10 connections. It boots first, then floods.
     const flooder = fork(path.join(__dirname, '..', 'fixtures', 'flooder.js'), [String(ports.responder), '50000', '10'], { execArgv: ['-r', GUARD] })
-    const floodStart = stream.records.length
-    await new Promise((resolve) => flooder.once('exit', resolve))
-    await waitFor(() => stream.records.length > floodStart + 100, 5000, 'calls after the flood')
+    const exited = new Promise((resolve) => flooder.once('exit', resolve))
+    await new Promise((resolve) => flooder.once('message', resolve))
+    const floodStart = Date.now()
+    flooder.send('go')
+    await exited
+    const floodEnd = Date.now()
+    const after = stream.records.length
+    await waitFor(() => stream.records.length > after + 100, 5000, 'calls after the flood')
     await stream.stop()
-    const latencies = stream.records.map((r) => r.ended - r.started).sort((a, b) => a - b)
-    expect(Object.values(provider.uuid ? await provider.send({ cmd: 'drops' }) : {}).reduce((a: number, b: any) => a + b, 0)).to.be.above(0)
+    expect(Object.values(await provider.send({ cmd: 'drops' })).reduce((a: number, b: any) => a + b, 0)).to.be.above(0)
+    // Every call that overlapped the flood, and the 100 after it.
+    const during = stream.records.filter((r) => r.ended >= floodStart && r.started <= floodEnd + 1000)
+    const latencies = during.map((r) => r.ended - r.started).sort((a, b) => a - b)
     const p99 = latencies[Math.floor(latencies.length * 0.99)]
+    console.log(`      ${latencies.length} calls during the flood (${floodEnd - floodStart} ms): p50 ${latencies[Math.floor(latencies.length / 2)]} ms, p99 ${p99} ms`)
     expect(stream.failures()).to.have.length(0)
-    // Issue #7 targets 10 ms; on 2 shared cores this measures 18-38 ms alone, 70 ms under load: bound it.
-    expect(p99, 'p99 (ms)').to.be.below(200)
+    // Issue #7 targets 10 ms, measured 6-9 ms here alone; other suites' processes share these 2 cores: bound it.
+    expect(p99, 'p99 (ms)').to.be.below(100)
     expect(provider.process.exitCode).to.equal(null)
   })
 

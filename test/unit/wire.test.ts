@@ -7,7 +7,7 @@ const AmpMessage = require('amp-message')
 function readAll(chunks: Buffer[], maxPart = 2 ** 31 - 1): unknown[][] {
   const reader = new FrameReader(maxPart)
   const frames: unknown[][] = []
-  for (const chunk of chunks) reader.push(chunk, (parts) => frames.push(parts))
+  for (const chunk of chunks) reader.push(chunk, (parts) => void frames.push(parts))
   return frames
 }
 
@@ -34,6 +34,16 @@ describe('wire framing', () => {
       expect(readAll([stream.subarray(0, cut), stream.subarray(cut)])).to.deep.equal(expected)
     }
     expect(readAll([...stream].map((byte) => Buffer.from([byte])))).to.deep.equal(expected)
+  })
+
+  it('stops decoding a chunk when told to (its connection was cut)', () => {
+    const reader = new FrameReader(1024)
+    const seen: unknown[][] = []
+    reader.push(Buffer.concat([encodeFrame(['a']), encodeFrame(['b']), encodeFrame(['c'])]), (parts) => {
+      seen.push(parts)
+      return false
+    })
+    expect(seen).to.deep.equal([['a']])
   })
 
   it('reads a 10 MB frame that arrives in 64 KB chunks as one frame', () => {
