@@ -62,6 +62,17 @@ export async function meshCallPair(port = PORTS.calls, options: PairOptions = {}
   return assemble(provider, () => spawnBenchChild('consumer', 'mesh-consumer', { mode: 'mesh', options: { key: 'consumer', cote, ...options.mesh } }, { execArgv: consumerArgv }), { timeout: 10_000 })
 }
 
+/**
+ * bench/children/provider.js (the fixture's TodoService, emitting `created` on command) and a bench
+ * consumer: one pair for calls and events alike (figure 10).
+ */
+export async function meshServicePair(port: number, options: PairOptions = {}): Promise<CallPair> {
+  const cote = fastCote(port)
+  const provider = await spawnBenchChild('provider', 'mesh-emitter', { mode: 'mesh', options: { key: 'todos', cote, ...options.mesh } }, { execArgv: options.providerArgv })
+  const consumerArgv = ['--expose-gc', ...(options.consumerArgv ?? [])]
+  return assemble(provider, () => spawnBenchChild('consumer', 'mesh-listener', { mode: 'mesh', options: { key: 'consumer', cote, ...options.mesh } }, { execArgv: consumerArgv }), { timeout: 10_000 })
+}
+
 /** Raw cote: a Responder (and Publisher) process and a Requester (and Subscriber) process. */
 export async function rawCallPair(port = PORTS.rawCalls, options: PairOptions = {}): Promise<CallPair> {
   const cote = fastCote(port)

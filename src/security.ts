@@ -1,18 +1,31 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'crypto'
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes } from 'crypto'
+import type { CipherGCM, DecipherGCM, KeyObject } from 'crypto'
+import { ReplayWindow } from './replay'
 
 /**
- * Sealed frames: AES-256-GCM under a key derived (HKDF-SHA256) from the mesh secret and the sender's
- * partition key. The header travels in clear but is authenticated:
- *   S1.<partition key>.<key id>.<base64(iv | ciphertext | tag)>
- * The plaintext names the sender, a per-sender counter, a timestamp and the recipient (`*` for
- * published messages), so a frame cannot be forged, altered, replayed or sent to another app.
+ * Sealed frames: AES-256-GCM under a key of the sending app, derived (HKDF-SHA256) from the mesh
+ * secret, the sender's partition key and its uuid. The header travels in clear but is authenticated:
+ *   S1.<partition key>.<key id>.<uuid>.<base64url(iv | ciphertext | tag)>
+ * The IV holds the sender's message counter, so every key seals each nonce once without drawing
+ * random bytes per message. The plaintext carries a timestamp and the recipient (`*` for published
+ * messages), so a frame cannot be forged, altered, replayed or sent to another app.
+ *
+ * Setting a cipher up (key, IV, AAD) costs about as much as the rest of sealing or opening a small
+ * frame, and a call's round trip seals and opens twice. So the cipher of our next nonce, and the
+ * decipher of the next nonce of a peer whose frames come in order, are set up ahead, after the turn
+ * of the event loop: the frame at hand has then been written, or handled and answered, and the peer
+ * is at work. (A microtask would run before the handler, on the round trip.)
  */
-const PREFIX = 'S1'
+const PREFIX = 'S1.'
+const CIPHER = 'aes-256-gcm'
 const IV_BYTES = 12
 const TAG_BYTES = 16
+const IV_CHARS = 16 // base64url of the IV: 12 bytes, a multiple of 3, so it encodes on its own
+const HEADER_MAX = PREFIX.length + 128 + 1 + 8 + 1 + 64 // partition key, key id, uuid (bounded), dots
 const MAX_SKEW = 60_000 // ms a frame may be old (or early) before it is refused
-const REPLAY_WINDOW = 4096 // counters remembered per sender
-const KEY_CACHE = 256
+const KEY_CACHE = 1024 // senders whose keys are kept
+const MAX_WINDOWS = 10_000 // beyond this, windows idle for 10 × MAX_SKEW are forgotten
+const AEAD = { authTagLength: TAG_BYTES } as const
 
 export type OpenResult = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
 
@@ -21,102 +34,192 @@ export interface Sealer {
   open(frame: string, me: string): OpenResult
 }
 
-interface DerivedKey {
+interface SecretKey {
   id: string
-  key: Buffer
+  /** HKDF(secret, partition): the sender keys of that partition derive from it. */
+  base: Buffer
 }
 
-function derive(secret: string, partition: string): DerivedKey {
-  const key = Buffer.from(hkdfSync('sha256', secret, 'feathers-mesh/v1', partition, 32))
-  return { key, id: createHash('sha256').update(key).digest('hex').slice(0, 8) }
+/** What opening a sender's frames needs: its key, the header it seals under (the AAD) and its replay window. */
+interface Sender {
+  uuid: string
+  key: KeyObject
+  aad: Buffer
+  /** Set once a frame of this sender opened: forged headers never create windows. */
+  window?: ReplayWindow
+  /** The counter expected next (0: none), when the newest frame followed its predecessor, and its IV's random part. */
+  next: number
+  prefix: number
+  /** The decipher set up ahead for the IV (base64url) of the sender's next frame. */
+  spare?: { iv: string; decipher: DecipherGCM }
+  sparing: boolean
+  prepare: () => void
 }
 
-interface Window {
-  max: number
-  seen: Set<number>
-  touched: number
+function setCounter(iv: Buffer, n: number) {
+  iv.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 4)
+  iv.writeUInt32BE(n >>> 0, 8)
+  return iv
+}
+
+const counterOf = (iv: Buffer) => iv.readUInt32BE(4) * 0x1_0000_0000 + iv.readUInt32BE(8)
+
+/** After this turn of the event loop; never keeps the process alive. */
+const afterTurn = (task: () => void) => setImmediate(task).unref()
+
+function partitionKey(secret: string, partition: string): SecretKey {
+  const base = Buffer.from(hkdfSync('sha256', secret, 'feathers-mesh/v1', partition, 32))
+  return { base, id: createHash('sha256').update(base).digest('hex').slice(0, 8) }
+}
+
+/** One key per app and secret: its counter nonces never meet another app's. */
+function senderKey(base: Buffer, uuid: string): KeyObject {
+  return createSecretKey(Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1 app', uuid, 32)))
 }
 
 /** `secrets[0]` seals; every secret opens, so a rolling deployment can change the secret. */
 export function createSealer(secrets: string[], partition: string, uuid: string): Sealer {
-  const sending = derive(secrets[0], partition)
-  const header = `${PREFIX}.${partition}.${sending.id}`
-  const headerBytes = Buffer.from(header)
-  const keys = new Map<string, DerivedKey[]>() // partition → keys of every secret
-  const windows = new Map<string, Window>()
+  const own = partitionKey(secrets[0], partition)
+  const header = `${PREFIX}${partition}.${own.id}.${uuid}`
+  const sealing = { key: senderKey(own.base, uuid), aad: Buffer.from(header), prefix: `${header}.` }
+  const bases = new Map<string, SecretKey[]>() // partition → its key under every secret
+  const senders = new Map<string, Sender>() // `partition.id.uuid` → sender, once a frame of it opened
+  const windows = new Map<string, ReplayWindow>() // uuid → window; outlives `senders` evictions
+  // The IV: 4 random bytes drawn once (two sealers with one uuid would still not share nonces), then the counter.
+  const iv = Buffer.alloc(IV_BYTES)
+  randomBytes(4).copy(iv)
   let counter = 0
+  let spare: { n: number; cipher: CipherGCM } | undefined
+  let sparing = false
 
-  function keysFor(sender: string): DerivedKey[] {
-    let found = keys.get(sender)
+  function cipherFor(n: number): CipherGCM {
+    const cipher = createCipheriv(CIPHER, sealing.key, setCounter(iv, n), AEAD)
+    cipher.setAAD(sealing.aad)
+    return cipher
+  }
+
+  function spareCipher() {
+    sparing = false
+    if (spare?.n !== counter + 1) spare = { n: counter + 1, cipher: cipherFor(counter + 1) }
+  }
+
+  function decipherFor(sender: Sender, iv: Buffer): DecipherGCM {
+    const decipher = createDecipheriv(CIPHER, sender.key, iv, AEAD)
+    decipher.setAAD(sender.aad)
+    return decipher
+  }
+
+  /** Only for a sender whose frames come in order (a peer that also talks to others skips counters). */
+  function spareDecipher(sender: Sender) {
+    sender.sparing = false
+    if (!sender.next) return
+    const next = Buffer.alloc(IV_BYTES)
+    next.writeUInt32BE(sender.prefix)
+    setCounter(next, sender.next)
+    sender.spare = { iv: next.toString('base64url'), decipher: decipherFor(sender, next) }
+  }
+
+  function basesOf(sender: string): SecretKey[] {
+    let found = bases.get(sender)
     if (!found) {
-      if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value as string)
-      found = secrets.map((secret) => derive(secret, sender))
-      keys.set(sender, found)
+      if (bases.size >= KEY_CACHE) bases.delete(bases.keys().next().value as string)
+      found = secrets.map((secret) => partitionKey(secret, sender))
+      bases.set(sender, found)
     }
     return found
   }
 
-  /** Accepts each (sender, counter) once; counters far behind the newest are refused. */
-  function fresh(from: string, n: number): boolean {
-    const now = Date.now()
+  function windowOf(from: string): ReplayWindow {
     let window = windows.get(from)
     if (!window) {
-      if (windows.size > 10_000) for (const [key, w] of windows) if (now - w.touched > 10 * MAX_SKEW) windows.delete(key)
-      window = { max: 0, seen: new Set(), touched: now }
+      if (windows.size >= MAX_WINDOWS) {
+        const now = Date.now()
+        for (const [key, w] of windows) if (now - w.touched > 10 * MAX_SKEW) windows.delete(key)
+      }
+      window = new ReplayWindow()
       windows.set(from, window)
     }
-    if (n <= window.max - REPLAY_WINDOW || window.seen.has(n)) return false
-    window.seen.add(n)
-    window.touched = now
-    if (n > window.max) window.max = n
-    // Pruned in batches (amortised O(1)): counters below the window are refused by the test above anyway.
-    if (window.seen.size > 2 * REPLAY_WINDOW) for (const old of window.seen) if (old <= window.max - REPLAY_WINDOW) window.seen.delete(old)
-    return true
+    return window
+  }
+
+  /** The sender named by a header, derived when first seen (and cached only once one of its frames opened). */
+  function senderOf(frame: string, last: number): Sender | string {
+    const uuidDot = frame.lastIndexOf('.', last - 1)
+    const idDot = frame.lastIndexOf('.', uuidDot - 1)
+    if (idDot < PREFIX.length || last - uuidDot > 65) return 'malformed'
+    const base = basesOf(frame.slice(PREFIX.length, idDot)).find((candidate) => candidate.id === frame.slice(idDot + 1, uuidDot))
+    if (!base) return 'unknown secret'
+    const from = frame.slice(uuidDot + 1, last)
+    const sender: Sender = { uuid: from, key: senderKey(base.base, from), aad: Buffer.from(frame.slice(0, last)), next: 0, prefix: 0, sparing: false, prepare: () => spareDecipher(sender) }
+    return sender
   }
 
   return {
     seal(text, to) {
-      const iv = randomBytes(IV_BYTES)
-      const cipher = createCipheriv('aes-256-gcm', sending.key, iv)
-      cipher.setAAD(headerBytes)
-      const plain = `${uuid}|${++counter}|${Date.now()}|${to}|${text}`
-      const body = Buffer.concat([iv, cipher.update(plain, 'utf8'), cipher.final(), cipher.getAuthTag()])
-      return `${header}.${body.toString('base64')}`
+      const n = ++counter
+      const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
+      spare = undefined
+      const body = cipher.update(`${Date.now()}|${to}|${text}`, 'utf8')
+      cipher.final()
+      // base64url(iv | body | tag) without copying the body: its first whole groups of 3 bytes encode on their own.
+      const whole = body.length - (body.length % 3)
+      const tail = Buffer.concat([body.subarray(whole), cipher.getAuthTag()])
+      const frame = sealing.prefix + setCounter(iv, n).toString('base64url') + body.toString('base64url', 0, whole) + tail.toString('base64url')
+      if (!sparing) {
+        sparing = true
+        afterTurn(spareCipher)
+      }
+      return frame
     },
 
     open(frame, me) {
-      if (!frame.startsWith(`${PREFIX}.`)) return { ok: false, reason: 'not sealed' }
-      const last = frame.lastIndexOf('.')
-      const idDot = frame.lastIndexOf('.', last - 1)
-      if (idDot <= PREFIX.length) return { ok: false, reason: 'malformed' }
-      const partition = frame.slice(PREFIX.length + 1, idDot)
-      const id = frame.slice(idDot + 1, last)
-      const key = keysFor(partition).find((candidate) => candidate.id === id)
-      if (!key) return { ok: false, reason: 'unknown secret' }
-      const body = Buffer.from(frame.slice(last + 1), 'base64')
-      if (body.length < IV_BYTES + TAG_BYTES) return { ok: false, reason: 'malformed' }
+      if (!frame.startsWith(PREFIX)) return { ok: false, reason: 'not sealed' }
+      // The body (base64url) holds no dot: the last dot within the longest header ends the header.
+      const last = frame.lastIndexOf('.', HEADER_MAX)
+      if (last < 0) return { ok: false, reason: 'malformed' }
+      const name = frame.slice(PREFIX.length, last)
+      const sender = senders.get(name) ?? senderOf(frame, last)
+      if (typeof sender === 'string') return { ok: false, reason: sender }
+      const bytes = Buffer.from(frame.slice(last + 1), 'base64url')
+      if (bytes.length < IV_BYTES + TAG_BYTES) return { ok: false, reason: 'malformed' }
+      const nonce = bytes.subarray(0, IV_BYTES)
+      const ivText = frame.slice(last + 1, last + 1 + IV_CHARS)
       let plain: string
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key.key, body.subarray(0, IV_BYTES))
-        decipher.setAAD(Buffer.from(frame.slice(0, last)))
-        decipher.setAuthTag(body.subarray(body.length - TAG_BYTES))
-        plain = decipher.update(body.subarray(IV_BYTES, body.length - TAG_BYTES), undefined, 'utf8') + decipher.final('utf8')
+        // A spare decipher serves one frame only, whether it opens or not.
+        const decipher = sender.spare?.iv === ivText ? sender.spare.decipher : decipherFor(sender, nonce)
+        sender.spare = undefined
+        decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES))
+        const out = decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES))
+        decipher.final()
+        plain = out.toString('utf8')
       } catch {
         return { ok: false, reason: 'authentication failed' }
       }
-      const parts: string[] = []
-      let start = 0
-      for (let i = 0; i < 4; i++) {
-        const bar = plain.indexOf('|', start)
-        if (bar < 0) return { ok: false, reason: 'malformed' }
-        parts.push(plain.slice(start, bar))
-        start = bar + 1
+      if (!sender.window) {
+        if (senders.size >= KEY_CACHE) senders.delete(senders.keys().next().value as string)
+        senders.set(name, sender)
+        sender.window = windowOf(sender.uuid)
       }
-      const [from, n, ts, to] = parts
+      const { uuid: from, window } = sender
+      const bar = plain.indexOf('|')
+      const bar2 = bar < 0 ? -1 : plain.indexOf('|', bar + 1)
+      if (bar2 < 0) return { ok: false, reason: 'malformed', from }
+      const to = plain.slice(bar + 1, bar2)
       if (to !== me && to !== '*') return { ok: false, reason: 'addressed to another app', from }
-      if (Math.abs(Date.now() - Number(ts)) > MAX_SKEW) return { ok: false, reason: 'too old', from }
-      if (!fresh(from, Number(n))) return { ok: false, reason: 'replayed', from }
-      return { ok: true, text: plain.slice(start), from }
+      if (!(Math.abs(Date.now() - Number(plain.slice(0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
+      const n = counterOf(nonce)
+      const newest = window.newest
+      if (!window.accept(n)) return { ok: false, reason: 'replayed', from }
+      if (n > newest) {
+        sender.next = n === newest + 1 ? n + 1 : 0
+        sender.prefix = nonce.readUInt32BE(0)
+      }
+      if (sender.next && !sender.sparing) {
+        sender.sparing = true
+        afterTurn(sender.prepare)
+      }
+      return { ok: true, text: plain.slice(bar2 + 1), from }
     }
   }
 }

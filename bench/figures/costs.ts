@@ -1,13 +1,18 @@
 /**
- * Figure 10: what a mesh secret (#7) and metrics (#9) cost. Three mesh pairs measured in turn, in
- * rounds, on the same small-record calls: the default (metrics on, no secret), with a secret, and
- * with metrics off.
+ * Figure 10: what a mesh secret (#7) and metrics (#9) cost. Three pairs of the same service run side
+ * by side: the baseline (no secret, metrics off), metrics on, and a secret. Each round measures the
+ * three, one after the other (the order turns each round), on sequential small-record `get`s, 100
+ * calls in flight and an event burst, and takes each variant's ratio to the baseline of the same
+ * round. Noise that lasts longer than one round then hits both sides of a ratio. Each row's ratio
+ * is the median of the rounds' ratios, its note the middle half of them, and its two values the
+ * medians of each side's runs. Rounds are bounded in count and in time.
  */
-import { meshCallPair } from '../pairs'
+import { meshServicePair } from '../pairs'
 import type { CallPair } from '../pairs'
 import { PORTS, row } from '../helpers'
-import type { FigureResult } from '../helpers'
+import type { FigureResult, Row } from '../helpers'
 import type { Context } from '../context'
+import { burst, connected } from './events'
 
 const SECRET = 'bench-mesh-secret-0123456789abcdef'
 const VARIANTS = {
@@ -16,36 +21,82 @@ const VARIANTS = {
   secret: { metricsPath: false, secret: SECRET }
 } as const
 type Variant = keyof typeof VARIANTS
+const ORDER = Object.keys(VARIANTS) as Variant[]
+const MIN_ROUNDS = 5
+const MAX_ROUNDS = 15
+const ROUNDS_SECONDS = 30 // no round starts after this (a round takes about 2 s)
+
+type Measure = 'seq' | 'flight' | 'burst'
+/** Per measure: the value of a run, and whether lower is better. */
+const MEASURES: Record<Measure, { unit: string; value: (run: any) => number; lowerIsBetter: boolean }> = {
+  seq: { unit: 'µs/call', value: (run) => run.usPerCall, lowerIsBetter: true },
+  flight: { unit: 'calls/s', value: (run) => run.perSecond, lowerIsBetter: false },
+  burst: { unit: 'events/s', value: (run) => run.perSecond, lowerIsBetter: false }
+}
+
+/** The q-quantile of `values`, interpolated between neighbours. */
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (sorted.length - 1) * q
+  const low = Math.floor(at)
+  return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low)
+}
+const median = (values: number[]) => quantile(values, 0.5)
 
 export async function run(ctx: Context): Promise<FigureResult> {
   const quick = ctx.settings.quick
-  const seqOptions = { warmup: quick ? 200 : 1000, maxCalls: 50_000, maxMs: quick ? 300 : 1200 }
-  const flightOptions = { concurrency: 100, maxCalls: 1_000_000, maxMs: quick ? 300 : 1200, warmupMs: quick ? 100 : 400 }
+  // Short runs, many rounds: a ratio is taken between runs a few hundred ms apart.
+  const seqOptions = { warmup: 100, maxCalls: 50_000, maxMs: quick ? 100 : 200 }
+  const flightOptions = { concurrency: 100, maxCalls: 1_000_000, maxMs: quick ? 100 : 300, warmupMs: 50 }
+  const burstSize = quick ? 2000 : 10_000
   const pairs = {} as Record<Variant, CallPair>
   let port = PORTS.costs
   try {
-    for (const variant of Object.keys(VARIANTS) as Variant[]) pairs[variant] = await meshCallPair(port++, { mesh: VARIANTS[variant] })
-    const seq = { plain: [], metrics: [], secret: [] } as Record<Variant, any[]>
-    const flight = { plain: [], metrics: [], secret: [] } as Record<Variant, any[]>
-    for (let round = 0; round < (quick ? 1 : 3); round++) {
-      for (const variant of Object.keys(VARIANTS) as Variant[]) {
-        const { consumer, id } = pairs[variant]
-        seq[variant].push(await consumer.send({ cmd: 'seq', record: id, ...seqOptions }, 60_000))
-        flight[variant].push(await consumer.send({ cmd: 'flight', record: id, ...flightOptions }, 60_000))
+    for (const variant of ORDER) pairs[variant] = await meshServicePair(port++, { mesh: VARIANTS[variant] })
+    for (const variant of ORDER) {
+      await connected(pairs[variant].provider, pairs[variant].consumer)
+      await burst(pairs[variant].provider, pairs[variant].consumer, burstSize, 'warm-up')
+    }
+    const measure: Record<Measure, (variant: Variant) => Promise<any>> = {
+      seq: (v) => pairs[v].consumer.send({ cmd: 'seq', record: pairs[v].id, ...seqOptions }, 60_000),
+      flight: (v) => pairs[v].consumer.send({ cmd: 'flight', record: pairs[v].id, ...flightOptions }, 60_000),
+      burst: (v) => burst(pairs[v].provider, pairs[v].consumer, burstSize)
+    }
+    const runs = { seq: [], flight: [], burst: [] } as Record<Measure, Array<Record<Variant, any>>>
+    const started = Date.now()
+    for (let round = 0; round < (quick ? 1 : MAX_ROUNDS); round++) {
+      if (round >= MIN_ROUNDS && Date.now() - started > ROUNDS_SECONDS * 1000) break
+      // Each variant goes first in turn, so a drift within a round does not always favour the same one.
+      const order = ORDER.map((_, i) => ORDER[(i + round) % ORDER.length])
+      for (const kind of Object.keys(MEASURES) as Measure[]) {
+        const results = {} as Record<Variant, any>
+        for (const variant of order) results[variant] = await measure[kind](variant)
+        runs[kind].push(results)
       }
     }
-    const median = (list: any[], field: string) => [...list].map((run) => run[field]).sort((a, b) => a - b)[Math.floor(list.length / 2)]
-    const us = (variant: Variant) => median(seq[variant], 'usPerCall')
-    const rate = (variant: Variant) => median(flight[variant], 'perSecond')
-    return {
-      rows: [
-        row('10', 'sequential get, metrics on vs off', us('metrics'), us('plain'), 'µs/call', '≤ 1.05× baseline', us('metrics') <= 1.05 * us('plain')),
-        row('10', '100 in flight, metrics on vs off', rate('metrics'), rate('plain'), 'calls/s', '≥ 0.95× baseline', rate('metrics') >= 0.95 * rate('plain')),
-        row('10', 'sequential get, secret vs none', us('secret'), us('plain'), 'µs/call', '≤ 1.15× baseline', us('secret') <= 1.15 * us('plain')),
-        row('10', '100 in flight, secret vs none', rate('secret'), rate('plain'), 'calls/s', '', null)
-      ],
-      details: { seq, flight }
+    const rows: Row[] = []
+    const summary: Record<string, unknown> = {}
+    const compare = (variant: Variant, kind: Measure, label: string, target?: number) => {
+      const { unit, value, lowerIsBetter } = MEASURES[kind]
+      const ratios = runs[kind].map((r) => value(r[variant]) / value(r.plain))
+      const ratio = median(ratios)
+      // The middle half of the rounds: one disturbed round does not widen it.
+      const spread = `${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}×`
+      const met = target === undefined ? null : lowerIsBetter ? ratio <= target : ratio >= target
+      const errors = runs[kind].reduce((sum, r) => sum + (r[variant].errors ?? 0) + (r[variant].lost ?? 0) + (r.plain.errors ?? 0) + (r.plain.lost ?? 0), 0)
+      const note = `median ratio over ${ratios.length} ${ratios.length === 1 ? 'round' : 'rounds'}, middle half ${spread}${errors ? `; ${errors} errors or lost events` : ''}`
+      const targetText = target === undefined ? '' : `${lowerIsBetter ? '≤' : '≥'} ${target}× baseline`
+      const line = row('10', label, median(runs[kind].map((r) => value(r[variant]))), median(runs[kind].map((r) => value(r.plain))), unit, targetText, met === null ? null : met && errors === 0, note)
+      summary[`${variant} ${kind}`] = { ratio, quartiles: [quantile(ratios, 0.25), quantile(ratios, 0.75)], ratios }
+      rows.push({ ...line, ratio })
     }
+    compare('metrics', 'seq', 'sequential get, metrics on vs off', 1.05)
+    compare('metrics', 'flight', '100 in flight, metrics on vs off', 0.95)
+    compare('metrics', 'burst', 'event burst, metrics on vs off', 0.95)
+    compare('secret', 'seq', 'sequential get, secret vs none', 1.15)
+    compare('secret', 'flight', '100 in flight, secret vs none')
+    compare('secret', 'burst', 'event burst, secret vs none', 0.85)
+    return { rows, details: { rounds: runs.seq.length, seconds: (Date.now() - started) / 1000, burstSize, ratios: summary, runs } }
   } finally {
     await Promise.all(Object.values(pairs).map((pair) => pair.close()))
   }

@@ -7,13 +7,22 @@ import { PORTS, fastCote, row, spawnBenchChild, summarize, waitUntil } from '../
 import type { Child, FigureResult } from '../helpers'
 import type { Context } from '../context'
 
-interface Side {
-  latency: ReturnType<typeof summarize> & { lost: number; duplicates: number }
-  burst: { emitted: number; received: number; lost: number; duplicates: number; perSecond: number; seconds: number }
+export interface Burst {
+  emitted: number
+  received: number
+  lost: number
+  duplicates: number
+  perSecond: number
+  seconds: number
 }
 
-async function measure(provider: Child, consumer: Child, quick: boolean): Promise<Side> {
-  // Connected once a probe gets through (both directions of discovery have happened).
+interface Side {
+  latency: ReturnType<typeof summarize> & { lost: number; duplicates: number }
+  burst: Burst
+}
+
+/** Resolves once an event gets through from `provider` to `consumer` (both directions of discovery have happened). */
+export async function connected(provider: Child, consumer: Child) {
   let probes = 0
   await waitUntil(
     async () => {
@@ -24,20 +33,28 @@ async function measure(provider: Child, consumer: Child, quick: boolean): Promis
     10_000,
     'the first event'
   )
+}
+
+/** `n` events emitted 1000 per tick; the rate is taken from the first emission to the last arrival (one monotonic clock). */
+export async function burst(provider: Child, consumer: Child, n: number, phase = 'burst'): Promise<Burst> {
+  await consumer.send({ cmd: 'listen', phase })
+  const sent = await provider.send({ cmd: 'emitBurst', phase, n, batch: 1000, maxMs: 10_000 }, 15_000)
+  const got = await consumer.send({ cmd: 'collect', expected: sent.emitted, quietMs: 1000, maxMs: 15_000 }, 20_000)
+  const seconds = (got.lastAt - sent.startUs) / 1e6
+  return { emitted: sent.emitted, received: got.count, lost: sent.emitted - got.count, duplicates: got.duplicates, perSecond: got.count / seconds, seconds }
+}
+
+async function measure(provider: Child, consumer: Child, quick: boolean): Promise<Side> {
+  await connected(provider, consumer)
 
   const paced = quick ? 300 : 1500
   await consumer.send({ cmd: 'listen', phase: 'latency' })
   const sent = await provider.send({ cmd: 'emitPaced', phase: 'latency', n: paced, intervalMs: 1, maxMs: 5000 }, 10_000)
   const lat = await consumer.send({ cmd: 'collect', expected: sent.emitted, quietMs: 1000, maxMs: 5000 }, 10_000)
 
-  const burstSize = quick ? 10_000 : 50_000
-  await consumer.send({ cmd: 'listen', phase: 'burst' })
-  const burst = await provider.send({ cmd: 'emitBurst', phase: 'burst', n: burstSize, batch: 1000, maxMs: 10_000 }, 15_000)
-  const got = await consumer.send({ cmd: 'collect', expected: burst.emitted, quietMs: 1000, maxMs: 15_000 }, 20_000)
-  const seconds = (got.lastAt - burst.startUs) / 1e6
   return {
     latency: { ...summarize(lat.latencies.map((us: number) => us / 1000)), lost: sent.emitted - lat.count, duplicates: lat.duplicates },
-    burst: { emitted: burst.emitted, received: got.count, lost: burst.emitted - got.count, duplicates: got.duplicates, perSecond: got.count / seconds, seconds }
+    burst: await burst(provider, consumer, quick ? 10_000 : 50_000)
   }
 }
 

@@ -1,0 +1,166 @@
+import { expect } from 'chai'
+import { randomUUID } from 'crypto'
+import { createSealer } from '../../src/security'
+import type { OpenResult } from '../../src/security'
+
+const S1 = 'first-mesh-secret-0123456789'
+const S2 = 'second-mesh-secret-9876543210'
+const text = JSON.stringify({ v: 1, type: 'call', path: 'todos', method: 'get', args: [1], params: { query: {} } })
+
+function app(partition: string, secrets = [S1]) {
+  const uuid = randomUUID()
+  return { uuid, sealer: createSealer(secrets, partition, uuid) }
+}
+
+/** Two apps of a mesh: `a` (partition `consumer`) and `b` (partition `todos`). */
+const pair = () => ({ a: app('consumer'), b: app('todos') })
+
+const reason = (result: OpenResult) => (result.ok ? 'opened' : result.reason)
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+/** The frame with the character at `index` changed in its highest bit (never a padding bit of base64url). */
+const flip = (frame: string, index: number) => frame.slice(0, index) + BASE64URL[BASE64URL.indexOf(frame[index]) ^ 32] + frame.slice(index + 1)
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+
+/** Runs `action` with Date.now() moved by `ms`. */
+function shifted<T>(ms: number, action: () => T): T {
+  const now = Date.now
+  Date.now = () => now() + ms
+  try {
+    return action()
+  } finally {
+    Date.now = now
+  }
+}
+
+describe('security: sealed frames', () => {
+  it('opens what a peer sealed for it, naming the sender, and hides the text', () => {
+    const { a, b } = pair()
+    const frame = a.sealer.seal(text, b.uuid)
+    expect(frame.startsWith(`S1.consumer.`)).to.equal(true)
+    expect(frame).not.to.include('todos') // the text is not readable on the wire
+    expect(b.sealer.open(frame, b.uuid)).to.deep.equal({ ok: true, text, from: a.uuid })
+    const reply = b.sealer.seal('{"ok":true,"value":{"title":"é ✓ 漢字"}}', a.uuid)
+    expect(a.sealer.open(reply, a.uuid)).to.deep.equal({ ok: true, text: '{"ok":true,"value":{"title":"é ✓ 漢字"}}', from: b.uuid })
+  })
+
+  it('round-trips empty and large texts', () => {
+    const { a, b } = pair()
+    expect(b.sealer.open(a.sealer.seal('', '*'), b.uuid)).to.deep.equal({ ok: true, text: '', from: a.uuid })
+    const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => ({ i, name: `item ${i} ✓` })) })
+    const opened = b.sealer.open(a.sealer.seal(big, b.uuid), b.uuid)
+    expect(opened.ok && opened.text === big).to.equal(true)
+  })
+
+  it('never seals two frames under the same nonce, even for two sealers of one uuid', () => {
+    const uuid = randomUUID()
+    const first = createSealer([S1], 'todos', uuid)
+    const second = createSealer([S1], 'todos', uuid)
+    const ivs = new Set<string>()
+    const body = (frame: string) => frame.slice(frame.lastIndexOf('.') + 1, frame.lastIndexOf('.') + 17)
+    for (let i = 0; i < 500; i++) {
+      ivs.add(body(first.seal(text, '*')))
+      ivs.add(body(second.seal(text, '*')))
+    }
+    expect(ivs.size).to.equal(1000)
+  })
+
+  it('refuses a frame sealed for another app, but opens published frames for anyone', () => {
+    const { a, b } = pair()
+    const other = randomUUID()
+    const result = b.sealer.open(a.sealer.seal(text, other), b.uuid)
+    expect(result).to.deep.equal({ ok: false, reason: 'addressed to another app', from: a.uuid })
+    expect(reason(b.sealer.open(a.sealer.seal(text, '*'), b.uuid))).to.equal('opened')
+  })
+
+  it('refuses every altered frame, in the header or in the body, without naming a sender', () => {
+    const { a, b } = pair()
+    const frame = a.sealer.seal(text, b.uuid)
+    const last = frame.lastIndexOf('.')
+    const positions = [3, last - 40, last - 1, last + 1, last + 17, last + 40, frame.length - 1]
+    for (const index of positions) {
+      const result = b.sealer.open(flip(frame, index), b.uuid)
+      expect(result.ok, `altered at ${index}`).to.equal(false)
+      expect(result.ok === false && result.from, `no sender for an alteration at ${index}`).to.equal(undefined)
+    }
+    expect(reason(b.sealer.open(frame.slice(0, -4), b.uuid))).to.equal('authentication failed')
+    expect(reason(b.sealer.open(frame.slice(0, last + 20), b.uuid))).to.equal('malformed')
+    // A sealed frame moved under another partition key or uuid does not open either.
+    expect(reason(b.sealer.open(frame.replace('S1.consumer.', 'S1.gateway.'), b.uuid))).to.equal('unknown secret')
+    expect(reason(b.sealer.open(frame.replace(a.uuid, randomUUID()), b.uuid))).to.equal('authentication failed')
+    // The original still opens: failed attempts leave no state behind.
+    expect(reason(b.sealer.open(frame, b.uuid))).to.equal('opened')
+  })
+
+  it('refuses unsealed, garbage and foreign frames', () => {
+    const { b } = pair()
+    expect(reason(b.sealer.open('{"v":1,"type":"call"}', b.uuid))).to.equal('not sealed')
+    expect(reason(b.sealer.open('S1.', b.uuid))).to.equal('malformed')
+    expect(reason(b.sealer.open(`S1.flood.deadbeef.${'A'.repeat(40)}`, b.uuid))).to.equal('malformed')
+    expect(reason(b.sealer.open(`S1.flood.deadbeef.${randomUUID()}.${'A'.repeat(60)}`, b.uuid))).to.equal('unknown secret')
+  })
+
+  it('opens each frame once', () => {
+    const { a, b } = pair()
+    const frame = a.sealer.seal(text, b.uuid)
+    expect(reason(b.sealer.open(frame, b.uuid))).to.equal('opened')
+    expect(b.sealer.open(frame, b.uuid)).to.deep.equal({ ok: false, reason: 'replayed', from: a.uuid })
+  })
+
+  it('accepts frames out of order within the window, and refuses those further behind', () => {
+    const { a, b } = pair()
+    const frames = Array.from({ length: 5000 }, () => a.sealer.seal(text, '*'))
+    expect(reason(b.sealer.open(frames[4999], b.uuid))).to.equal('opened')
+    expect(reason(b.sealer.open(frames[1000], b.uuid))).to.equal('opened') // 3999 behind
+    expect(reason(b.sealer.open(frames[1000], b.uuid))).to.equal('replayed')
+    expect(reason(b.sealer.open(frames[900], b.uuid))).to.equal('replayed') // 4099 behind: too far to tell
+    expect(reason(b.sealer.open(frames[4998], b.uuid))).to.equal('opened')
+  })
+
+  it('refuses frames more than 60 s old or early', () => {
+    const { a, b } = pair()
+    const old = shifted(-61_000, () => a.sealer.seal(text, b.uuid))
+    expect(b.sealer.open(old, b.uuid)).to.deep.equal({ ok: false, reason: 'too old', from: a.uuid })
+    const early = shifted(61_000, () => a.sealer.seal(text, b.uuid))
+    expect(reason(b.sealer.open(early, b.uuid))).to.equal('too old')
+    expect(reason(b.sealer.open(shifted(-50_000, () => a.sealer.seal(text, b.uuid)), b.uuid))).to.equal('opened')
+  })
+
+  it('rotates: the first secret seals, every secret opens', () => {
+    const frameUnder = (secrets: string[], to: string) => createSealer(secrets, 'todos', randomUUID()).seal(text, to)
+    const me = randomUUID()
+    const opens = (secrets: string[], frame: string) => reason(createSealer(secrets, 'gateway', me).open(frame, me))
+    expect(opens([S1, S2], frameUnder([S2], me))).to.equal('opened')
+    expect(opens([S2, S1], frameUnder([S1], me))).to.equal('opened')
+    expect(opens([S2], frameUnder([S1, S2], me))).to.equal('unknown secret')
+    expect(opens([S1], frameUnder([S2, S1], me))).to.equal('unknown secret')
+  })
+
+  it('keeps working across many frames in both directions, interleaved with other peers', () => {
+    const { a, b } = pair()
+    const c = app('todos')
+    for (let i = 0; i < 300; i++) {
+      expect(reason(b.sealer.open(a.sealer.seal(`${i}`, b.uuid), b.uuid))).to.equal('opened')
+      if (i % 3 === 0) expect(reason(c.sealer.open(a.sealer.seal(`${i}`, c.uuid), c.uuid))).to.equal('opened')
+      expect(a.sealer.open(b.sealer.seal(`r${i}`, a.uuid), a.uuid)).to.deep.equal({ ok: true, text: `r${i}`, from: b.uuid })
+    }
+  })
+
+  it('with turns of the event loop between frames (ciphers set up ahead), still opens each frame once and refuses forgeries', async () => {
+    const { a, b } = pair()
+    for (let i = 0; i < 50; i++) {
+      const frame = a.sealer.seal(`${i}`, b.uuid)
+      await tick()
+      if (i % 10 === 5) {
+        // A forgery carrying the very nonce b expects next: refused, and the real frame still opens.
+        expect(reason(b.sealer.open(flip(frame, frame.length - 1), b.uuid))).to.equal('authentication failed')
+      }
+      expect(b.sealer.open(frame, b.uuid)).to.deep.equal({ ok: true, text: `${i}`, from: a.uuid })
+      expect(reason(b.sealer.open(frame, b.uuid))).to.equal('replayed')
+      await tick()
+      const reply = b.sealer.seal(`r${i}`, a.uuid)
+      await tick()
+      expect(reason(a.sealer.open(reply, a.uuid))).to.equal('opened')
+      await tick()
+    }
+  })
+})
