@@ -123,6 +123,9 @@ interface Pending {
 
 // Topic of published frames, as cote's publisher names it (subscribers of plain cote can read them).
 const PUBLISHED = 'message::mesh'
+// Topic of a frame holding a JSON list of published messages (since protocol 1.1).
+const PUBLISHED_BATCH = 'message::mesh-batch'
+const BATCH_BYTES = 64 * 1024 // a batch is sent once it holds this much (less with a low maxPayload or maxBacklog)
 const FRAME_SLACK = 64 * 1024 // bytes of sealing and framing a part may add to maxPayload
 const MAX_PART = 2 ** 31 - 1
 
@@ -165,6 +168,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     }
     if (message?.type === 'hello') linkBack(message, socket)
     const answer = (value: unknown) => {
+      // Events the call emitted leave before its reply, as they would without batching.
+      published.flush()
       if (socket.writable) write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
     }
     handlers
@@ -195,11 +200,24 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   // A published frame is [topic, sealed message].
   function onPublishedFrame(_socket: Socket, parts: unknown[]) {
-    if (parts.length !== 2 || parts[0] !== PUBLISHED) throw new FrameError('a published frame is [topic, message]')
+    const batched = parts[0] === PUBLISHED_BATCH
+    if (parts.length !== 2 || (parts[0] !== PUBLISHED && !batched)) throw new FrameError('a published frame is [topic, message]')
     const text = open(parts[1], '*', 'a publisher')
     if (text === undefined) return
+    let messages: unknown
     try {
-      handlers.onPublished(deserialize(text) as PublishedMessage)
+      messages = deserialize(text)
+    } catch (error) {
+      return drops.note('undecodable', 'a publisher', (error as Error).message)
+    }
+    if (!batched) return handleOne(messages)
+    if (!Array.isArray(messages)) return drops.note('malformed', 'a publisher', 'a batch is not a list')
+    for (const message of messages) handleOne(message)
+  }
+
+  function handleOne(message: unknown) {
+    try {
+      handlers.onPublished(message as PublishedMessage)
     } catch (error) {
       debug('%s dropped a published message: %O', short, error)
     }
@@ -244,6 +262,20 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     throw new FrameError(`a subscriber sent a frame (${socket.remoteAddress})`)
   })
   let dropped = 0
+
+  // Messages published in one tick are sealed and sent as one frame: one seal, one open per receiver.
+  const published = new Batch(options.maxPayload, options.maxBacklog, (texts) => {
+    const frame = texts.length === 1 ? encodeFrame([PUBLISHED, seal(texts[0], '*')]) : encodeFrame([PUBLISHED_BATCH, seal(`[${texts.join(',')}]`, '*')])
+    for (const socket of pubSock.socks as Socket[]) {
+      if (!socket.writable) continue
+      // A subscriber that does not keep up loses messages rather than growing our memory.
+      if (socket.writableLength > options.maxBacklog) {
+        if (dropped++ % 1000 === 0) debug('%s dropped %d frame(s) to a slow subscriber', short, dropped)
+        continue
+      }
+      write(socket, frame)
+    }
+  })
 
   /** Reads the frames of every connection of an axon socket here, instead of through amp. */
   function ownFraming(sock: any, onFrame: (socket: Socket, parts: unknown[]) => void) {
@@ -336,16 +368,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         debug('%s %s of %d bytes not published: over maxPayload', short, message.type, text.length)
         return
       }
-      const frame = encodeFrame([PUBLISHED, seal(text, '*')])
-      for (const socket of pubSock.socks as import('net').Socket[]) {
-        if (!socket.writable) continue
-        // A subscriber that does not keep up loses messages rather than growing our memory.
-        if (socket.writableLength > options.maxBacklog) {
-          if (dropped++ % 1000 === 0) debug('%s dropped %d message(s) to a slow subscriber', short, dropped)
-          continue
-        }
-        write(socket, frame)
-      }
+      published.add(text)
     },
 
     request(peer, message, timeout) {
@@ -387,6 +410,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           entry.deadline = performance.now() + timeout
           deadlines.arm(entry.deadline)
         }
+        published.flush() // events emitted before this call leave before it
         write(socket, encodeFrame([seal(text, peer), id]))
       })
     },
@@ -405,6 +429,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
     async close() {
       if (closed) return
+      published.flush() // a goodbye published just before closing still leaves
       closed = true
       discovery?.close()
       links.close()
@@ -424,6 +449,38 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         }
       }
     }
+  }
+}
+
+/** Texts collected until the end of the tick (or a size limit), then handed over together, in order. */
+class Batch {
+  private texts: string[] = []
+  private bytes = 0
+  private readonly limit: number
+
+  constructor(
+    maxPayload: number,
+    maxBacklog: number,
+    private readonly send: (texts: string[]) => void
+  ) {
+    // Within every receiver's maxPayload (with room for the list's commas and brackets), and small
+    // next to maxBacklog, which a slow subscriber may hold (it is checked per frame).
+    this.limit = Math.min(BATCH_BYTES, maxBacklog / 8, maxPayload > 0 ? maxPayload - 1024 : Infinity)
+  }
+
+  add(text: string) {
+    if (this.texts.length > 0 && this.bytes + text.length + 1 > this.limit) this.flush()
+    if (this.texts.length === 0) process.nextTick(() => this.flush())
+    this.texts.push(text)
+    this.bytes += text.length + 1
+  }
+
+  flush() {
+    if (this.texts.length === 0) return
+    const texts = this.texts
+    this.texts = []
+    this.bytes = 0
+    this.send(texts)
   }
 }
 

@@ -138,3 +138,32 @@ describe('events across the mesh', function () {
     expect(created.title).to.equal('ok')
   })
 })
+
+describe('event bursts', function () {
+  this.timeout(30000)
+  const mesh = new Mesh(__filename)
+  afterEach(() => mesh.close())
+
+  const SECRET = 'a burst secret of more than sixteen characters'
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['without a secret', {}],
+    ['with a secret', { secret: SECRET }],
+    ['with a small maxPayload (many batches)', { maxPayload: 20_000 }]
+  ]
+  for (const [name, options] of cases) {
+    it(`2000 events emitted in one tick arrive once each, in order, values intact, ${name}`, async () => {
+      const provider = await mesh.child('provider', { key: 'burst-app', services: ['todos'], options })
+      const gateway = await mesh.app({ key: 'gateway', ...options })
+      await gateway.distribution.waitForService('todos')
+      const events = recorder(gateway.service('todos'), ['status'])
+      await provider.send({ cmd: 'emitBurst', path: 'todos', event: 'status', count: 2000 })
+      await events.until(() => events.seen.length >= 2000, '2000 events')
+      await quiet()
+      events.stop()
+      expect(events.seen).to.have.length(2000)
+      expect(events.seen.map((e) => e.data.i)).to.deep.equal(Array.from({ length: 2000 }, (_, i) => i))
+      expect(events.seen.every((e) => e.data.at instanceof Date && e.data.at.getTime() === 1_700_000_000_000 + e.data.i)).to.equal(true)
+      expect(await provider.send({ cmd: 'drops' })).to.deep.equal({})
+    })
+  }
+})

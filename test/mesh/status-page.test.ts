@@ -201,8 +201,10 @@ describe('the mesh page in headless Chromium', function () {
     expect(await page.locator('tr.service[data-path="todos"] .replicas').getAttribute('data-count')).to.equal('2')
     expect(await page.locator('tr.service[data-path="todos"]').getAttribute('data-health')).to.equal('ok')
     await poll('the intruder refused on the page', async () => ((await stateOf(intruderId)) === 'refused' ? true : undefined), 3000)
-    expect(await borderColour(one.uuid)).to.equal('rgb(30, 142, 62)') // green
-    expect(await borderColour(intruderId)).to.equal('rgb(217, 48, 37)') // red
+    // The page redraws every second: a box read while it is being replaced has no style yet, so poll.
+    const colourIs = (uuid: string, colour: string) => async () => ((await borderColour(uuid)) === colour ? true : undefined)
+    await poll('a green border on a healthy replica', colourIs(one.uuid, 'rgb(30, 142, 62)'), 3000)
+    await poll('a red border on the refused intruder', colourIs(intruderId, 'rgb(217, 48, 37)'), 3000)
   })
 
   it('shows calls per second and p99 per service after some calls', async () => {
