@@ -124,6 +124,10 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
     : undefined
   // `redis` is always set, so a COTE_DISCOVERY_REDIS_URL read by cote never reaches node-discover's own socket.
   const discovery = new CoteDiscovery(ad, { ...options, redis: channel })
+  // cote's own listeners only log, and read `advertisement.key` unchecked: a malformed hello from
+  // the network would throw out of the socket handler. Ours check every field.
+  discovery.removeAllListeners('added')
+  discovery.removeAllListeners('removed')
   discovery.on('error', (error: Error) => debug('%s discovery error: %s', short, error.message))
   let heard = 0
   discovery.on('helloReceived', () => heard++)

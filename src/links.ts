@@ -1,5 +1,5 @@
 import createDebug from 'debug'
-import type { Socket } from 'net'
+import { Socket } from 'net'
 import type { Endpoint } from './discovery'
 
 const debug = createDebug('feathers-mesh:links')
@@ -16,7 +16,8 @@ const KINDS: Kind[] = ['calls', 'events']
 interface Peer {
   endpoint: Endpoint
   sockets: Partial<Record<Kind, Socket>>
-  connecting: Partial<Record<Kind, NodeJS.Timeout>>
+  /** A connection being opened, or the timer of the next attempt. */
+  connecting: Partial<Record<Kind, Attempt>>
   /** Discovery no longer sees it: no new connection is opened, open ones stay in use. */
   lost: boolean
   /** Discovery reported it (not only its own hello): closed links are re-opened. */
@@ -33,10 +34,18 @@ export interface LinkHandlers {
   down(uuid: string): void
 }
 
-/** An axon client socket: `connect(port, host, onConnected)`. */
-interface Connector {
-  connect(port: number, host: string, onConnected: (socket: Socket) => void): unknown
+/** Hands a connected socket over to the axon socket of its kind (calls or events). */
+export interface Connector {
+  adopt(socket: Socket): void
 }
+
+interface Attempt {
+  socket?: Socket
+  timer?: NodeJS.Timeout
+}
+
+/** A host that drops packets would hold an attempt for minutes: give up sooner and try again. */
+const CONNECT_TIMEOUT = 5_000 // ms
 
 /** Bounded back-off between connection attempts to one peer. */
 function retryDelay(attempt: number) {
@@ -111,25 +120,42 @@ export class Links {
 
   private stopConnecting(peer: Peer) {
     for (const kind of KINDS) {
-      clearTimeout(peer.connecting[kind])
+      const attempt = peer.connecting[kind]
       delete peer.connecting[kind]
+      clearTimeout(attempt?.timer)
+      attempt?.socket?.destroy()
     }
   }
 
-  /** Connects one link unless it is open or being opened; tries again later until it is open. */
+  /**
+   * Connects one link unless it is open or being opened. One attempt at a time, each bounded by
+   * CONNECT_TIMEOUT; a failed one is tried again after a bounded back-off.
+   */
   private open(peer: Peer, kind: Kind, attempt: number) {
     if (this.closed || peer.lost || peer.sockets[kind] || peer.connecting[kind]) return
     if (!peer.discovered && attempt >= UNDISCOVERED_ATTEMPTS) return this.lost(peer.endpoint.uuid)
     const { host, calls, events } = peer.endpoint
-    // A failed attempt leaves no trace in axon: a timer checks and tries again (a late success is
-    // deduplicated in attach).
-    const timer = setTimeout(() => {
-      delete peer.connecting[kind]
-      if (this.peers.get(peer.endpoint.uuid) === peer) this.open(peer, kind, attempt + 1)
-    }, retryDelay(attempt + 1))
-    timer.unref()
-    peer.connecting[kind] = timer
-    this.connectors[kind].connect(kind === 'calls' ? calls : events, host, (socket) => this.attach(peer, kind, socket))
+    const socket = new Socket()
+    const entry: Attempt = { socket }
+    peer.connecting[kind] = entry
+    socket.setNoDelay(true)
+    socket.setTimeout(CONNECT_TIMEOUT, () => socket.destroy())
+    socket.on('error', (error) => debug('%s %s link to %s: %s', this.short, kind, peer.endpoint.uuid.slice(0, 8), error.message))
+    socket.once('connect', () => {
+      socket.setTimeout(0)
+      if (peer.connecting[kind] === entry) delete peer.connecting[kind]
+      this.attach(peer, kind, socket)
+    })
+    socket.once('close', () => {
+      if (peer.connecting[kind] !== entry || entry.socket !== socket) return
+      entry.socket = undefined
+      entry.timer = setTimeout(() => {
+        if (peer.connecting[kind] === entry) delete peer.connecting[kind]
+        if (this.peers.get(peer.endpoint.uuid) === peer) this.open(peer, kind, attempt + 1)
+      }, retryDelay(attempt + 1))
+      entry.timer.unref()
+    })
+    socket.connect(kind === 'calls' ? calls : events, host)
   }
 
   private attach(peer: Peer, kind: Kind, socket: Socket) {
@@ -137,9 +163,8 @@ export class Links {
       socket.destroy()
       return
     }
-    clearTimeout(peer.connecting[kind])
-    delete peer.connecting[kind]
     peer.sockets[kind] = socket
+    this.connectors[kind].adopt(socket)
     socket.once('close', () => this.detach(peer, kind, socket))
     if (this.linked(peer.endpoint.uuid)) {
       const { uuid, key, version } = peer.endpoint

@@ -9,6 +9,7 @@ import { createGate } from './gate'
 import { isPort, startDiscovery } from './discovery'
 import type { MeshDiscovery } from './discovery'
 import { Links } from './links'
+import type { Connector } from './links'
 import { encodeFrame, FrameError, FrameReader } from './wire'
 import type { PeerInfo } from './links'
 import type { Sealer } from './security'
@@ -114,6 +115,7 @@ const REQUEST_TYPE = 'mesh'
 interface Pending {
   peer: string
   id: string
+  socket: Socket
   reject: (error: Error) => void
   settle: (err: unknown, reply: unknown) => void
   /** When the call times out (performance.now() ms), if it has a timeout. */
@@ -187,15 +189,17 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     const endpoint = hello.endpoint
     if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
     const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
-    if (!host || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
+    if (!host || host === '0.0.0.0' || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
     links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events }, false)
   }
 
   // A reply frame is [error, sealed reply, id].
-  function onReplyFrame(_socket: Socket, parts: unknown[]) {
+  function onReplyFrame(socket: Socket, parts: unknown[]) {
     const [err, reply, id] = parts
     if (parts.length !== 3 || typeof id !== 'string') throw new FrameError('a reply frame is [error, reply, id]')
-    pending.get(id)?.settle(err, reply)
+    const entry = pending.get(id)
+    // Only the connection the request went out on may answer it.
+    if (entry && entry.socket === socket) entry.settle(err, reply)
   }
 
   // A published frame is [topic, sealed message].
@@ -226,7 +230,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const reqSock = (requester as any).sock
   const subSock = (subscriber as any).sock.sock
   // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: connect its inner socket.
-  const links = new Links(uuid, { calls: reqSock, events: subSock }, {
+  const links = new Links(uuid, { calls: adopter(reqSock), events: adopter(subSock) }, {
     up: (peer) => safely('peer-up', () => handlers.onPeerUp(peer)),
     down: (peer) => {
       // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
@@ -254,7 +258,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const pubSock = (publisher as any).sock.sock
   const repSock = (responder as any).sock
   // The largest frame part a peer may send: a longer one is refused before it is buffered.
-  const maxPart = options.maxPayload > 0 ? options.maxPayload + FRAME_SLACK : MAX_PART
+  // maxPayload counts characters before sealing: UTF-8 takes up to 3 bytes each, and sealing adds a third.
+  const maxPart = options.maxPayload > 0 ? Math.min(MAX_PART, 4 * options.maxPayload + FRAME_SLACK) : MAX_PART
   ownFraming(repSock, onRequestFrame)
   ownFraming(reqSock, onReplyFrame)
   ownFraming(subSock, onPublishedFrame)
@@ -280,6 +285,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   /** Reads the frames of every connection of an axon socket here, instead of through amp. */
   function ownFraming(sock: any, onFrame: (socket: Socket, parts: unknown[]) => void) {
     sock.pack = encodeFrame
+    // axon re-emits connection errors it does not ignore (a host that does not resolve...): unheard,
+    // they would crash the process. The connection is already gone; links try again.
+    sock.on('error', (error: Error) => debug('%s connection error: %s', short, error.message))
     sock.addSocket = function (socket: Socket) {
       sock.socks.push(socket)
       const reader = new FrameReader(maxPart)
@@ -390,13 +398,16 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         const entry: Pending = {
           peer,
           id,
+          socket,
           reject,
           settle(err, reply) {
             // A reply that does not open leaves the call pending: a forged or replayed reply must not settle it.
-            const text = err ? undefined : open(reply, uuid, peer)
-            if (!err && text === undefined) return
+            // Our providers never send an error frame; a peer that does is answered as gone, but
+            // only after its reply opened too, when there is a secret.
+            const text = err && reply === undefined ? undefined : open(reply, uuid, peer)
+            if (text === undefined && (sealer || !err)) return
             settle(entry)
-            if (err) return reject(new TransportError(String((err as any)?.message ?? err), 'peer-gone'))
+            if (err) return reject(new TransportError(describe(err), 'peer-gone'))
             try {
               resolve(deserialize(text))
             } catch (error) {
@@ -449,6 +460,26 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
         }
       }
     }
+  }
+}
+
+/** Lets an axon client socket use a connection opened by Links, as if it had opened it itself. */
+function adopter(sock: any): Connector {
+  return {
+    adopt(socket) {
+      sock.handleErrors(socket)
+      socket.on('close', () => sock.removeSocket(socket))
+      sock.addSocket(socket)
+    }
+  }
+}
+
+/** A peer's error value as text, whatever its shape. */
+function describe(err: unknown): string {
+  try {
+    return String((err as { message?: unknown })?.message ?? err)
+  } catch {
+    return 'the replica sent an error'
   }
 }
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import dgram from 'dgram'
 import { Mesh, waitFor } from '../helpers/mesh'
 
 describe('discovery', function () {
@@ -28,6 +29,28 @@ describe('discovery', function () {
     await gateway.distribution.waitForService('todos', { timeout: 2500 })
     expect(Date.now() - started).to.be.below(2500)
     await waitFor(async () => (await provider.send({ cmd: 'services' })).includes('gateway-echo'), 2500, 'the provider to see the gateway service')
+  })
+
+  it('a peer advertising a host that does not resolve, and malformed announcements, crash nobody', async () => {
+    const bad = await mesh.child('bad-host', { key: 'todos-app', services: ['todos'], env: { DISCOVERY_HOSTNAME: 'no-such-host.invalid' } })
+    const gateway = await mesh.app({ key: 'gateway' })
+    await waitFor(() => gateway.distribution.status().app.discovery.seen >= 1, 5000, 'discovery to report the peer')
+    const udp = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()))
+    udp.setBroadcast(true)
+    for (const payload of ['{"event":"hello","data":{},"iid":"x","pid":"y"}', '{"event":"hello","data":"text","iid":"z","pid":"y"}', 'not json']) {
+      await new Promise((resolve) => udp.send(payload, mesh.port, '127.255.255.255', resolve))
+    }
+    udp.close()
+    // A replica that can be reached still joins and serves; the unreachable one is never used.
+    const good = await mesh.child('good', { key: 'todos-app', services: ['todos'], replica: 'good' })
+    const todos = await gateway.distribution.waitForService('todos')
+    await waitFor(() => todos.replicas.has(good.uuid), 5000, 'the reachable replica')
+    await todos.create({ title: 'served' })
+    expect((await todos.find({})).every((todo: any) => todo.replica === 'good')).to.equal(true)
+    expect(todos.replicas.has(bad.uuid)).to.equal(false)
+    expect(bad.process.exitCode).to.equal(null)
+    expect(good.process.exitCode).to.equal(null)
   })
 
   it('a late app gets the full current list, services added before it joined included', async () => {
