@@ -1,0 +1,25 @@
+import { expect } from 'chai'
+import { DEFAULT_HELLO_INTERVAL, discoveryTimings, endpointOf } from '../../src/discovery'
+
+describe('discovery settings', () => {
+  it('announces every 5 s by default, checking at that period and forgetting after three of them', () => {
+    expect(DEFAULT_HELLO_INTERVAL).to.equal(5000)
+    expect(discoveryTimings({})).to.deep.equal({ helloInterval: 5000, checkInterval: 5000, nodeTimeout: 15000, masterTimeout: 15000 })
+  })
+
+  it('derives the other timings from a hello interval, and keeps them consistent for node-discover', () => {
+    expect(discoveryTimings({ helloInterval: 200 })).to.deep.equal({ helloInterval: 200, checkInterval: 200, nodeTimeout: 600, masterTimeout: 600 })
+    // A node timeout shorter than the check interval is raised to it (node-discover would throw).
+    expect(discoveryTimings({ checkInterval: 20000, nodeTimeout: 1000 })).to.include({ checkInterval: 20000, nodeTimeout: 20000, masterTimeout: 20000 })
+  })
+
+  it('reads a peer only from a complete advertisement, preferring the host it names', () => {
+    const ad = { key: '$$feathers-mesh', mesh: { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 } }
+    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001 })
+    expect(endpointOf({ address: '0.0.0.0', advertisement: { ...ad, mesh: { ...ad.mesh, host: 'todos-1' } } }, '$$feathers-mesh')?.host).to.equal('todos-1')
+    expect(endpointOf({ address: '0.0.0.0', advertisement: ad }, '$$feathers-mesh')).to.equal(undefined) // Redis: no source address
+    expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, calls: 0 } } }, '$$feathers-mesh')).to.equal(undefined)
+    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, 'other$$feathers-mesh')).to.equal(undefined)
+    expect(endpointOf({}, '$$feathers-mesh')).to.equal(undefined)
+  })
+})
