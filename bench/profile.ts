@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- --profile`: the sequential-call figure with `node --cpu-prof` on the consumer
  * and the provider, for feathers-mesh and for raw cote, then a summary of each profile.
+ * `--secret` profiles the mesh with a mesh secret set.
  * Profiles land in bench-results/profiles/ (open them in Chrome DevTools for flame charts).
  */
 import fs from 'fs'
@@ -14,12 +15,12 @@ const DIR = path.join(RESULTS, 'profiles')
 
 const cpuProf = (name: string) => ['--cpu-prof', '--cpu-prof-dir', DIR, '--cpu-prof-name', `${name}.cpuprofile`]
 
-export async function profile(seconds: number) {
+export async function profile(seconds: number, mesh: Record<string, unknown> = {}) {
   fs.mkdirSync(DIR, { recursive: true })
   for (const file of fs.readdirSync(DIR)) if (file.endsWith('.cpuprofile')) fs.unlinkSync(path.join(DIR, file))
   const out: Record<string, unknown> = {}
   const sides: Array<[string, () => Promise<CallPair>]> = [
-    ['mesh', () => meshCallPair(PORTS.profile, { consumerArgv: cpuProf('mesh-consumer'), providerArgv: cpuProf('mesh-provider') })],
+    ['mesh', () => meshCallPair(PORTS.profile, { mesh, consumerArgv: cpuProf('mesh-consumer'), providerArgv: cpuProf('mesh-provider') })],
     ['raw', () => rawCallPair(PORTS.profile + 1, { consumerArgv: cpuProf('raw-consumer'), providerArgv: cpuProf('raw-provider') })]
   ]
   for (const [name, start] of sides) {

@@ -8,6 +8,7 @@
  *   npm run bench -- --idle-seconds 15   a shorter idle window (figure 7)
  *   npm run bench -- --quick             short loops: checks the harness, measures nothing
  *   npm run bench -- --profile           figure 1 under node --cpu-prof (bench-results/profiles/)
+ *   npm run bench -- --profile --secret  the same, with a mesh secret set
  *   npm run bench -- --scale             the scale part alone: meshes of 10, 20 and 40 apps, broadcast
  *                                        and Redis (about 5 minutes; bench-results/scale.json and .txt)
  *   npm run bench -- --scale --scale-seconds 10   a shorter idle window per mesh (default 20)
@@ -138,7 +139,7 @@ async function main() {
   if (loadBefore[0] > 0.5) console.log(`  note: load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} at start: the machine is not idle`)
 
   if (args.profile) {
-    const result = await profile(args.profileSeconds)
+    const result = await profile(args.profileSeconds, process.argv.includes('--secret') ? { secret: 'bench-mesh-secret-0123456789abcdef' } : {})
     console.log(result.text)
     console.log(`\nsequential get during profiling (µs/call): mesh ${fmt((result.seq as any).mesh?.usPerCall)}, raw cote ${fmt((result.seq as any).raw?.usPerCall)}`)
     console.log(`profiles and summary in ${path.relative(process.cwd(), path.join(RESULTS, 'profiles'))}/; wall time ${((Date.now() - started) / 1000).toFixed(1)} s`)

@@ -31,8 +31,8 @@ function backToBack(n: number) {
   const { a, b, consumer, provider } = apps()
   const start = now()
   for (let i = 0; i < n; i++) {
-    check(provider.open(consumer.seal(CALL, b), b))
-    check(consumer.open(provider.seal(REPLY, a), a))
+    check(provider.open(Buffer.concat(consumer.seal(CALL, b)), b))
+    check(consumer.open(Buffer.concat(provider.seal(REPLY, a)), a))
   }
   return Number(now() - start) / 1000 / (2 * n)
 }
@@ -48,11 +48,11 @@ async function turnApart(n: number) {
     return value
   }
   for (let i = 0; i < n; i++) {
-    const call = timed(() => consumer.seal(CALL, b))
+    const call = timed(() => Buffer.concat(consumer.seal(CALL, b)))
     await turn()
     check(timed(() => provider.open(call, b)))
     await turn()
-    const reply = timed(() => provider.seal(REPLY, a))
+    const reply = timed(() => Buffer.concat(provider.seal(REPLY, a)))
     await turn()
     check(timed(() => consumer.open(reply, a)))
     await turn()

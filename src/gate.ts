@@ -1,11 +1,14 @@
 import type { Drops } from './drops'
 import type { FrameSource } from './frames'
+import { headerOf, isSealed } from './security'
 import type { Sealer } from './security'
+import type { Part } from './wire'
 
 export interface Gate {
   /** Text of a frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
   open(frame: unknown, to: string, origin: string): string | undefined
-  seal(text: string, to: string): string
+  /** The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a secret. */
+  seal(text: string, to: string): Part
 }
 
 /**
@@ -21,32 +24,37 @@ export function createGate(
   onRefused: (from: string, key: string, reason: string) => void
 ): Gate {
   const cut = () => source.current?.destroy()
-  const partitionOf = (frame: string) => frame.slice(3, frame.indexOf('.', 3))
+  // The claimed partition of a sealed frame (unauthenticated: for the operator only).
+  const partitionOf = (frame: Buffer) => {
+    const header = headerOf(frame) ?? ''
+    return header.slice(0, header.lastIndexOf('.', header.lastIndexOf('.') - 1)) || '?'
+  }
 
   return {
     seal: (text, to) => (sealer ? sealer.seal(text, to) : text),
 
     open(frame, to, origin) {
-      if (typeof frame !== 'string') {
-        cut()
-        return void drops.note('not a text frame', origin)
-      }
       if (!sealer) {
-        if (!frame.startsWith('S1.')) return frame
+        if (typeof frame === 'string') return frame
         cut()
+        if (!isSealed(frame)) return void drops.note('not a text frame', origin)
         drops.note('sealed, and this app has no secret', origin)
         return void onRefused(`sealed:${partitionOf(frame)}`, partitionOf(frame), 'seals its messages with a mesh secret this app does not have')
+      }
+      if (!Buffer.isBuffer(frame)) {
+        cut()
+        drops.note('not sealed', origin)
+        // For the operator only: who sent it is a claim, not a proof.
+        const claim = typeof frame === 'string' ? /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(frame.slice(0, 300)) : null
+        if (claim) onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)')
+        return undefined
       }
       const opened = sealer.open(frame, to === '*' ? uuid : to)
       if (opened.ok) return opened.text
       // A replay or a stale frame may come over a real peer's connection: only unauthenticated frames cut it.
       if (opened.from === undefined) cut()
       drops.note(opened.reason, opened.from ?? origin)
-      if (opened.reason === 'not sealed') {
-        // For the operator only: who sent it is a claim, not a proof.
-        const claim = /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(frame.slice(0, 300))
-        if (claim) onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)')
-      } else if (opened.reason === 'unknown secret') {
+      if (opened.reason === 'unknown secret') {
         onRefused(`sealed:${partitionOf(frame)}`, partitionOf(frame), 'seals its messages with another mesh secret')
       }
       return undefined

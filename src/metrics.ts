@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Registry } from 'prom-client'
+import type { Metric, MetricValueWithName } from 'prom-client'
 import { LATENCY_BUCKETS, OUTCOMES } from './stats'
 import type { Stats } from './stats'
 import type { MeshStatus } from './status'
@@ -6,22 +7,44 @@ import type { MeshStatus } from './status'
 const PREFIX = 'feathers_mesh_'
 
 /**
- * Prometheus metrics. Per call: one histogram observation on a child resolved once per service and
- * method; every other figure is read from the counters at scrape time.
+ * The latency histogram, read from the buckets Stats keeps anyway. prom-client's own Histogram
+ * would hash the label values on every observation, even through a child; this one does nothing
+ * per call, and prom-client still writes the text format.
+ */
+function latencyHistogram(stats: Stats) {
+  const name = `${PREFIX}call_duration_seconds`
+  const metric = {
+    name,
+    help: 'Remote call latency through a proxy, by service and method',
+    type: 'histogram' as const,
+    aggregator: 'sum' as const,
+    get() {
+      const values: MetricValueWithName<string>[] = []
+      for (const { service, method, latency, latencySum } of stats.methods.values()) {
+        let count = 0
+        for (let i = 0; i < latency.length; i++) {
+          count += latency[i]
+          const le = i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i] : '+Inf'
+          values.push({ metricName: `${name}_bucket`, labels: { le, service, method }, value: count })
+        }
+        values.push({ metricName: `${name}_sum`, labels: { service, method }, value: latencySum })
+        values.push({ metricName: `${name}_count`, labels: { service, method }, value: count })
+      }
+      return { name, help: metric.help, type: metric.type, aggregator: metric.aggregator, values }
+    },
+    // The counts are the status API's too: a registry reset leaves them alone.
+    reset() {}
+  }
+  return metric
+}
+
+/**
+ * Prometheus metrics. No work per call: every figure, the latency histogram included, is read from
+ * the counters (Stats) when Prometheus scrapes.
  */
 export function createMetrics(stats: Stats, status: () => MeshStatus, registry: Registry = new Registry()) {
-  const latency = new Histogram({
-    name: `${PREFIX}call_duration_seconds`,
-    help: 'Remote call latency through a proxy, by service and method',
-    labelNames: ['service', 'method'],
-    buckets: LATENCY_BUCKETS,
-    registers: [registry]
-  })
-  stats.onMethod = (entry) => {
-    const child = latency.labels(entry.service, entry.method)
-    entry.observe = (seconds) => child.observe(seconds)
-  }
-  for (const entry of stats.methods.values()) stats.onMethod(entry)
+  // Registries take any object with get(), as prom-client's own metrics are; its types list only those.
+  registry.registerMetric(latencyHistogram(stats) as unknown as Metric)
 
   new Counter({
     name: `${PREFIX}calls_total`,

@@ -258,8 +258,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const pubSock = (publisher as any).sock.sock
   const repSock = (responder as any).sock
   // The largest frame part a peer may send: a longer one is refused before it is buffered.
-  // maxPayload counts characters before sealing: UTF-8 takes up to 3 bytes each, and sealing adds a third.
-  const maxPart = options.maxPayload > 0 ? Math.min(MAX_PART, 4 * options.maxPayload + FRAME_SLACK) : MAX_PART
+  // maxPayload counts characters: UTF-8 takes up to 3 bytes each, and sealing adds a header, an IV and a tag.
+  const maxPart = options.maxPayload > 0 ? Math.min(MAX_PART, 3 * options.maxPayload + FRAME_SLACK) : MAX_PART
   ownFraming(repSock, onRequestFrame)
   ownFraming(reqSock, onReplyFrame)
   ownFraming(subSock, onPublishedFrame)

@@ -6,6 +6,8 @@
  *
  *   frame = meta (version << 4 | part count) · part*
  *   part  = length (uint32 BE) · bytes, where bytes are `s:` + UTF-8 text, `j:` + JSON, or raw bytes
+ *
+ * Sealed frames travel as raw bytes; they start with `S1.`, never with a type tag and a colon.
  */
 const VERSION = 1
 const HEADER = 4
@@ -13,18 +15,25 @@ const TEXT = 0x73 // 's'
 const JSON_TAG = 0x6a // 'j'
 const COLON = 0x3a
 
-export type Part = string | null
+/** Text, `null` (as axon's replies carry it), or raw bytes given as one buffer or as pieces to join. */
+export type Part = string | null | Buffer | Buffer[]
 
 export class FrameError extends Error {}
 
-/** Encodes text parts (and `null`, as axon's replies carry it) into one frame. */
+const byteLength = (pieces: Buffer[]) => {
+  let length = 0
+  for (const piece of pieces) length += piece.length
+  return length
+}
+
+/** Encodes parts into one frame: the only copy of their bytes on the way out. */
 export function encodeFrame(parts: Part[]): Buffer {
   if (parts.length > 15) throw new FrameError('a frame holds at most 15 parts')
   let size = 1
   const lengths = new Array<number>(parts.length)
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]
-    lengths[i] = part === null ? 6 : 2 + Buffer.byteLength(part, 'utf8')
+    lengths[i] = part === null ? 6 : typeof part === 'string' ? 2 + Buffer.byteLength(part, 'utf8') : Buffer.isBuffer(part) ? part.length : byteLength(part)
     size += HEADER + lengths[i]
   }
   const frame = Buffer.allocUnsafe(size)
@@ -36,6 +45,10 @@ export function encodeFrame(parts: Part[]): Buffer {
     offset += HEADER
     if (part === null) {
       offset += frame.write('j:null', offset, 'latin1')
+    } else if (Buffer.isBuffer(part)) {
+      offset += part.copy(frame, offset)
+    } else if (Array.isArray(part)) {
+      for (const piece of part) offset += piece.copy(frame, offset)
     } else {
       frame[offset++] = TEXT
       frame[offset++] = COLON

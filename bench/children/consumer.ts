@@ -80,8 +80,9 @@ const commands: Commands = {
   get: (m) => caller.get(m.record),
   seq: (m) => sequential(() => caller.get(m.record), m),
   flight: async (m) => {
-    if (m.warmupMs) await inFlight(() => caller.get(m.record), { concurrency: m.concurrency, maxMs: m.warmupMs })
-    return inFlight(() => caller.get(m.record), m)
+    const warm = m.warmupMs ? await inFlight(() => caller.get(m.record), { concurrency: m.concurrency, maxMs: m.warmupMs }) : undefined
+    const run = await inFlight(() => caller.get(m.record), m)
+    return { ...run, warmupCalls: warm?.calls ?? 0 }
   },
 
   /** RSS and heap after a warm-up, then after `calls` more calls (both after a full GC). */

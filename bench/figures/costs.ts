@@ -1,9 +1,9 @@
 /**
  * Figure 10: what a mesh secret (#7) and metrics (#9) cost. Three pairs of the same service run side
  * by side: the baseline (no secret, metrics off), metrics on, and a secret. Each round measures the
- * three, one after the other (the order turns each round), on sequential small-record `get`s, 100
- * calls in flight and an event burst, and takes each variant's ratio to the baseline of the same
- * round. Noise that lasts longer than one round then hits both sides of a ratio. Each row's ratio
+ * three, one after the other (the order turns each round), on sequential small-record `get`s and
+ * 100 calls in flight (time, and the CPU both processes spend per call) and on an event burst, and
+ * takes each variant's ratio to the baseline of the same round. Noise that lasts longer than one round then hits both sides of a ratio. Each row's ratio
  * is the median of the rounds' ratios, its note the middle half of them, and its two values the
  * medians of each side's runs. Rounds are bounded in count and in time.
  */
@@ -13,6 +13,7 @@ import { PORTS, row } from '../helpers'
 import type { FigureResult, Row } from '../helpers'
 import type { Context } from '../context'
 import { burst, connected } from './events'
+import { median, quantile } from '../rounds'
 
 const SECRET = 'bench-mesh-secret-0123456789abcdef'
 const VARIANTS = {
@@ -26,22 +27,20 @@ const MIN_ROUNDS = 5
 const MAX_ROUNDS = 15
 const ROUNDS_SECONDS = 30 // no round starts after this (a round takes about 2 s)
 
-type Measure = 'seq' | 'flight' | 'burst'
-/** Per measure: the value of a run, and whether lower is better. */
-const MEASURES: Record<Measure, { unit: string; value: (run: any) => number; lowerIsBetter: boolean }> = {
-  seq: { unit: 'µs/call', value: (run) => run.usPerCall, lowerIsBetter: true },
-  flight: { unit: 'calls/s', value: (run) => run.perSecond, lowerIsBetter: false },
-  burst: { unit: 'events/s', value: (run) => run.perSecond, lowerIsBetter: false }
+type Kind = 'seq' | 'flight' | 'burst'
+type Measure = Kind | 'seqCpu' | 'flightCpu'
+/**
+ * Per measure: the runs it reads, the value of a run, and whether lower is better. CPU per call
+ * (consumer and provider together) moves less with the machine's other load than time does.
+ */
+const MEASURES: Record<Measure, { kind: Kind; unit: string; value: (run: any) => number; lowerIsBetter: boolean }> = {
+  seq: { kind: 'seq', unit: 'µs/call', value: (run) => run.usPerCall, lowerIsBetter: true },
+  flight: { kind: 'flight', unit: 'calls/s', value: (run) => run.perSecond, lowerIsBetter: false },
+  burst: { kind: 'burst', unit: 'events/s', value: (run) => run.perSecond, lowerIsBetter: false },
+  seqCpu: { kind: 'seq', unit: 'CPU µs/call', value: (run) => run.cpuUsPerCall, lowerIsBetter: true },
+  flightCpu: { kind: 'flight', unit: 'CPU µs/call', value: (run) => run.cpuUsPerCall, lowerIsBetter: true }
 }
-
-/** The q-quantile of `values`, interpolated between neighbours. */
-const quantile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const at = (sorted.length - 1) * q
-  const low = Math.floor(at)
-  return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low)
-}
-const median = (values: number[]) => quantile(values, 0.5)
+const KINDS: Kind[] = ['seq', 'flight', 'burst']
 
 export async function run(ctx: Context): Promise<FigureResult> {
   const quick = ctx.settings.quick
@@ -57,18 +56,26 @@ export async function run(ctx: Context): Promise<FigureResult> {
       await connected(pairs[variant].provider, pairs[variant].consumer)
       await burst(pairs[variant].provider, pairs[variant].consumer, burstSize, 'warm-up')
     }
-    const measure: Record<Measure, (variant: Variant) => Promise<any>> = {
-      seq: (v) => pairs[v].consumer.send({ cmd: 'seq', record: pairs[v].id, ...seqOptions }, 60_000),
-      flight: (v) => pairs[v].consumer.send({ cmd: 'flight', record: pairs[v].id, ...flightOptions }, 60_000),
+    /** The run, with the CPU both processes spent on it per call (warm-up calls included on both sides of the count). */
+    const withCpu = async (pair: CallPair, run: () => Promise<any>, warmupCalls: (result: any) => number) => {
+      const cpu = async () => (await Promise.all([pair.consumer.send({ cmd: 'cpu' }), pair.provider.send({ cmd: 'cpu' })])).reduce((a, b) => a + b, 0)
+      const before = await cpu()
+      const result = await run()
+      const used = (await cpu()) - before
+      return { ...result, cpuUsPerCall: used / (result.calls + warmupCalls(result)) }
+    }
+    const measure: Record<Kind, (variant: Variant) => Promise<any>> = {
+      seq: (v) => withCpu(pairs[v], () => pairs[v].consumer.send({ cmd: 'seq', record: pairs[v].id, ...seqOptions }, 60_000), () => seqOptions.warmup),
+      flight: (v) => withCpu(pairs[v], () => pairs[v].consumer.send({ cmd: 'flight', record: pairs[v].id, ...flightOptions }, 60_000), (result) => result.warmupCalls),
       burst: (v) => burst(pairs[v].provider, pairs[v].consumer, burstSize)
     }
-    const runs = { seq: [], flight: [], burst: [] } as Record<Measure, Array<Record<Variant, any>>>
+    const runs = { seq: [], flight: [], burst: [] } as Record<Kind, Array<Record<Variant, any>>>
     const started = Date.now()
     for (let round = 0; round < (quick ? 1 : MAX_ROUNDS); round++) {
       if (round >= MIN_ROUNDS && Date.now() - started > ROUNDS_SECONDS * 1000) break
       // Each variant goes first in turn, so a drift within a round does not always favour the same one.
       const order = ORDER.map((_, i) => ORDER[(i + round) % ORDER.length])
-      for (const kind of Object.keys(MEASURES) as Measure[]) {
+      for (const kind of KINDS) {
         const results = {} as Record<Variant, any>
         for (const variant of order) results[variant] = await measure[kind](variant)
         runs[kind].push(results)
@@ -78,23 +85,27 @@ export async function run(ctx: Context): Promise<FigureResult> {
     const summary: Record<string, unknown> = {}
     const compare = (variant: Variant, kind: Measure, label: string, target?: number) => {
       const { unit, value, lowerIsBetter } = MEASURES[kind]
-      const ratios = runs[kind].map((r) => value(r[variant]) / value(r.plain))
+      const measured = runs[MEASURES[kind].kind]
+      const ratios = measured.map((r) => value(r[variant]) / value(r.plain))
       const ratio = median(ratios)
       // The middle half of the rounds: one disturbed round does not widen it.
       const spread = `${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}×`
       const met = target === undefined ? null : lowerIsBetter ? ratio <= target : ratio >= target
-      const errors = runs[kind].reduce((sum, r) => sum + (r[variant].errors ?? 0) + (r[variant].lost ?? 0) + (r.plain.errors ?? 0) + (r.plain.lost ?? 0), 0)
+      const errors = measured.reduce((sum, r) => sum + (r[variant].errors ?? 0) + (r[variant].lost ?? 0) + (r.plain.errors ?? 0) + (r.plain.lost ?? 0), 0)
       const note = `median ratio over ${ratios.length} ${ratios.length === 1 ? 'round' : 'rounds'}, middle half ${spread}${errors ? `; ${errors} errors or lost events` : ''}`
       const targetText = target === undefined ? '' : `${lowerIsBetter ? '≤' : '≥'} ${target}× baseline`
-      const line = row('10', label, median(runs[kind].map((r) => value(r[variant]))), median(runs[kind].map((r) => value(r.plain))), unit, targetText, met === null ? null : met && errors === 0, note)
+      const line = row('10', label, median(measured.map((r) => value(r[variant]))), median(measured.map((r) => value(r.plain))), unit, targetText, met === null ? null : met && errors === 0, note)
       summary[`${variant} ${kind}`] = { ratio, quartiles: [quantile(ratios, 0.25), quantile(ratios, 0.75)], ratios }
       rows.push({ ...line, ratio })
     }
     compare('metrics', 'seq', 'sequential get, metrics on vs off', 1.05)
     compare('metrics', 'flight', '100 in flight, metrics on vs off', 0.95)
     compare('metrics', 'burst', 'event burst, metrics on vs off', 0.95)
+    compare('metrics', 'seqCpu', 'CPU per sequential get, metrics on vs off', 1.05)
+    compare('metrics', 'flightCpu', 'CPU per call, 100 in flight, metrics on vs off', 1.05)
     compare('secret', 'seq', 'sequential get, secret vs none', 1.15)
     compare('secret', 'flight', '100 in flight, secret vs none')
+    compare('secret', 'seqCpu', 'CPU per sequential get, secret vs none')
     compare('secret', 'burst', 'event burst, secret vs none', 0.85)
     return { rows, details: { rounds: runs.seq.length, seconds: (Date.now() - started) / 1000, burstSize, ratios: summary, runs } }
   } finally {

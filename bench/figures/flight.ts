@@ -2,23 +2,27 @@
 import { row } from '../helpers'
 import type { FigureResult } from '../helpers'
 import type { Context } from '../context'
+import { median, pairedRounds } from '../rounds'
 
 export async function run(ctx: Context): Promise<FigureResult> {
   const { mesh, raw } = await ctx.calls()
   const quick = ctx.settings.quick
-  const options = { concurrency: 100, maxCalls: 1_000_000, maxMs: quick ? 500 : 1500, warmupMs: quick ? 200 : 500 }
-  const rounds = quick ? 1 : 3
-  const runs: Record<'mesh' | 'raw', any[]> = { mesh: [], raw: [] }
-  for (let i = 0; i < rounds; i++) {
-    runs.raw.push(await raw.consumer.send({ cmd: 'flight', record: raw.id, ...options }, 60_000))
-    runs.mesh.push(await mesh.consumer.send({ cmd: 'flight', record: mesh.id, ...options }, 60_000))
-  }
-  const median = (list: any[]) => [...list].sort((a, b) => a.perSecond - b.perSecond)[Math.floor(list.length / 2)]
-  const m = median(runs.mesh)
-  const r = median(runs.raw)
-  const errors = runs.mesh.reduce((sum, run) => sum + run.errors, 0)
+  const options = { concurrency: 100, maxCalls: 1_000_000, maxMs: quick ? 300 : 400, warmupMs: quick ? 100 : 100 }
+  await raw.consumer.send({ cmd: 'flight', record: raw.id, ...options, warmupMs: 500 }, 60_000)
+  await mesh.consumer.send({ cmd: 'flight', record: mesh.id, ...options, warmupMs: 500 }, 60_000)
+  // Many short paired rounds (see rounds.ts).
+  const paired = await pairedRounds(
+    quick ? 1 : 9,
+    () => mesh.consumer.send({ cmd: 'flight', record: mesh.id, ...options }, 60_000),
+    () => raw.consumer.send({ cmd: 'flight', record: raw.id, ...options }, 60_000),
+    (run: any) => run.perSecond
+  )
+  const errors = paired.runs.reduce((sum, run: any) => sum + run.subject.errors, 0)
+  const firstError = paired.runs.map((run: any) => run.subject.firstError).find(Boolean)
+  const note = `median ratio of ${paired.runs.length} paired rounds, middle half ${paired.spread}${errors ? `; ${errors} errors (${firstError ?? ''})` : ''}`
+  const line = row('2', 'remote get, 100 in flight', median(paired.runs.map((run: any) => run.subject.perSecond)), median(paired.runs.map((run: any) => run.baseline.perSecond)), 'calls/s', '≥ 0.85× baseline', paired.ratio >= 0.85 && errors === 0, note)
   return {
-    rows: [row('2', 'remote get, 100 in flight', m.perSecond, r.perSecond, 'calls/s', '≥ 0.85× baseline', m.perSecond >= 0.85 * r.perSecond && errors === 0, errors ? `${errors} errors (${m.firstError ?? ''})` : undefined)],
-    details: { mesh: runs.mesh, raw: runs.raw }
+    rows: [{ ...line, ratio: paired.ratio }],
+    details: { ratio: paired.ratio, ratios: paired.ratios, mesh: paired.runs.map((run) => run.subject), raw: paired.runs.map((run) => run.baseline) }
   }
 }

@@ -92,7 +92,15 @@ describe('status and metrics', function () {
     // This parser keeps one series per histogram family; the per-label counts are read from the text.
     expect(byName.feathers_mesh_call_duration_seconds.type).to.equal('HISTOGRAM')
     expect(text).to.match(/feathers_mesh_call_duration_seconds_count\{service="todos",method="find"\} (\d+)/)
-    expect(Number(/feathers_mesh_call_duration_seconds_count\{service="todos",method="find"\} (\d+)/.exec(text)![1])).to.be.at.least(10)
+    const count = Number(/feathers_mesh_call_duration_seconds_count\{service="todos",method="find"\} (\d+)/.exec(text)![1])
+    expect(count).to.be.at.least(10)
+    // Buckets are cumulative, in order of their bounds, and +Inf holds every call.
+    const buckets = [...text.matchAll(/feathers_mesh_call_duration_seconds_bucket\{le="([^"]+)",service="todos",method="find"\} (\d+)/g)].map((m) => ({ le: m[1], value: Number(m[2]) }))
+    expect(buckets.length).to.equal(15)
+    expect(buckets.map((b) => b.value)).to.deep.equal([...buckets.map((b) => b.value)].sort((a, b) => a - b))
+    expect(buckets[buckets.length - 1]).to.deep.equal({ le: '+Inf', value: count })
+    const sum = Number(/feathers_mesh_call_duration_seconds_sum\{service="todos",method="find"\} ([\d.e-]+)/.exec(text)![1])
+    expect(sum).to.be.greaterThan(0).and.lessThan(count * 10)
     const replicas = byName.feathers_mesh_replicas.metrics.find((m: any) => m.labels.service === 'todos')
     expect(Number(replicas.value)).to.equal(2)
     const admitted = byName.feathers_mesh_peers.metrics.find((m: any) => m.labels.state === 'admitted')

@@ -1,24 +1,42 @@
 import { expect } from 'chai'
 import { randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
-import type { OpenResult } from '../../src/security'
+import type { OpenResult, Sealer } from '../../src/security'
 
 const S1 = 'first-mesh-secret-0123456789'
 const S2 = 'second-mesh-secret-9876543210'
 const text = JSON.stringify({ v: 1, type: 'call', path: 'todos', method: 'get', args: [1], params: { query: {} } })
 
+/** A sealer whose frames come as one buffer, as they arrive on the wire. */
+function joined(sealer: Sealer) {
+  return { seal: (text: string, to: string) => Buffer.concat(sealer.seal(text, to)), open: (frame: Buffer, me: string) => sealer.open(frame, me) }
+}
+
 function app(partition: string, secrets = [S1]) {
   const uuid = randomUUID()
-  return { uuid, sealer: createSealer(secrets, partition, uuid) }
+  return { uuid, sealer: joined(createSealer(secrets, partition, uuid)) }
 }
 
 /** Two apps of a mesh: `a` (partition `consumer`) and `b` (partition `todos`). */
 const pair = () => ({ a: app('consumer'), b: app('todos') })
 
 const reason = (result: OpenResult) => (result.ok ? 'opened' : result.reason)
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-/** The frame with the character at `index` changed in its highest bit (never a padding bit of base64url). */
-const flip = (frame: string, index: number) => frame.slice(0, index) + BASE64URL[BASE64URL.indexOf(frame[index]) ^ 32] + frame.slice(index + 1)
+/** The frame with one bit of the byte at `index` flipped. */
+const flip = (frame: Buffer, index: number) => {
+  const copy = Buffer.from(frame)
+  copy[index] ^= 0x10
+  return copy
+}
+/** The header (partition key, key id, uuid) of a sealed frame and where its IV starts. */
+const headerOf = (frame: Buffer) => ({ header: frame.toString('utf8', 5, 5 + frame.readUInt16BE(3)), iv: 5 + frame.readUInt16BE(3) })
+/** The frame under another header: same IV, ciphertext and tag. */
+const sealedLike = (header: string, body: Buffer) => {
+  const bytes = Buffer.from(header)
+  const length = Buffer.alloc(2)
+  length.writeUInt16BE(bytes.length)
+  return Buffer.concat([Buffer.from('S1.'), length, bytes, body])
+}
+const rehead = (frame: Buffer, header: string) => sealedLike(header, frame.subarray(headerOf(frame).iv))
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
 /** Runs `action` with Date.now() moved by `ms`. */
@@ -36,8 +54,9 @@ describe('security: sealed frames', () => {
   it('opens what a peer sealed for it, naming the sender, and hides the text', () => {
     const { a, b } = pair()
     const frame = a.sealer.seal(text, b.uuid)
-    expect(frame.startsWith(`S1.consumer.`)).to.equal(true)
-    expect(frame).not.to.include('todos') // the text is not readable on the wire
+    expect(frame.subarray(0, 3).toString()).to.equal('S1.')
+    expect(headerOf(frame).header.startsWith('consumer.')).to.equal(true)
+    expect(frame.includes('todos')).to.equal(false) // the text is not readable on the wire
     expect(b.sealer.open(frame, b.uuid)).to.deep.equal({ ok: true, text, from: a.uuid })
     const reply = b.sealer.seal('{"ok":true,"value":{"title":"é ✓ 漢字"}}', a.uuid)
     expect(a.sealer.open(reply, a.uuid)).to.deep.equal({ ok: true, text: '{"ok":true,"value":{"title":"é ✓ 漢字"}}', from: b.uuid })
@@ -56,10 +75,10 @@ describe('security: sealed frames', () => {
     const first = createSealer([S1], 'todos', uuid)
     const second = createSealer([S1], 'todos', uuid)
     const ivs = new Set<string>()
-    const body = (frame: string) => frame.slice(frame.lastIndexOf('.') + 1, frame.lastIndexOf('.') + 17)
+    // The pieces of a sealed frame: preamble and header, IV, ciphertext, tag.
     for (let i = 0; i < 500; i++) {
-      ivs.add(body(first.seal(text, '*')))
-      ivs.add(body(second.seal(text, '*')))
+      ivs.add(first.seal(text, '*')[1].toString('hex'))
+      ivs.add(second.seal(text, '*')[1].toString('hex'))
     }
     expect(ivs.size).to.equal(1000)
   })
@@ -75,28 +94,29 @@ describe('security: sealed frames', () => {
   it('refuses every altered frame, in the header or in the body, without naming a sender', () => {
     const { a, b } = pair()
     const frame = a.sealer.seal(text, b.uuid)
-    const last = frame.lastIndexOf('.')
-    const positions = [3, last - 40, last - 1, last + 1, last + 17, last + 40, frame.length - 1]
+    const { header, iv } = headerOf(frame)
+    const positions = [3, 4, 5, iv - 40, iv - 1, iv, iv + 11, iv + 12, iv + 40, frame.length - 1]
     for (const index of positions) {
       const result = b.sealer.open(flip(frame, index), b.uuid)
       expect(result.ok, `altered at ${index}`).to.equal(false)
       expect(result.ok === false && result.from, `no sender for an alteration at ${index}`).to.equal(undefined)
     }
-    expect(reason(b.sealer.open(frame.slice(0, -4), b.uuid))).to.equal('authentication failed')
-    expect(reason(b.sealer.open(frame.slice(0, last + 20), b.uuid))).to.equal('malformed')
+    expect(reason(b.sealer.open(frame.subarray(0, -4), b.uuid))).to.equal('authentication failed')
+    expect(reason(b.sealer.open(frame.subarray(0, iv + 20), b.uuid))).to.equal('malformed')
     // A sealed frame moved under another partition key or uuid does not open either.
-    expect(reason(b.sealer.open(frame.replace('S1.consumer.', 'S1.gateway.'), b.uuid))).to.equal('unknown secret')
-    expect(reason(b.sealer.open(frame.replace(a.uuid, randomUUID()), b.uuid))).to.equal('authentication failed')
+    expect(reason(b.sealer.open(rehead(frame, header.replace('consumer.', 'gateway.')), b.uuid))).to.equal('unknown secret')
+    expect(reason(b.sealer.open(rehead(frame, header.replace(a.uuid, randomUUID())), b.uuid))).to.equal('authentication failed')
     // The original still opens: failed attempts leave no state behind.
     expect(reason(b.sealer.open(frame, b.uuid))).to.equal('opened')
   })
 
   it('refuses unsealed, garbage and foreign frames', () => {
     const { b } = pair()
-    expect(reason(b.sealer.open('{"v":1,"type":"call"}', b.uuid))).to.equal('not sealed')
-    expect(reason(b.sealer.open('S1.', b.uuid))).to.equal('malformed')
-    expect(reason(b.sealer.open(`S1.flood.deadbeef.${'A'.repeat(40)}`, b.uuid))).to.equal('malformed')
-    expect(reason(b.sealer.open(`S1.flood.deadbeef.${randomUUID()}.${'A'.repeat(60)}`, b.uuid))).to.equal('unknown secret')
+    expect(reason(b.sealer.open(Buffer.from('{"v":1,"type":"call"}'), b.uuid))).to.equal('not sealed')
+    expect(reason(b.sealer.open(Buffer.from('S1.'), b.uuid))).to.equal('malformed')
+    expect(reason(b.sealer.open(Buffer.from('S1.\xff\xffflood'), b.uuid))).to.equal('malformed')
+    expect(reason(b.sealer.open(sealedLike('flood.deadbeef', Buffer.alloc(60, 65)), b.uuid))).to.equal('malformed')
+    expect(reason(b.sealer.open(sealedLike(`flood.deadbeef.${randomUUID()}`, Buffer.alloc(60, 65)), b.uuid))).to.equal('unknown secret')
   })
 
   it('opens each frame once', () => {
@@ -126,9 +146,9 @@ describe('security: sealed frames', () => {
   })
 
   it('rotates: the first secret seals, every secret opens', () => {
-    const frameUnder = (secrets: string[], to: string) => createSealer(secrets, 'todos', randomUUID()).seal(text, to)
+    const frameUnder = (secrets: string[], to: string) => joined(createSealer(secrets, 'todos', randomUUID())).seal(text, to)
     const me = randomUUID()
-    const opens = (secrets: string[], frame: string) => reason(createSealer(secrets, 'gateway', me).open(frame, me))
+    const opens = (secrets: string[], frame: Buffer) => reason(createSealer(secrets, 'gateway', me).open(frame, me))
     expect(opens([S1, S2], frameUnder([S2], me))).to.equal('opened')
     expect(opens([S2, S1], frameUnder([S1], me))).to.equal('opened')
     expect(opens([S2], frameUnder([S1, S2], me))).to.equal('unknown secret')
