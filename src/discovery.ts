@@ -2,6 +2,7 @@ import cote from 'cote'
 import createDebug from 'debug'
 import { dirname } from 'path'
 import { RedisChannel } from './redis-channel'
+import { startTicker } from './ticker'
 
 const debug = createDebug('feathers-mesh:discovery')
 
@@ -19,6 +20,8 @@ if (!createRedisSocket.feathersMesh) {
 }
 
 const COTE_KEY = 'feathers-mesh'
+/** The longest delay a Node timer takes (a longer one fires after 1 ms): node-discover's own timers never fire. */
+const NEVER = 2 ** 31 - 1 // ms
 
 /**
  * Announcement period, in ms (cote's is 2000). Joining does not wait for it: a new app announces
@@ -123,7 +126,18 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
       })
     : undefined
   // `redis` is always set, so a COTE_DISCOVERY_REDIS_URL read by cote never reaches node-discover's own socket.
-  const discovery = new CoteDiscovery(ad, { ...options, redis: channel })
+  // node-discover starts its hello and check timers when its socket binds, each app at its own
+  // phase, so every peer's hello would wake an app on its own. Its timers are set never to fire,
+  // and both run on the mesh-wide cadence instead (ticker.ts). Its constructor checks the timings;
+  // check() reads the two timeouts when it runs, so they get their real values back.
+  const discovery = new CoteDiscovery(ad, { ...options, helloInterval: NEVER, checkInterval: NEVER, nodeTimeout: NEVER, masterTimeout: NEVER, redis: channel })
+  discovery.settings.nodeTimeout = options.nodeTimeout
+  discovery.settings.masterTimeout = options.masterTimeout
+  // Both wait until its socket is bound, as its own timers did (a check may send a hello); it sends
+  // its first hello then, without waiting for the cadence.
+  const bound = () => discovery.broadcast.destination !== undefined
+  const hellos = startTicker(options.helloInterval, () => bound() && discovery.hello(), `${short} discovery hello`)
+  const checks = startTicker(options.checkInterval, () => bound() && discovery.check(), `${short} discovery check`)
   // cote's own listeners only log, and read `advertisement.key` unchecked: a malformed hello from
   // the network would throw out of the socket handler. Ours check every field.
   discovery.removeAllListeners('added')
@@ -159,6 +173,8 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
         .filter((endpoint): endpoint is Endpoint => endpoint !== undefined && endpoint.uuid !== settings.uuid)
     },
     close() {
+      hellos.stop()
+      checks.stop()
       discovery.stop()
       channel?.close() // stop() skips a discovery that never started (Redis never reached)
     }

@@ -4,6 +4,8 @@ import type { AnnounceMessage, HeartbeatMessage, HelloMessage, HelloReply } from
 import { PROTOCOL_VERSION } from './protocol'
 import type { Transport } from './transport'
 import { validState } from './dispatch'
+import { startTicker } from './ticker'
+import type { Ticker } from './ticker'
 
 const debug = createDebug('feathers-mesh:membership')
 
@@ -52,7 +54,7 @@ export class Membership {
   readonly departed = new Map<string, { uuid: string; key: string; reason: string; at: number }>()
   /** Heartbeats received from peers since start. */
   heartbeatsIn = 0
-  private timer?: NodeJS.Timeout
+  private ticker?: Ticker
   private greeting = new Set<string>()
   private closed = false
   private warnedAt = 0
@@ -68,13 +70,14 @@ export class Membership {
 
   start() {
     this.stop()
-    this.timer = setInterval(() => this.tick(), this.options.heartbeatInterval)
-    this.timer.unref()
+    // On the wall-clock grid, so peers' heartbeats arrive together with each other and with their
+    // discovery hellos (see ticker.ts): the idle cost is in wake-ups, not in messages.
+    this.ticker = startTicker(this.options.heartbeatInterval, () => this.sweep(), `${this.short} heartbeat`)
   }
 
   stop() {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+    this.ticker?.stop()
+    this.ticker = undefined
   }
 
   /**
@@ -204,15 +207,6 @@ export class Membership {
       }
     } finally {
       this.greeting.delete(uuid)
-    }
-  }
-
-  private tick() {
-    // A timer callback: whatever goes wrong is logged, never thrown out of the interval.
-    try {
-      this.sweep()
-    } catch (error) {
-      debug('%s heartbeat failed: %O', this.short, error)
     }
   }
 
