@@ -135,9 +135,11 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
   discovery.settings.masterTimeout = options.masterTimeout
   // Both wait until its socket is bound, as its own timers did (a check may send a hello); it sends
   // its first hello then, without waiting for the cadence.
-  const bound = () => discovery.broadcast.destination !== undefined
+  let closed = false
+  const bound = () => !closed && discovery.broadcast.destination !== undefined
   const hellos = startTicker(options.helloInterval, () => bound() && discovery.hello(), `${short} discovery hello`)
-  const checks = startTicker(options.checkInterval, () => bound() && discovery.check(), `${short} discovery check`)
+  // Checked after the loop's poll phase, which reads the hellos of this very instant first.
+  const checks = startTicker(options.checkInterval, () => bound() && setImmediate(() => bound() && discovery.check()).unref(), `${short} discovery check`)
   // cote's own listeners only log, and read `advertisement.key` unchecked: a malformed hello from
   // the network would throw out of the socket handler. Ours check every field.
   discovery.removeAllListeners('added')
@@ -173,6 +175,7 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
         .filter((endpoint): endpoint is Endpoint => endpoint !== undefined && endpoint.uuid !== settings.uuid)
     },
     close() {
+      closed = true
       hellos.stop()
       checks.stop()
       discovery.stop()

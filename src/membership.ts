@@ -213,6 +213,13 @@ export class Membership {
   private sweep() {
     const { seq } = this.options.localState()
     this.transport.publish({ v: PROTOCOL_VERSION, type: 'heartbeat', from: this.options.uuid, key: this.options.key, seq })
+    // Peers' heartbeats of this very instant may already wait in the sockets, unread if the loop
+    // was busy: expire after the loop's poll phase has read them (setImmediate runs after it).
+    setImmediate(() => this.expire()).unref()
+  }
+
+  private expire() {
+    if (this.closed || !this.ticker) return
     const deadline = now() - this.options.heartbeatTimeout
     for (const peer of [...this.peers.values()]) {
       if (peer.lastSeen < deadline) this.drop(peer, `no heartbeat for ${this.options.heartbeatTimeout} ms`)

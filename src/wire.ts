@@ -14,6 +14,8 @@ const HEADER = 4
 const TEXT = 0x73 // 's'
 const JSON_TAG = 0x6a // 'j'
 const COLON = 0x3a
+/** Bytes a frame may hold beyond its largest part: the other parts of a mesh frame are ids and `null`. */
+const FRAME_EXTRA = 64 * 1024
 
 /** Text, `null` (as axon's replies carry it), or raw bytes given as one buffer or as pieces to join. */
 export type Part = string | null | Buffer | Buffer[]
@@ -78,6 +80,8 @@ function parseFrame(buffer: Buffer, offset: number, maxPart: number): { parts: u
     if (at + HEADER > buffer.length) return { needed: at + HEADER }
     const length = buffer.readUInt32BE(at)
     if (length > maxPart) throw new FrameError(`a frame part of ${length} bytes is over the limit (${maxPart})`)
+    // Up to 15 parts each under the limit would still be 15 times it, buffered before any check.
+    if (at + HEADER + length - offset > maxPart + FRAME_EXTRA) throw new FrameError(`a frame of more than ${maxPart + FRAME_EXTRA} bytes is over the limit`)
     at += HEADER
     if (at + length > buffer.length) return { needed: at + length }
     parts[i] = decodePart(buffer, at, at + length)

@@ -61,6 +61,10 @@ describe('wire framing', () => {
     expect(() => readAll([Buffer.from([0x10])])).to.throw(FrameError, /not a frame/)
     const header = Buffer.from([0x11, 0xff, 0xff, 0xff, 0xff])
     expect(() => readAll([header], 1024)).to.throw(FrameError, /over the limit/)
+    // Parts each under the limit, but together over it (and the 64 KB the other parts may take).
+    const parts = Buffer.concat([Buffer.from([0x13]), ...[0, 1].map(() => Buffer.concat([Buffer.from([0, 1, 0, 0]), Buffer.alloc(65536, 0x41)]))])
+    expect(() => readAll([parts], 65536)).to.throw(FrameError, /frame of more than/)
+    expect(() => readAll([parts.subarray(0, 100)], 65536)).not.to.throw()
     expect(() => encodeFrame(new Array(16).fill('x'))).to.throw(FrameError)
   })
 })
