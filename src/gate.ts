@@ -27,7 +27,12 @@ export function createGate(
   // The claimed partition of a sealed frame (unauthenticated: for the operator only).
   const partitionOf = (frame: Buffer) => {
     const header = headerOf(frame) ?? ''
-    return header.slice(0, header.lastIndexOf('.', header.lastIndexOf('.') - 1)) || '?'
+    const idDot = header.lastIndexOf('.', header.lastIndexOf('.') - 1)
+    return idDot > 0 ? header.slice(0, idDot) : '?'
+  }
+  const refuseSealed = (frame: Buffer, reason: string) => {
+    const partition = partitionOf(frame)
+    onRefused(`sealed:${partition}`, partition, reason)
   }
 
   return {
@@ -39,7 +44,7 @@ export function createGate(
         cut()
         if (!isSealed(frame)) return void drops.note('not a text frame', origin)
         drops.note('sealed, and this app has no secret', origin)
-        return void onRefused(`sealed:${partitionOf(frame)}`, partitionOf(frame), 'seals its messages with a mesh secret this app does not have')
+        return void refuseSealed(frame, 'seals its messages with a mesh secret this app does not have')
       }
       if (!Buffer.isBuffer(frame)) {
         cut()
@@ -55,7 +60,7 @@ export function createGate(
       if (opened.from === undefined) cut()
       drops.note(opened.reason, opened.from ?? origin)
       if (opened.reason === 'unknown secret') {
-        onRefused(`sealed:${partitionOf(frame)}`, partitionOf(frame), 'seals its messages with another mesh secret')
+        refuseSealed(frame, 'seals its messages with another mesh secret')
       }
       return undefined
     }
