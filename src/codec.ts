@@ -4,7 +4,7 @@
  * cycles are refused with EncodeError, which callers turn into a BadRequest. Tags are objects with
  * a `$t` field; a user object that has its own `$t` field is wrapped, so no record is ever altered.
  */
-const TAG = '$t'
+export const TAG = '$t'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -25,32 +25,72 @@ const TYPED_ARRAYS: Record<string, TypedArrayClass> = {
   BigUint64Array
 }
 
+const PLAIN = 0
+const TAGGED = 1
+const LARGE = 2
+/** Objects and arrays `scan` may still visit before it calls a value large. */
+let budget = Infinity
+
+/** What sending a value takes: plain JSON, tags (a Date, a Buffer...), or, past `maxNodes` objects and arrays, a walk in pieces. */
+export function shapeOf(value: unknown, maxNodes: number): 'plain' | 'tagged' | 'large' {
+  budget = maxNodes
+  const shape = scan(value, 0)
+  budget = Infinity
+  return shape === PLAIN ? 'plain' : shape === TAGGED ? 'tagged' : 'large'
+}
+
+/** Whether a value holds more than `maxNodes` objects and arrays (it stops counting there). */
+export function largerThan(value: unknown, maxNodes: number): boolean {
+  budget = maxNodes
+  const large = count(value, 0)
+  budget = Infinity
+  return large
+}
+
+function count(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object' || depth > 64 || ArrayBuffer.isView(value)) return false
+  if (--budget < 0) return true
+  if (Array.isArray(value)) {
+    for (const item of value) if (count(item, depth + 1)) return true
+  } else {
+    for (const key in value as Record<string, unknown>) if (count((value as Record<string, unknown>)[key], depth + 1)) return true
+  }
+  return false
+}
+
 /** Whether a value holds anything plain JSON would lose or alter; most records do not. */
-export function needsTags(value: unknown, depth = 0): boolean {
-  if (value === null || value === undefined) return false
+export const needsTags = (value: unknown): boolean => scan(value, 0) === TAGGED
+
+function scan(value: unknown, depth: number): number {
+  if (value === null || value === undefined) return PLAIN
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      return false
+      return PLAIN
     case 'number':
-      return !Number.isFinite(value)
+      return Number.isFinite(value) ? PLAIN : TAGGED
     case 'object':
       break
     default:
-      return true // functions, symbols and BigInt: the slow path refuses them with a clear error
+      return TAGGED // functions, symbols and BigInt: the slow path refuses them with a clear error
   }
   // Deeper than any real record: let the slow path (and its cycle check) decide.
-  if (depth > 64 || ArrayBuffer.isView(value) || value instanceof Date) return true
+  if (depth > 64 || ArrayBuffer.isView(value) || value instanceof Date) return TAGGED
+  if (--budget < 0) return LARGE
   if (Array.isArray(value)) {
-    for (const item of value) if (needsTags(item, depth + 1)) return true
-    return false
+    for (const item of value) {
+      const shape = scan(item, depth + 1)
+      if (shape !== PLAIN) return shape
+    }
+    return PLAIN
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return TAGGED
   for (const key in value as Record<string, unknown>) {
-    if (key === TAG) return true
-    if (needsTags((value as Record<string, unknown>)[key], depth + 1)) return true
+    if (key === TAG) return TAGGED
+    const shape = scan((value as Record<string, unknown>)[key], depth + 1)
+    if (shape !== PLAIN) return shape
   }
-  return false
+  return PLAIN
 }
 
 export function encode(value: unknown, seen: Set<object> = new Set()): Json {

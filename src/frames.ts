@@ -1,16 +1,35 @@
-import { decode, encode, needsTags } from './codec'
+import { decode, encode, largerThan, shapeOf } from './codec'
+import { stringifyInPieces } from './json-pieces'
+import type { Text } from './json-pieces'
+
+/** Values with more objects and arrays than this are stringified in pieces (about 40 KB of JSON and up). */
+const PIECES_FROM = 2048
 
 /** A message as it crosses the wire: one JSON text, written once and parsed once. */
-export function serialize(message: unknown): string {
+export function serialize(message: unknown): Text {
   // Plain records skip the copying walk: JSON.stringify alone gives the same text.
-  return JSON.stringify(needsTags(message) ? encode(message) : message)
+  const shape = shapeOf(message, PIECES_FROM)
+  if (shape === 'plain') return JSON.stringify(message)
+  if (shape === 'tagged' && !largerThan(message, PIECES_FROM)) return JSON.stringify(encode(message))
+  return stringifyInPieces(message)
 }
 
 export function deserialize(text: unknown): unknown {
   if (typeof text !== 'string') throw new TypeError(`expected a text frame, got ${typeof text}`)
   // Most messages carry no tagged value (Date, Buffer...): then JSON.parse's result is already the value.
   const parsed = JSON.parse(text)
-  return text.includes('"$t"') ? decode(parsed) : parsed
+  return hasTag(text) ? decode(parsed) : parsed
+}
+
+/**
+ * Whether the text holds a `"$t"` key. Searched for as `$t`: a two-character search skips along
+ * with memchr, where the four-character one took 1 ms per MB.
+ */
+function hasTag(text: string): boolean {
+  for (let at = text.indexOf('$t'); at >= 0; at = text.indexOf('$t', at + 2)) {
+    if (text.charCodeAt(at - 1) === 0x22 && text.charCodeAt(at + 2) === 0x22) return true
+  }
+  return false
 }
 
 /** The connection whose frame is being handled, so a handler can cut a connection that sends garbage. */

@@ -3,12 +3,13 @@ import type { FrameSource } from './frames'
 import { headerOf, isSealed } from './security'
 import type { Sealer } from './security'
 import type { Part } from './wire'
+import type { Text } from './json-pieces'
 
 export interface Gate {
   /** Text of a frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
   open(frame: unknown, to: string, origin: string): string | undefined
   /** The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a secret. */
-  seal(text: string, to: string): Part
+  seal(text: Text, to: string): Part
 }
 
 /**

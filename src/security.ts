@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes } from 'crypto'
 import type { CipherGCM, DecipherGCM, KeyObject } from 'crypto'
 import { ReplayWindow } from './replay'
+import { utf8Text } from './wire'
+import type { Text } from './json-pieces'
 
 /**
  * Sealed frames: AES-256-GCM under a key of the sending app, derived (HKDF-SHA256) from the mesh
@@ -44,7 +46,7 @@ export type OpenResult = { ok: true; text: string; from: string } | { ok: false;
 
 export interface Sealer {
   /** The sealed frame, as the pieces to write one after the other (no copy of the ciphertext). */
-  seal(text: string, to: string): Buffer[]
+  seal(text: Text, to: string): Buffer[]
   open(frame: Buffer, me: string): OpenResult
 }
 
@@ -178,13 +180,15 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
       const n = ++counter
       const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
       spare = undefined
-      const body = cipher.update(`${Date.now()}|${to}|${text}`, 'utf8')
+      const head = `${Date.now()}|${to}|`
+      // A text in pieces is sealed a piece at a time: joining them would cost a copy of the whole.
+      const bodies = typeof text === 'string' ? [cipher.update(head + text, 'utf8')] : [cipher.update(head, 'utf8'), ...text.map((piece) => cipher.update(piece, 'utf8'))]
       cipher.final()
       if (!sparing) {
         sparing = true
         afterTurn(spareCipher)
       }
-      return [preamble, Buffer.from(setCounter(iv, n)), body, cipher.getAuthTag()]
+      return [preamble, Buffer.from(setCounter(iv, n)), ...bodies, cipher.getAuthTag()]
     },
 
     open(frame, me) {
@@ -205,7 +209,7 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
         decipher.setAuthTag(frame.subarray(frame.length - TAG_BYTES))
         const out = decipher.update(frame.subarray(start + IV_BYTES, frame.length - TAG_BYTES))
         decipher.final()
-        plain = out.toString('utf8')
+        plain = utf8Text(out)
       } catch {
         return { ok: false, reason: 'authentication failed' }
       }

@@ -5,12 +5,15 @@ import { Drops } from './drops'
 import type { Socket } from 'net'
 import { deserialize, flush, serialize } from './frames'
 import type { FrameSource } from './frames'
+import { joinText, textLength } from './json-pieces'
+import type { Text } from './json-pieces'
 import { createGate } from './gate'
 import { isPort, startDiscovery } from './discovery'
 import type { MeshDiscovery } from './discovery'
 import { Links } from './links'
 import type { Connector } from './links'
 import { encodeFrame, FrameError, FrameReader } from './wire'
+import { LARGE, largeBuffers } from './buffers'
 import type { PeerInfo } from './links'
 import type { Sealer } from './security'
 import type { HelloMessage, PublishedMessage, RequestMessage } from './protocol'
@@ -172,7 +175,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     const answer = (value: unknown) => {
       // Events the call emitted leave before its reply, as they would without batching.
       published.flush()
-      if (socket.writable) write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
+      if (!socket.writable) return
+      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
     }
     handlers
       .onRequest(message)
@@ -270,16 +274,20 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   // Messages published in one tick are sealed and sent as one frame: one seal, one open per receiver.
   const published = new Batch(options.maxPayload, options.maxBacklog, (texts) => {
-    const frame = texts.length === 1 ? encodeFrame([PUBLISHED, seal(texts[0], '*')]) : encodeFrame([PUBLISHED_BATCH, seal(`[${texts.join(',')}]`, '*')])
-    for (const socket of pubSock.socks as Socket[]) {
-      if (!socket.writable) continue
+    const frame = texts.length === 1 ? encodeFrame([PUBLISHED, seal(texts[0], '*')]) : encodeFrame([PUBLISHED_BATCH, seal(`[${texts.map(joinText).join(',')}]`, '*')])
+    const receivers = (pubSock.socks as Socket[]).filter((socket) => {
+      if (!socket.writable) return false
       // A subscriber that does not keep up loses messages rather than growing our memory.
       if (socket.writableLength > options.maxBacklog) {
         if (dropped++ % 1000 === 0) debug('%s dropped %d frame(s) to a slow subscriber', short, dropped)
-        continue
+        return false
       }
-      write(socket, frame)
-    }
+      return true
+    })
+    let writing = receivers.length
+    const written = frame.length >= LARGE ? () => --writing === 0 && largeBuffers.give(frame) : undefined
+    for (const socket of receivers) write(socket, frame, written)
+    if (writing === 0) largeBuffers.give(frame)
   })
 
   /** Reads the frames of every connection of an axon socket here, instead of through amp. */
@@ -365,15 +373,15 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     publish(message) {
       // Nobody listens: nothing to serialize, seal or send.
       if (closed || !pubSock.ready || pubSock.socks.length === 0) return
-      let text: string
+      let text: Text
       try {
         text = serialize(message)
       } catch (error) {
         debug('%s %s not published: %s', short, message.type, (error as Error).message)
         return
       }
-      if (options.maxPayload > 0 && text.length > options.maxPayload) {
-        debug('%s %s of %d bytes not published: over maxPayload', short, message.type, text.length)
+      if (options.maxPayload > 0 && textLength(text) > options.maxPayload) {
+        debug('%s %s of %d bytes not published: over maxPayload', short, message.type, textLength(text))
         return
       }
       published.add(text)
@@ -382,14 +390,14 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     request(peer, message, timeout) {
       if (closed) return Promise.reject(new TransportError('the mesh is closed', 'closed'))
       if (message.type === 'hello') message = { ...message, endpoint: ownEndpoint() }
-      let text: string
+      let text: Text
       try {
         text = serialize(message)
       } catch (error) {
         return Promise.reject(new TransportError((error as Error).message, error instanceof EncodeError ? 'encode' : 'encode'))
       }
-      if (options.maxPayload > 0 && text.length > options.maxPayload) {
-        return Promise.reject(new TransportError(`the message is ${text.length} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
+      if (options.maxPayload > 0 && textLength(text) > options.maxPayload) {
+        return Promise.reject(new TransportError(`the message is ${textLength(text)} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
       }
       const socket = links.socketOf(peer)
       if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'peer-gone'))
@@ -485,25 +493,26 @@ function describe(err: unknown): string {
 
 /** Texts collected until the end of the tick (or a size limit), then handed over together, in order. */
 class Batch {
-  private texts: string[] = []
+  private texts: Text[] = []
   private bytes = 0
   private readonly limit: number
 
   constructor(
     maxPayload: number,
     maxBacklog: number,
-    private readonly send: (texts: string[]) => void
+    private readonly send: (texts: Text[]) => void
   ) {
     // Within every receiver's maxPayload (with room for the list's commas and brackets), and small
     // next to maxBacklog, which a slow subscriber may hold (it is checked per frame).
     this.limit = Math.min(BATCH_BYTES, maxBacklog / 8, maxPayload > 0 ? maxPayload - 1024 : Infinity)
   }
 
-  add(text: string) {
-    if (this.texts.length > 0 && this.bytes + text.length + 1 > this.limit) this.flush()
+  add(text: Text) {
+    const length = textLength(text)
+    if (this.texts.length > 0 && this.bytes + length + 1 > this.limit) this.flush()
     if (this.texts.length === 0) process.nextTick(() => this.flush())
     this.texts.push(text)
-    this.bytes += text.length + 1
+    this.bytes += length + 1
   }
 
   flush() {
@@ -547,23 +556,24 @@ class Deadlines {
  * Writes a frame, holding the socket's writes until the current tick's work is done: calls, replies
  * and events produced together leave in one system call instead of one each.
  */
-function write(socket: Socket, frame: Buffer) {
+function write(socket: Socket, frame: Buffer, written?: () => void) {
   if (socket.writableCorked === 0) {
     socket.cork()
     process.nextTick(uncork, socket)
   }
-  socket.write(frame)
+  // A large frame is a lent buffer: it goes back once the socket is done with it (written or not).
+  socket.write(frame, written ?? (frame.length >= LARGE ? () => largeBuffers.give(frame) : undefined))
 }
 
 function uncork(socket: Socket) {
   socket.uncork()
 }
 
-function serializeReply(value: unknown, maxPayload: number): string {
+function serializeReply(value: unknown, maxPayload: number): Text {
   try {
     const text = serialize(value)
-    if (maxPayload === 0 || text.length <= maxPayload) return text
-    return serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${text.length} bytes, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large' } })
+    if (maxPayload === 0 || textLength(text) <= maxPayload) return text
+    return serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${textLength(text)} bytes, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large' } })
   } catch (error) {
     return serialize({ ok: false, error: { name: 'GeneralError', message: `the reply cannot be sent: ${(error as Error).message}`, code: 500, className: 'general-error' } })
   }

@@ -9,6 +9,9 @@
  *
  * Sealed frames travel as raw bytes; they start with `S1.`, never with a type tag and a colon.
  */
+import { isAscii } from 'buffer'
+import { LARGE, largeBuffers } from './buffers'
+
 const VERSION = 1
 const HEADER = 4
 const TEXT = 0x73 // 's'
@@ -16,29 +19,37 @@ const JSON_TAG = 0x6a // 'j'
 const COLON = 0x3a
 /** Bytes a frame may hold beyond its largest part: the other parts of a mesh frame are ids and `null`. */
 const FRAME_EXTRA = 64 * 1024
+/** Texts at least this long are checked for ASCII: then a copy decodes them, faster than UTF-8 decoding. */
+const ASCII_CHECK = 16 * 1024
 
-/** Text, `null` (as axon's replies carry it), or raw bytes given as one buffer or as pieces to join. */
-export type Part = string | null | Buffer | Buffer[]
+/** Text (whole, or pieces to join), `null` (as axon's replies carry it), or raw bytes (one buffer, or pieces to join). */
+export type Part = string | string[] | null | Buffer | Buffer[]
+
+const isTextPieces = (part: string[] | Buffer[]): part is string[] => typeof part[0] === 'string'
 
 export class FrameError extends Error {}
 
-const byteLength = (pieces: Buffer[]) => {
+const byteLength = (pieces: string[] | Buffer[]) => {
   let length = 0
-  for (const piece of pieces) length += piece.length
+  if (isTextPieces(pieces)) for (const piece of pieces) length += Buffer.byteLength(piece, 'utf8')
+  else for (const piece of pieces) length += piece.length
   return length
 }
 
-/** Encodes parts into one frame: the only copy of their bytes on the way out. */
+/**
+ * Encodes parts into one frame: the only copy of their bytes on the way out. A frame of LARGE bytes
+ * or more is lent by `largeBuffers`: give it back once written (one never given back is collected).
+ */
 export function encodeFrame(parts: Part[]): Buffer {
   if (parts.length > 15) throw new FrameError('a frame holds at most 15 parts')
   let size = 1
   const lengths = new Array<number>(parts.length)
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]
-    lengths[i] = part === null ? 6 : typeof part === 'string' ? 2 + Buffer.byteLength(part, 'utf8') : Buffer.isBuffer(part) ? part.length : byteLength(part)
+    lengths[i] = part === null ? 6 : typeof part === 'string' ? 2 + Buffer.byteLength(part, 'utf8') : Buffer.isBuffer(part) ? part.length : (isTextPieces(part) ? 2 : 0) + byteLength(part)
     size += HEADER + lengths[i]
   }
-  const frame = Buffer.allocUnsafe(size)
+  const frame = size >= LARGE ? largeBuffers.take(size) : Buffer.allocUnsafe(size)
   frame[0] = (VERSION << 4) | parts.length
   let offset = 1
   for (let i = 0; i < parts.length; i++) {
@@ -50,7 +61,13 @@ export function encodeFrame(parts: Part[]): Buffer {
     } else if (Buffer.isBuffer(part)) {
       offset += part.copy(frame, offset)
     } else if (Array.isArray(part)) {
-      for (const piece of part) offset += piece.copy(frame, offset)
+      if (isTextPieces(part)) {
+        frame[offset++] = TEXT
+        frame[offset++] = COLON
+        for (const piece of part) offset += frame.write(piece, offset, 'utf8')
+      } else {
+        for (const piece of part) offset += piece.copy(frame, offset)
+      }
     } else {
       frame[offset++] = TEXT
       frame[offset++] = COLON
@@ -60,10 +77,16 @@ export function encodeFrame(parts: Part[]): Buffer {
   return frame
 }
 
+/** UTF-8 bytes as text. JSON texts are mostly ASCII, which copies faster than UTF-8 decodes. */
+export function utf8Text(buffer: Buffer, start = 0, end = buffer.length): string {
+  if (end - start >= ASCII_CHECK && isAscii(buffer.subarray(start, end))) return buffer.toString('ascii', start, end)
+  return buffer.toString('utf8', start, end)
+}
+
 function decodePart(buffer: Buffer, start: number, end: number): unknown {
   if (end - start >= 2 && buffer[start + 1] === COLON) {
-    if (buffer[start] === TEXT) return buffer.toString('utf8', start + 2, end)
-    if (buffer[start] === JSON_TAG) return JSON.parse(buffer.toString('utf8', start + 2, end))
+    if (buffer[start] === TEXT) return utf8Text(buffer, start + 2, end)
+    if (buffer[start] === JSON_TAG) return JSON.parse(utf8Text(buffer, start + 2, end))
   }
   return buffer.subarray(start, end)
 }
@@ -92,7 +115,9 @@ function parseFrame(buffer: Buffer, offset: number, maxPart: number): { parts: u
 
 /**
  * Cuts a byte stream into frames. Chunks that end inside a frame are kept as they are and joined
- * once the frame is complete, so a 10 MB frame costs one copy, not one per chunk.
+ * once the frame is complete, so a 10 MB frame costs one copy, not one per chunk. A large join goes
+ * into a buffer lent by `largeBuffers` and given back once its frames are handled: raw (Buffer) parts
+ * handed to `onFrame` are valid during the call only.
  */
 export class FrameReader {
   private chunks: Buffer[] = []
@@ -109,22 +134,34 @@ export class FrameReader {
     this.chunks.push(chunk)
     this.buffered += chunk.length
     if (this.buffered < this.needed) return
-    let buffer = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered)
+    const lent = this.chunks.length > 1 && this.buffered >= LARGE ? join(this.chunks, largeBuffers.take(this.buffered)) : undefined
+    const buffer = lent ?? (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered))
     this.chunks = []
     this.buffered = 0
     this.needed = 0
-    let offset = 0
-    while (offset < buffer.length) {
-      const result = parseFrame(buffer, offset, this.maxPart)
-      if ('needed' in result) {
-        buffer = buffer.subarray(offset)
-        this.chunks = [buffer]
-        this.buffered = buffer.length
-        this.needed = result.needed - offset
-        return
+    try {
+      let offset = 0
+      while (offset < buffer.length) {
+        const result = parseFrame(buffer, offset, this.maxPart)
+        if ('needed' in result) {
+          // The lent buffer goes back: keep a copy of the start of the next frame.
+          const rest = lent ? Buffer.from(buffer.subarray(offset)) : buffer.subarray(offset)
+          this.chunks = [rest]
+          this.buffered = rest.length
+          this.needed = result.needed - offset
+          return
+        }
+        offset = result.end
+        if (onFrame(result.parts) === false) return
       }
-      offset = result.end
-      if (onFrame(result.parts) === false) return
+    } finally {
+      if (lent) largeBuffers.give(lent)
     }
   }
+}
+
+function join(chunks: Buffer[], into: Buffer): Buffer {
+  let offset = 0
+  for (const chunk of chunks) offset += chunk.copy(into, offset)
+  return into
 }

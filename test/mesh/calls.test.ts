@@ -31,6 +31,15 @@ for (const transport of TRANSPORTS) describe(`calls through a proxy (${transport
     expect(await todos.find({ query: { title: 'two' } })).to.deep.equal([])
   })
 
+  it('large calls and results in flight together each arrive whole (frame buffers are reused)', async () => {
+    // Distinct contents and sizes, some not ASCII: a buffer lent to two frames at once would mix them.
+    const payloads = Array.from({ length: 6 }, (_, i) => ({ i, text: String.fromCharCode(0x61 + i).repeat(300_000 + i * 50_000) + (i % 2 ? 'é✓' : ''), items: Array.from({ length: 2000 }, (_, n) => ({ n, i })) }))
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.all(payloads.map((data) => gateway.service('echo').create(data)))
+      results.forEach((result: any, i: number) => expect(result.data).to.deep.equal(payloads[i]))
+    }
+  })
+
   it('exposes proxy properties: remote, key, remoteOptions and the custom methods', () => {
     const todos = gateway.service('todos')
     expect(todos.remote).to.equal(true)

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
-import { encodeFrame, FrameError, FrameReader } from '../../src/wire'
+import { encodeFrame, FrameError, FrameReader, utf8Text } from '../../src/wire'
+import { BufferPool, LARGE, largeBuffers } from '../../src/buffers'
 
 // axon's own encoder and decoder: frames must stay byte-compatible with plain cote components.
 const AmpMessage = require('amp-message')
@@ -56,6 +57,33 @@ describe('wire framing', () => {
     expect((frames[0][1] as string).length).to.equal(big.length)
   })
 
+  it('joins a large frame in a reused buffer, keeping the start of the next frame and every text intact', () => {
+    // Two large frames, each followed by the start of the next one, in 64 KB chunks: the second join
+    // reuses the buffer the first one gave back, so a part kept from the first must have been copied.
+    const texts = ['a'.repeat(LARGE * 2), 'b'.repeat(LARGE * 2) + 'é', 'c']
+    const stream = Buffer.concat(texts.map((text) => encodeFrame(['topic', text])))
+    const chunks: Buffer[] = []
+    for (let at = 0; at < stream.length; at += 65536) chunks.push(stream.subarray(at, at + 65536))
+    const reader = new FrameReader(2 ** 31 - 1)
+    const frames: unknown[][] = []
+    for (const chunk of chunks) {
+      reader.push(chunk, (parts) => void frames.push(parts))
+      // Whoever takes the buffer next writes over it.
+      const other = largeBuffers.take(LARGE * 3)
+      other.fill(0x7a)
+      largeBuffers.give(other)
+    }
+    expect(frames.map((parts) => parts[1])).to.deep.equal(texts)
+    expect(largeBuffers.held()).to.be.greaterThan(0)
+  })
+
+  it('decodes large texts the same way, ASCII or not', () => {
+    for (const text of ['x'.repeat(40_000), 'x'.repeat(40_000) + 'ü€😀', '{"a":"' + 'é'.repeat(20_000) + '"}']) {
+      expect(utf8Text(Buffer.from(text))).to.equal(text)
+      expect(utf8Text(Buffer.from('..' + text + '..'), 2, 2 + Buffer.byteLength(text))).to.equal(text)
+    }
+  })
+
   it('refuses a wrong version, an empty frame and a part over the limit, before buffering it', () => {
     expect(() => readAll([Buffer.from([0x21, 0, 0, 0, 1, 0x41])])).to.throw(FrameError, /not a frame/)
     expect(() => readAll([Buffer.from([0x10])])).to.throw(FrameError, /not a frame/)
@@ -66,5 +94,36 @@ describe('wire framing', () => {
     expect(() => readAll([parts], 65536)).to.throw(FrameError, /frame of more than/)
     expect(() => readAll([parts.subarray(0, 100)], 65536)).not.to.throw()
     expect(() => encodeFrame(new Array(16).fill('x'))).to.throw(FrameError)
+  })
+})
+
+describe('large buffer pool', () => {
+  it('lends a buffer given back again, for any size that fits', () => {
+    const pool = new BufferPool()
+    const first = pool.take(LARGE * 3)
+    expect(first.length).to.equal(LARGE * 3)
+    pool.give(first)
+    const second = pool.take(LARGE * 3 - 100)
+    expect(second.buffer).to.equal(first.buffer)
+    expect(second.length).to.equal(LARGE * 3 - 100)
+  })
+
+  it('ignores a second give-back and buffers it never lent', () => {
+    const pool = new BufferPool()
+    const lent = pool.take(LARGE)
+    pool.give(lent)
+    pool.give(lent)
+    pool.give(Buffer.alloc(LARGE))
+    const a = pool.take(LARGE)
+    const b = pool.take(LARGE)
+    expect(a.buffer).to.equal(lent.buffer)
+    expect(b.buffer).not.to.equal(lent.buffer)
+  })
+
+  it('keeps at most two idle buffers', () => {
+    const pool = new BufferPool()
+    const lent = [pool.take(LARGE), pool.take(LARGE), pool.take(LARGE)]
+    for (const buffer of lent) pool.give(buffer)
+    expect(pool.held()).to.equal(2 * lent[0].buffer.byteLength)
   })
 })
