@@ -41,6 +41,9 @@ export function discoveryTimings(options: Record<string, unknown>) {
   return { helloInterval, checkInterval, nodeTimeout, masterTimeout }
 }
 
+/** The hello interval an app runs with these cote options (and cote's COTE_* defaults). */
+export const helloIntervalOf = (cote: Record<string, unknown>) => discoveryTimings({ ...CoteDiscovery.defaults, ...cote }).helloInterval
+
 /** Where a peer's two servers listen. */
 export interface Endpoint {
   uuid: string
@@ -51,6 +54,8 @@ export interface Endpoint {
   calls: number
   /** Port of its publisher (events). */
   events: number
+  /** Whether it takes our discovery hellos for heartbeats (since 1.2): we need not send it any. */
+  hellos?: boolean
 }
 
 export interface DiscoverySettings {
@@ -63,11 +68,18 @@ export interface DiscoverySettings {
   cote: Record<string, unknown>
   redis?: string
   advertise?: string
+  /**
+   * Set when discovery hellos stand for heartbeats (no secret: hellos are not sealed). The
+   * advertisement then says so and carries `seq`, this app's list number, read at each hello.
+   */
+  hellos?: { seq: () => number }
 }
 
 export interface DiscoveryHandlers {
   found(endpoint: Endpoint): void
   lost(uuid: string): void
+  /** A hello from a peer, with the list number it carries (only with `hellos` set). */
+  seen?(uuid: string, seq: number | undefined): void
 }
 
 export interface MeshDiscovery {
@@ -87,6 +99,11 @@ export interface MeshDiscovery {
 export function advertisement(settings: Omit<DiscoverySettings, 'cote' | 'redis'>, environment = '') {
   const mesh: Record<string, unknown> = { uuid: settings.uuid, key: settings.key, version: settings.version, calls: settings.calls, events: settings.events }
   if (settings.advertise) mesh.host = settings.advertise
+  if (settings.hellos) {
+    mesh.hellos = true
+    // A getter: node-discover serializes the advertisement at each hello, which then carries the current number.
+    Object.defineProperty(mesh, 'seq', { get: settings.hellos.seq, enumerable: true })
+  }
   return { name: `feathers-mesh ${settings.uuid.slice(0, 8)}`, key: `${environment}$$${COTE_KEY}`, axon_type: 'mesh', mesh }
 }
 
@@ -102,7 +119,7 @@ export function endpointOf(node: any, key: string): Endpoint | undefined {
   if (!isPort(mesh.calls) || !isPort(mesh.events) || typeof mesh.version !== 'number') return undefined
   const host = typeof mesh.host === 'string' && mesh.host !== '' ? mesh.host : node.address
   if (typeof host !== 'string' || host === '0.0.0.0') return undefined
-  return { uuid: mesh.uuid, key: mesh.key, version: mesh.version, host, calls: mesh.calls, events: mesh.events }
+  return { uuid: mesh.uuid, key: mesh.key, version: mesh.version, host, calls: mesh.calls, events: mesh.events, hellos: mesh.hellos === true }
 }
 
 /**
@@ -146,7 +163,14 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
   discovery.removeAllListeners('removed')
   discovery.on('error', (error: Error) => debug('%s discovery error: %s', short, error.message))
   let heard = 0
-  discovery.on('helloReceived', () => heard++)
+  discovery.on('helloReceived', (node: any) => {
+    heard++
+    if (!settings.hellos || !handlers.seen) return
+    const endpoint = endpointOf(node, ad.key)
+    if (!endpoint || endpoint.uuid === settings.uuid) return
+    const seq = node.advertisement.mesh.seq
+    handlers.seen(endpoint.uuid, Number.isSafeInteger(seq) ? seq : undefined)
+  })
   discovery.on('added', (node: unknown) => {
     const endpoint = endpointOf(node, ad.key)
     if (!endpoint || endpoint.uuid === settings.uuid) return

@@ -28,6 +28,11 @@ export interface MembershipOptions {
   heartbeatTimeout: number
   /** How long a hello may wait for its reply. */
   helloTimeout: number
+  /**
+   * Whether this app's discovery hellos stand for its heartbeats (no secret, and hellos at least as
+   * often as heartbeats): then it publishes heartbeats only while a peer does not take hellos for them.
+   */
+  hellosForHeartbeats: boolean
   /** This app's current list and its sequence number. */
   localState(): { seq: number; services: ServiceDescriptor[] }
   /** Called with a peer whose services changed (added, updated or emptied). */
@@ -43,8 +48,10 @@ const MAX_WARNINGS = 10 // refusal lines a minute
 
 /**
  * Who is in the mesh. A newly found peer is greeted with our state and answers with its own (one
- * round trip, no sleeps); any message counts as a heartbeat; a sweep drops peers silent for longer
- * than `heartbeatTimeout`; a goodbye drops the sender at once.
+ * round trip, no sleeps); any message counts as a heartbeat, and so does a discovery hello when
+ * there is no secret (so apps that all take hellos for heartbeats send none); a peer silent for
+ * long is asked directly, and one silent for longer than `heartbeatTimeout` is dropped; a goodbye
+ * drops the sender at once.
  */
 export class Membership {
   readonly peers = new Map<string, Peer>()
@@ -52,8 +59,10 @@ export class Membership {
   readonly refused = new Map<string, { uuid: string; key: string; reason: string }>()
   /** Peers that left recently (kept a minute for the status API). */
   readonly departed = new Map<string, { uuid: string; key: string; reason: string; at: number }>()
-  /** Heartbeats received from peers since start. */
+  /** Heartbeats (and discovery hellos standing for them) received from peers since start. */
   heartbeatsIn = 0
+  /** Heartbeats published since start. */
+  heartbeatsOut = 0
   private ticker?: Ticker
   private greeting = new Set<string>()
   private closed = false
@@ -116,11 +125,20 @@ export class Membership {
   }
 
   onHeartbeat(message: HeartbeatMessage) {
+    this.onBeat(message.from, message.seq)
+  }
+
+  /** A discovery hello, standing for a heartbeat (hellos are used so only without a secret). */
+  onHello(uuid: string, seq: number | undefined) {
+    this.onBeat(uuid, seq ?? -1)
+  }
+
+  private onBeat(uuid: string, seq: number) {
     this.heartbeatsIn++
-    const peer = this.heard(message.from)
+    const peer = this.heard(uuid)
     // An unknown peer, or one whose list moved on, is asked for its list: announcements can be missed.
     // An unknown one is greeted only once both links are up (the transport then reports it anyway).
-    if (peer ? message.seq > peer.seq : this.transport.linked(message.from)) this.greet(message.from)
+    if (peer ? seq > peer.seq : this.transport.linked(uuid)) this.greet(uuid)
   }
 
   onAnnounce(message: AnnounceMessage | HelloReply) {
@@ -212,17 +230,33 @@ export class Membership {
 
   private sweep() {
     const { seq } = this.options.localState()
-    this.transport.publish({ v: PROTOCOL_VERSION, type: 'heartbeat', from: this.options.uuid, key: this.options.key, seq })
+    if (this.heartbeatsNeeded()) {
+      this.heartbeatsOut++
+      this.transport.publish({ v: PROTOCOL_VERSION, type: 'heartbeat', from: this.options.uuid, key: this.options.key, seq })
+    }
     // Peers' heartbeats of this very instant may already wait in the sockets, unread if the loop
     // was busy: expire after the loop's poll phase has read them (setImmediate runs after it).
     setImmediate(() => this.expire()).unref()
   }
 
+  /** Heartbeats go out unless every peer takes our hellos for them (an older peer does not). */
+  private heartbeatsNeeded(): boolean {
+    if (!this.options.hellosForHeartbeats) return true
+    for (const uuid of this.peers.keys()) if (!this.transport.hearsHellos(uuid)) return true
+    return false
+  }
+
   private expire() {
     if (this.closed || !this.ticker) return
-    const deadline = now() - this.options.heartbeatTimeout
+    const { heartbeatTimeout, heartbeatInterval } = this.options
+    // A peer silent for this long is asked directly, and its answer counts as a heartbeat: its
+    // hellos may miss us (lost, or our Redis is away) while its links are fine.
+    const askAfter = Math.max(heartbeatTimeout - heartbeatInterval, heartbeatInterval)
+    const at = now()
     for (const peer of [...this.peers.values()]) {
-      if (peer.lastSeen < deadline) this.drop(peer, `no heartbeat for ${this.options.heartbeatTimeout} ms`)
+      const silence = at - peer.lastSeen
+      if (silence > heartbeatTimeout) this.drop(peer, `no heartbeat for ${heartbeatTimeout} ms`)
+      else if (silence > askAfter) void this.greet(peer.uuid)
     }
   }
 

@@ -20,6 +20,7 @@ import { createMetrics } from './metrics'
 import { createDispatcher } from './dispatch'
 import { createCoteTransport, TransportError } from './transport'
 import { createSealer } from './security'
+import { helloIntervalOf } from './discovery'
 import type { Transport } from './transport'
 import { mountHealthcheck, mountStatus, splitUseArguments, transportOf } from './app-hooks'
 
@@ -110,6 +111,7 @@ function setup(app: Application, options: ResolvedOptions) {
     idle: async (ms) => transport?.idle(ms),
     linked: (peer) => transport?.linked(peer) ?? false,
     abandon: (peer, reason) => transport?.abandon(peer, reason),
+    hearsHellos: (peer) => transport?.hearsHellos(peer) ?? false,
     hostOf: (peer) => transport?.hostOf(peer),
     discovery: () => transport?.discovery() ?? { mode: options.discovery.redis ? 'redis' : 'broadcast', connected: false, seen: 0, heard: 0 },
     close: async () => transport?.close()
@@ -137,12 +139,15 @@ function setup(app: Application, options: ResolvedOptions) {
     isLocal: (path) => app.services[path] !== undefined && (app.services[path] as any).remote !== true,
     transport: transportOf(app)
   })
+  // Hellos are not sealed: with a secret only sealed heartbeats prove a peer alive.
+  const hellosForHeartbeats = options.secrets.length === 0 && helloIntervalOf(options.cote) <= options.heartbeatInterval
   const membership = new Membership(lazyTransport, {
     uuid,
     key: options.key,
     heartbeatInterval: options.heartbeatInterval,
     heartbeatTimeout: options.heartbeatTimeout,
     helloTimeout: Math.max(options.heartbeatInterval, 1000),
+    hellosForHeartbeats,
     localState,
     onPeerServices: (peer, previous) => registry.update(peer.uuid, peer.services, previous),
     onPeerLeft: (peer) => registry.removePeer(peer.uuid, peer.services)
@@ -175,13 +180,15 @@ function setup(app: Application, options: ResolvedOptions) {
         maxBacklog: options.maxBacklog,
         maxPayload: options.maxPayload,
         sealer: options.secrets.length > 0 ? createSealer(options.secrets, options.key, uuid) : undefined,
-        ports
+        ports,
+        hellos: hellosForHeartbeats ? { seq: () => localState().seq } : undefined
       },
       {
         onPublished,
         onRequest,
         onPeerUp: (peer) => membership.discovered(peer.uuid),
         onPeerDown: (peerUuid) => membership.lost(peerUuid),
+        onPeerSeen: (peerUuid, seq) => membership.onHello(peerUuid, seq),
         onRefused: (from, key, reason) => membership.refuse(from, key, reason)
       }
     )

@@ -46,8 +46,10 @@ export interface MeshStatus {
     retries: number
     eventsIn: number
     eventsOut: number
-    /** Heartbeats received from peers since start. */
+    /** Heartbeats received from peers since start, and discovery hellos standing for them (no secret). */
     heartbeatsIn: number
+    /** Heartbeats published since start: none while every peer takes this app's hellos for them. */
+    heartbeatsOut: number
     dropped: Record<string, number>
   }
 }
@@ -117,6 +119,6 @@ export function meshStatus(parts: StatusParts): MeshStatus {
     app: { uuid: parts.uuid, key: parts.key, package: meshPackage(), protocol: PROTOCOL_VERSION, uptime: Math.round((Date.now() - parts.startedAt) / 1000), discovery: parts.transport.discovery() },
     peers,
     proxies,
-    counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, heartbeatsIn: membership.heartbeatsIn, dropped: { ...parts.transport.drops } }
+    counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, heartbeatsIn: membership.heartbeatsIn, heartbeatsOut: membership.heartbeatsOut, dropped: { ...parts.transport.drops } }
   }
 }

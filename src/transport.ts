@@ -40,6 +40,8 @@ export interface Transport {
   discovery(): DiscoveryState
   /** Rejects every pending request to a peer (it left or died). */
   abandon(peer: string, reason: string): void
+  /** Whether a peer takes our discovery hellos for heartbeats (its advertisement says so). */
+  hearsHellos(peer: string): boolean
   close(): Promise<void>
 }
 
@@ -57,6 +59,8 @@ export interface TransportHandlers {
   onRequest(message: RequestMessage): Promise<unknown>
   onPeerUp(peer: PeerInfo): void
   onPeerDown(uuid: string): void
+  /** A discovery hello of a peer, standing for a heartbeat (only with `hellos` set). */
+  onPeerSeen?(uuid: string, seq: number | undefined): void
   /** A frame was refused for lack of (or a different) secret; `from` and `key` are unauthenticated hints. */
   onRefused(from: string, key: string, reason: string): void
 }
@@ -78,6 +82,8 @@ export interface TransportOptions {
   redis?: string
   /** Host or address peers use to reach this app. */
   advertise?: string
+  /** Discovery hellos stand for heartbeats, and carry this app's list number. */
+  hellos?: { seq: () => number }
 }
 
 /** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
@@ -358,8 +364,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       }
       const { responder: calls, publisher: events } = ports()
       discovery = startDiscovery(
-        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise },
-        { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer) }
+        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos },
+        { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer), seen: (peer, seq) => safely('peer-seen', () => handlers.onPeerSeen?.(peer, seq)) }
       )
     },
 
@@ -441,6 +447,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     },
 
     abandon: abandonPeer,
+
+    hearsHellos: (peer) => links.endpoint(peer)?.hellos === true,
 
     hostOf: (peer) => links.endpoint(peer)?.host,
 

@@ -47,7 +47,7 @@ export async function run(ctx: Context): Promise<FigureResult> {
   // Short runs, many rounds: a ratio is taken between runs a few hundred ms apart.
   const seqOptions = { warmup: 100, maxCalls: 50_000, maxMs: quick ? 100 : 200 }
   const flightOptions = { concurrency: 100, maxCalls: 1_000_000, maxMs: quick ? 100 : 300, warmupMs: 50 }
-  const burstSize = quick ? 2000 : 10_000
+  const burstSize = quick ? 2000 : 30_000
   const pairs = {} as Record<Variant, CallPair>
   let port = PORTS.costs
   try {

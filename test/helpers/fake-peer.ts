@@ -14,6 +14,8 @@ export interface FakePeerOptions {
   extra?: Record<string, unknown>
   services: Array<{ path: string; methods: string[] }>
   answer?: (message: any) => unknown
+  /** Whether it publishes heartbeats (default true; an app of 1.0–1.1 always does). */
+  heartbeats?: boolean
 }
 
 export function fakePeer(options: FakePeerOptions) {
@@ -25,10 +27,12 @@ export function fakePeer(options: FakePeerOptions) {
   const services = options.services.map((s) => ({ ...s, key: options.key, events: [], remoteOptions: {} }))
   const envelope = (type: string) => ({ v: options.v, ...options.extra, type, from: uuid, key: options.key })
   const calls: any[] = []
+  let answersHellos = true
   responder.sock.on('message', (text: unknown, reply: Function) => {
     if (typeof text !== 'string' || typeof reply !== 'function') return
     const message = JSON.parse(text)
     calls.push(message)
+    if (message.type === 'hello' && !answersHellos) return
     if (message.type === 'hello') reply(null, JSON.stringify({ ok: true, value: { ...envelope('hello'), seq: 1, services } }))
     else if (message.type === 'call') reply(null, JSON.stringify({ ok: true, value: options.answer?.(message) ?? 'fake answer', ...options.extra }))
     else reply(null, JSON.stringify({ ok: true, value: { missing: [] } }))
@@ -41,10 +45,20 @@ export function fakePeer(options: FakePeerOptions) {
     if (closed) return
     discovery = startDiscovery({ uuid, key: options.key, version: options.v, calls, events, cote: coteDiscovery }, { found() {}, lost() {} })
   })
-  const timer = setInterval(() => publisher.publish('mesh', JSON.stringify({ ...envelope('heartbeat'), seq: 1 })), 200)
+  const timer = setInterval(() => options.heartbeats !== false && publisher.publish('mesh', JSON.stringify({ ...envelope('heartbeat'), seq: 1 })), 200)
   return {
     uuid,
     calls,
+    /** Stops its discovery hellos (its servers stay up). */
+    stopHellos() {
+      closed = true
+      discovery?.close()
+      discovery = undefined
+    },
+    /** Leaves hellos sent to it unanswered from now on (a hung app). */
+    ignoreHellos() {
+      answersHellos = false
+    },
     close() {
       clearInterval(timer)
       closed = true

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { DEFAULT_HELLO_INTERVAL, discoveryTimings, endpointOf } from '../../src/discovery'
+import { advertisement, DEFAULT_HELLO_INTERVAL, discoveryTimings, endpointOf } from '../../src/discovery'
 
 describe('discovery settings', () => {
   it('announces every 5 s by default, checking at that period and forgetting after three of them', () => {
@@ -15,11 +15,24 @@ describe('discovery settings', () => {
 
   it('reads a peer only from a complete advertisement, preferring the host it names', () => {
     const ad = { key: '$$feathers-mesh', mesh: { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 } }
-    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001 })
+    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001, hellos: false })
+    // Since 1.2 an app may take hellos for heartbeats; anything but `true` means it does not.
+    expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: true } } }, '$$feathers-mesh')?.hellos).to.equal(true)
+    expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: 'yes' } } }, '$$feathers-mesh')?.hellos).to.equal(false)
     expect(endpointOf({ address: '0.0.0.0', advertisement: { ...ad, mesh: { ...ad.mesh, host: 'todos-1' } } }, '$$feathers-mesh')?.host).to.equal('todos-1')
     expect(endpointOf({ address: '0.0.0.0', advertisement: ad }, '$$feathers-mesh')).to.equal(undefined) // Redis: no source address
     expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, calls: 0 } } }, '$$feathers-mesh')).to.equal(undefined)
     expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, 'other$$feathers-mesh')).to.equal(undefined)
     expect(endpointOf({}, '$$feathers-mesh')).to.equal(undefined)
+  })
+
+  it('advertises hellos for heartbeats with the current list number, read at each hello', () => {
+    let seq = 1
+    const settings = { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 }
+    const ad = advertisement({ ...settings, hellos: { seq: () => seq } })
+    expect(JSON.parse(JSON.stringify(ad)).mesh).to.include({ hellos: true, seq: 1 })
+    seq = 7
+    expect(JSON.parse(JSON.stringify(ad)).mesh.seq).to.equal(7)
+    expect(advertisement(settings).mesh).not.to.have.property('hellos')
   })
 })
