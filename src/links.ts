@@ -60,6 +60,9 @@ function retryDelay(attempt: number) {
  * nothing: the links and the heartbeats over them are the authority on a peer's health (a Redis
  * outage must not cut apps that already know each other).
  */
+/** Idle time before TCP keepalive probes start on a link, in ms. */
+export const KEEPALIVE_MS = 60_000
+
 export class Links {
   private readonly peers = new Map<string, Peer>()
   private closed = false
@@ -102,6 +105,12 @@ export class Links {
     return this.peers.get(uuid)?.endpoint
   }
 
+  /** Whether a peer takes our hellos for heartbeats, as far as we can tell: it says so, and discovery still sees it. */
+  hearsHellos(uuid: string): boolean {
+    const peer = this.peers.get(uuid)
+    return peer !== undefined && !peer.lost && peer.endpoint.hellos === true
+  }
+
   /** An open connection to the peer's responder. */
   socketOf(uuid: string): Socket | undefined {
     const socket = this.peers.get(uuid)?.sockets.calls
@@ -139,6 +148,9 @@ export class Links {
     const entry: Attempt = { socket }
     peer.connecting[kind] = entry
     socket.setNoDelay(true)
+    // An idle link carries nothing once hellos stand for heartbeats: keepalive probes (sent by the
+    // kernel, no wake-up here) keep NAT and firewall entries alive and notice a dead path.
+    socket.setKeepAlive(true, KEEPALIVE_MS)
     socket.setTimeout(CONNECT_TIMEOUT, () => socket.destroy())
     socket.on('error', (error) => debug('%s %s link to %s: %s', this.short, kind, peer.endpoint.uuid.slice(0, 8), error.message))
     socket.once('connect', () => {

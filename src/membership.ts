@@ -44,7 +44,10 @@ const now = () => performance.now()
 const HELLO_RETRIES = 3
 const MAX_REFUSED = 1_000
 const GOODBYE = 'it said goodbye'
+const SILENT = 'no heartbeat for'
 const MAX_WARNINGS = 10 // refusal lines a minute
+/** Heartbeat timeouts a peer's request for heartbeats lasts; it asks again if it still misses us. */
+const BEATS_FOR = 10
 
 /**
  * Who is in the mesh. A newly found peer is greeted with our state and answers with its own (one
@@ -65,6 +68,8 @@ export class Membership {
   heartbeatsOut = 0
   private ticker?: Ticker
   private greeting = new Set<string>()
+  /** Peers that do not hear our hellos (they asked), until when (monotonic ms). */
+  private beatsFor = new Map<string, number>()
   private closed = false
   private warnedAt = 0
   private warnings = 0
@@ -128,9 +133,19 @@ export class Membership {
     this.onBeat(message.from, message.seq)
   }
 
-  /** A discovery hello, standing for a heartbeat (hellos are used so only without a secret). */
+  /**
+   * A discovery hello, standing for a heartbeat (hellos are used so only without a secret). It
+   * counts only once both links are up: heartbeats proved the events link too, and a peer whose
+   * links are down must not be kept alive by discovery. Refused and departing apps are ignored.
+   */
   onHello(uuid: string, seq: number | undefined) {
+    if (!this.transport.linked(uuid) || this.refused.has(uuid) || this.departed.get(uuid)?.reason === GOODBYE) return
     this.onBeat(uuid, seq ?? -1)
+  }
+
+  /** A peer asked for heartbeats: our hellos do not reach it. */
+  sendBeatsTo(uuid: string) {
+    this.beatsFor.set(uuid, now() + BEATS_FOR * this.options.heartbeatTimeout)
   }
 
   private onBeat(uuid: string, seq: number) {
@@ -199,14 +214,16 @@ export class Membership {
     return { v: PROTOCOL_VERSION, from: this.options.uuid, key: this.options.key, seq, services }
   }
 
-  private async greet(uuid: string) {
+  /** Sends our hello and applies the answer; `missed`: we have not heard from the peer (it should send heartbeats). */
+  private async greet(uuid: string, missed = false) {
     if (this.greeting.has(uuid) || this.closed) return
     this.greeting.add(uuid)
     try {
       for (let attempt = 1; attempt <= HELLO_RETRIES && !this.closed; attempt++) {
         try {
           const sent = now()
-          const reply = (await this.transport.request(uuid, this.helloMessage(), this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
+          const hello: HelloMessage = missed ? { ...this.helloMessage(), beats: true } : this.helloMessage()
+          const reply = (await this.transport.request(uuid, hello, this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
           const rtt = now() - sent
           const state = reply?.ok ? reply.value : undefined
           if (state && state.from === uuid && validState(state)) {
@@ -239,9 +256,17 @@ export class Membership {
     setImmediate(() => this.expire()).unref()
   }
 
-  /** Heartbeats go out unless every peer takes our hellos for them (an older peer does not). */
+  /**
+   * Heartbeats go out unless every peer takes our hellos for them: not to an older peer, nor to one
+   * whose hellos discovery lost (ours likely miss it too), nor to one that asked for them.
+   */
   private heartbeatsNeeded(): boolean {
     if (!this.options.hellosForHeartbeats) return true
+    const at = now()
+    for (const [uuid, until] of this.beatsFor) {
+      if (until > at && this.peers.has(uuid)) return true
+      this.beatsFor.delete(uuid)
+    }
     for (const uuid of this.peers.keys()) if (!this.transport.hearsHellos(uuid)) return true
     return false
   }
@@ -249,14 +274,21 @@ export class Membership {
   private expire() {
     if (this.closed || !this.ticker) return
     const { heartbeatTimeout, heartbeatInterval } = this.options
-    // A peer silent for this long is asked directly, and its answer counts as a heartbeat: its
-    // hellos may miss us (lost, or our Redis is away) while its links are fine.
-    const askAfter = Math.max(heartbeatTimeout - heartbeatInterval, heartbeatInterval)
+    // A peer silent for this long is asked directly, its answer counting as a heartbeat: its hellos
+    // may miss us (lost, or our Redis is away) while its links are fine; it then sends heartbeats.
+    // The margin: sweeps and the peers' messages share one grid, so silences are whole intervals
+    // give or take jitter, and the last sweep before the timeout must ask.
+    const askAfter = Math.max(heartbeatTimeout - 1.5 * heartbeatInterval, heartbeatInterval / 2)
     const at = now()
     for (const peer of [...this.peers.values()]) {
       const silence = at - peer.lastSeen
-      if (silence > heartbeatTimeout) this.drop(peer, `no heartbeat for ${heartbeatTimeout} ms`)
-      else if (silence > askAfter) void this.greet(peer.uuid)
+      if (silence > heartbeatTimeout) this.drop(peer, `${SILENT} ${heartbeatTimeout} ms`)
+      else if (silence > askAfter) void this.greet(peer.uuid, true)
+    }
+    // A peer dropped for silence whose links are still up is asked again: if its hellos never reach
+    // us, nothing else would bring it back.
+    for (const [uuid, left] of this.departed) {
+      if (left.reason.startsWith(SILENT) && this.transport.linked(uuid)) void this.greet(uuid, true)
     }
   }
 

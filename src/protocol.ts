@@ -57,6 +57,11 @@ export interface HelloMessage extends Envelope<'hello'> {
    * is set only when the sender advertises one; otherwise the connection's source address is used.
    */
   endpoint?: { calls: number; events: number; host?: string }
+  /**
+   * Set when the sender asks because it has not heard from the greeted app for a while (since
+   * 1.2): its discovery hellos do not reach the sender, so it should send heartbeats again.
+   */
+  beats?: boolean
 }
 
 /** Requested: one service method call. */

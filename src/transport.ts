@@ -10,7 +10,7 @@ import type { Text } from './json-pieces'
 import { createGate } from './gate'
 import { isPort, startDiscovery } from './discovery'
 import type { MeshDiscovery } from './discovery'
-import { Links } from './links'
+import { KEEPALIVE_MS, Links } from './links'
 import type { Connector } from './links'
 import { encodeFrame, FrameError, FrameReader } from './wire'
 import { LARGE, largeBuffers } from './buffers'
@@ -359,8 +359,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       if (closed) return
       // Accepted sockets lack TCP_NODELAY: small replies and events would wait on Nagle's algorithm.
       for (const sock of [repSock, pubSock]) {
-        for (const socket of sock.socks) socket.setNoDelay(true)
-        sock.server.on('connection', (socket: import('net').Socket) => socket.setNoDelay(true))
+        const tune = (socket: Socket) => socket.setNoDelay(true).setKeepAlive(true, KEEPALIVE_MS)
+        for (const socket of sock.socks) tune(socket)
+        sock.server.on('connection', tune)
       }
       const { responder: calls, publisher: events } = ports()
       discovery = startDiscovery(
@@ -448,7 +449,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
     abandon: abandonPeer,
 
-    hearsHellos: (peer) => links.endpoint(peer)?.hellos === true,
+    hearsHellos: (peer) => links.hearsHellos(peer),
 
     hostOf: (peer) => links.endpoint(peer)?.host,
 

@@ -16,6 +16,8 @@ export interface FakePeerOptions {
   answer?: (message: any) => unknown
   /** Whether it publishes heartbeats (default true; an app of 1.0–1.1 always does). */
   heartbeats?: boolean
+  /** Whether it advertises that it takes hellos for heartbeats, and carries its list number in them (1.2). */
+  hellos?: boolean
 }
 
 export function fakePeer(options: FakePeerOptions) {
@@ -24,7 +26,8 @@ export function fakePeer(options: FakePeerOptions) {
   const mesh = { uuid, key: options.key, version: options.v }
   const responder: any = new (cote as any).Responder({ name: 'fake responder', key: 'feathers-mesh', respondsTo: ['mesh'], mesh }, coteDiscovery)
   const publisher: any = new (cote as any).Publisher({ name: 'fake publisher', key: 'feathers-mesh', broadcasts: ['mesh'], mesh }, coteDiscovery)
-  const services = options.services.map((s) => ({ ...s, key: options.key, events: [], remoteOptions: {} }))
+  let services = options.services.map((s) => ({ ...s, key: options.key, events: [], remoteOptions: {} }))
+  let seq = 1
   const envelope = (type: string) => ({ v: options.v, ...options.extra, type, from: uuid, key: options.key })
   const calls: any[] = []
   let answersHellos = true
@@ -33,7 +36,7 @@ export function fakePeer(options: FakePeerOptions) {
     const message = JSON.parse(text)
     calls.push(message)
     if (message.type === 'hello' && !answersHellos) return
-    if (message.type === 'hello') reply(null, JSON.stringify({ ok: true, value: { ...envelope('hello'), seq: 1, services } }))
+    if (message.type === 'hello') reply(null, JSON.stringify({ ok: true, value: { ...envelope('hello'), seq, services } }))
     else if (message.type === 'call') reply(null, JSON.stringify({ ok: true, value: options.answer?.(message) ?? 'fake answer', ...options.extra }))
     else reply(null, JSON.stringify({ ok: true, value: { missing: [] } }))
   })
@@ -43,12 +46,18 @@ export function fakePeer(options: FakePeerOptions) {
   let closed = false
   void Promise.all([bound(responder.sock), bound(publisher.sock.sock)]).then(([calls, events]) => {
     if (closed) return
-    discovery = startDiscovery({ uuid, key: options.key, version: options.v, calls, events, cote: coteDiscovery }, { found() {}, lost() {} })
+    const hellos = options.hellos ? { seq: () => seq } : undefined
+    discovery = startDiscovery({ uuid, key: options.key, version: options.v, calls, events, cote: coteDiscovery, hellos }, { found() {}, lost() {} })
   })
-  const timer = setInterval(() => options.heartbeats !== false && publisher.publish('mesh', JSON.stringify({ ...envelope('heartbeat'), seq: 1 })), 200)
+  const timer = setInterval(() => options.heartbeats !== false && publisher.publish('mesh', JSON.stringify({ ...envelope('heartbeat'), seq })), 200)
   return {
     uuid,
     calls,
+    /** Changes its list without announcing it (as if the announcement were lost): only its next hello or heartbeat says so. */
+    silentlyServe(paths: string[]) {
+      services = paths.map((path) => ({ path, methods: ['find'], key: options.key, events: [], remoteOptions: {} }))
+      seq++
+    },
     /** Stops its discovery hellos (its servers stay up). */
     stopHellos() {
       closed = true

@@ -12,6 +12,7 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
 
   const counters = (app: any) => app.distribution.status().counters
   const knows = (app: any, uuid: string) => app.distribution.peers().some((peer: any) => peer.uuid === uuid)
+  const hellosTo = (peer: { calls: any[] }) => peer.calls.filter((message) => message.type === 'hello')
 
   it('without a secret, apps that take hellos for heartbeats send none, and stay joined', async () => {
     const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
@@ -25,6 +26,26 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
     expect(after.heartbeatsIn - before.heartbeatsIn, 'hellos counted as heartbeats').to.be.at.least(5)
     expect(knows(gateway, provider.uuid)).to.equal(true)
     expect(await gateway.service('todos').find()).to.deep.equal([])
+  })
+
+  it('a peer that sends only hellos stays joined without being asked, and its hellos carry a list change', async () => {
+    const peer = fakePeer({ port: mesh.port, key: 'hello-app', v: 1, heartbeats: false, hellos: true, services: [{ path: 'one', methods: ['find'] }] })
+    try {
+      const gateway = await mesh.app({ key: 'gateway' })
+      await gateway.distribution.waitForService('one')
+      await waitFor(() => knows(gateway, peer.uuid), 5000, 'the peer to be admitted')
+      const asked = hellosTo(peer).length
+      const sent = counters(gateway).heartbeatsOut
+      await quiet(2000)
+      expect(hellosTo(peer).length, 'hellos sent to it').to.equal(asked)
+      expect(counters(gateway).heartbeatsOut, 'heartbeats sent').to.equal(sent)
+      expect(knows(gateway, peer.uuid)).to.equal(true)
+      // An announcement lost on the way: the list number in its next hello makes the gateway ask.
+      peer.silentlyServe(['one', 'two'])
+      await gateway.distribution.waitForService('two')
+    } finally {
+      peer.close()
+    }
   })
 
   it('with a secret, heartbeats go out as before: hellos are not sealed', async () => {
@@ -47,25 +68,49 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
     }
   })
 
-  it('a peer whose hellos stop is asked directly and kept while it answers; once it does not, it is dropped', async () => {
-    const peer = fakePeer({ port: mesh.port, key: 'quiet-app', v: 1, heartbeats: false, services: [{ path: 'quiet', methods: ['find'] }] })
+  it('the hellos of a peer refused for its protocol version do not make the app greet it again and again', async () => {
+    const future = fakePeer({ port: mesh.port, key: 'future-app', v: 2, services: [{ path: 'future', methods: ['find'] }] })
+    const warn = console.warn
+    console.warn = () => undefined // the refusal's one line
     try {
       const gateway = await mesh.app({ key: 'gateway' })
-      await gateway.distribution.waitForService('quiet')
-      await waitFor(() => knows(gateway, peer.uuid), 5000, 'the quiet peer to be a peer')
-      // No heartbeats and now no hellos: only its answers to direct hellos keep it.
-      peer.stopHellos()
-      const asked = peer.calls.filter((message) => message.type === 'hello').length
-      await quiet(2000)
-      expect(knows(gateway, peer.uuid), 'kept while it answers').to.equal(true)
-      expect(peer.calls.filter((message) => message.type === 'hello').length, 'hellos sent to it').to.be.greaterThan(asked)
-      expect(await gateway.service('quiet').find({})).to.equal('fake answer')
-      const hungAt = Date.now()
-      peer.ignoreHellos()
-      await waitFor(() => !knows(gateway, peer.uuid), 5000, 'the hung peer to be dropped')
-      expect(Date.now() - hungAt).to.be.below(900 + 2 * 300 + 500)
+      await waitFor(() => gateway.distribution.refused().some((r: any) => r.uuid === future.uuid), 5000, 'the v2 peer to be refused')
+      const asked = hellosTo(future).length
+      await quiet(1500) // 7 of its hellos
+      expect(hellosTo(future).length).to.equal(asked)
     } finally {
-      peer.close()
+      console.warn = warn
+      future.close()
     }
   })
+
+  for (const [label, heartbeatInterval] of [
+    ['hellos off the heartbeat grid', 300],
+    ['hellos on the heartbeat grid', 200]
+  ] as const) {
+    it(`a peer whose hellos stop is asked directly (and for heartbeats) while it answers, and dropped once it does not (${label})`, async () => {
+      const peer = fakePeer({ port: mesh.port, key: 'quiet-app', v: 1, heartbeats: false, hellos: true, services: [{ path: 'quiet', methods: ['find'] }] })
+      try {
+        const gateway = await mesh.app({ key: 'gateway', heartbeatInterval })
+        const timeout = gateway.distribution.options.heartbeatTimeout
+        await gateway.distribution.waitForService('quiet')
+        await waitFor(() => knows(gateway, peer.uuid), 5000, 'the quiet peer to be a peer')
+        // No heartbeats and now no hellos: only its answers to direct hellos keep it.
+        peer.stopHellos()
+        const asked = hellosTo(peer).length
+        await quiet(3 * timeout)
+        expect(knows(gateway, peer.uuid), 'kept while it answers').to.equal(true)
+        const probes = hellosTo(peer).slice(asked)
+        expect(probes.length, 'hellos sent to it').to.be.greaterThan(0)
+        expect(probes.every((hello) => hello.beats === true), 'each asks for heartbeats').to.equal(true)
+        expect(await gateway.service('quiet').find({})).to.equal('fake answer')
+        const hungAt = Date.now()
+        peer.ignoreHellos()
+        await waitFor(() => !knows(gateway, peer.uuid), 5000, 'the hung peer to be dropped')
+        expect(Date.now() - hungAt).to.be.below(timeout + 2 * heartbeatInterval + 500)
+      } finally {
+        peer.close()
+      }
+    })
+  }
 })
