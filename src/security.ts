@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync
 import type { CipherGCM, DecipherGCM, KeyObject } from 'crypto'
 import { ReplayWindow } from './replay'
 import { utf8Text } from './wire'
+import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
 
 /**
@@ -30,7 +31,25 @@ const MAX_SKEW = 60_000 // ms a frame may be old (or early) before it is refused
 const KEY_CACHE = 1024 // senders whose keys are kept
 const MAX_WINDOWS = 10_000 // beyond this, windows idle for 10 × MAX_SKEW are forgotten
 const AEAD = { authTagLength: TAG_BYTES } as const
-const SEPARATE_FROM = 4096 // characters from which a text is sealed apart from its head
+const ENCODE_FROM = 4096 // characters from which a text is encoded before it is sealed
+let scratch = Buffer.alloc(0) // reused to encode texts under LARGE bytes
+
+/** The ciphertext of `head` and `text` (whole or in pieces), encoded into a reused buffer first. */
+function sealBytes(cipher: CipherGCM, head: string, text: Text): Buffer {
+  const pieces = typeof text === 'string' ? [head, text] : [head, ...text]
+  let length = 0
+  for (const piece of pieces) length += Buffer.byteLength(piece, 'utf8')
+  const lent = length >= LARGE ? largeBuffers.take(length) : undefined
+  if (!lent && scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.min(LARGE, Math.max(length, 2 * scratch.length)))
+  const bytes = lent ?? scratch
+  let offset = 0
+  for (const piece of pieces) offset += bytes.write(piece, offset, 'utf8')
+  try {
+    return cipher.update(bytes.subarray(0, offset))
+  } finally {
+    if (lent) largeBuffers.give(lent)
+  }
+}
 
 /** Whether a frame part is (or claims to be) a sealed frame. */
 export const isSealed = (part: unknown): part is Buffer => Buffer.isBuffer(part) && part.length >= MAGIC.length && MAGIC.equals(part.subarray(0, MAGIC.length))
@@ -182,16 +201,16 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
       const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
       spare = undefined
       const head = `${Date.now()}|${to}|`
-      // A large text (or one in pieces) is sealed after its head, not joined to it: joining would
-      // cost a copy of the whole. A small one costs less joined than with a second cipher call.
-      const bodies =
-        typeof text !== 'string' ? [cipher.update(head, 'utf8'), ...text.map((piece) => cipher.update(piece, 'utf8'))] : text.length < SEPARATE_FROM ? [cipher.update(head + text, 'utf8')] : [cipher.update(head, 'utf8'), cipher.update(text, 'utf8')]
+      // A large text (or one in pieces) is encoded into a reused buffer first: a cipher takes bytes
+      // much faster than it encodes a string (40 KB: 19 µs against 79 µs), and one call seals all
+      // the pieces. A small one costs the same either way.
+      const body = typeof text === 'string' && text.length < ENCODE_FROM ? cipher.update(head + text, 'utf8') : sealBytes(cipher, head, text)
       cipher.final()
       if (!sparing) {
         sparing = true
         afterTurn(spareCipher)
       }
-      return [preamble, Buffer.from(setCounter(iv, n)), ...bodies, cipher.getAuthTag()]
+      return [preamble, Buffer.from(setCounter(iv, n)), body, cipher.getAuthTag()]
     },
 
     open(frame, me) {

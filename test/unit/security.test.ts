@@ -68,6 +68,11 @@ describe('security: sealed frames', () => {
     const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => ({ i, name: `item ${i} ✓` })) })
     const opened = b.sealer.open(a.sealer.seal(big, b.uuid), b.uuid)
     expect(opened.ok && opened.text === big).to.equal(true)
+    // Texts encoded into the reused buffer, one after the other: each opens as itself.
+    for (const text of ['é'.repeat(3000), 'x'.repeat(100_000), '✓'.repeat(20_000), 'y'.repeat(5000)]) {
+      const result = b.sealer.open(a.sealer.seal(text, b.uuid), b.uuid)
+      expect(result.ok && result.text === text).to.equal(true)
+    }
   })
 
   it('never seals two frames under the same nonce, even for two sealers of one uuid', () => {
