@@ -62,7 +62,7 @@ export class Membership {
   readonly refused = new Map<string, { uuid: string; key: string; reason: string }>()
   /** Peers that left recently (kept a minute for the status API). */
   readonly departed = new Map<string, { uuid: string; key: string; reason: string; at: number }>()
-  /** Heartbeats (and discovery hellos standing for them) received from peers since start. */
+  /** Heartbeat messages received from peers since start (hellos are counted by discovery). */
   heartbeatsIn = 0
   /** Heartbeats published since start. */
   heartbeatsOut = 0
@@ -130,6 +130,7 @@ export class Membership {
   }
 
   onHeartbeat(message: HeartbeatMessage) {
+    this.heartbeatsIn++
     this.onBeat(message.from, message.seq)
   }
 
@@ -149,7 +150,6 @@ export class Membership {
   }
 
   private onBeat(uuid: string, seq: number) {
-    this.heartbeatsIn++
     const peer = this.heard(uuid)
     // An unknown peer, or one whose list moved on, is asked for its list: announcements can be missed.
     // An unknown one is greeted only once both links are up (the transport then reports it anyway).

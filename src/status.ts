@@ -46,7 +46,7 @@ export interface MeshStatus {
     retries: number
     eventsIn: number
     eventsOut: number
-    /** Heartbeats received from peers since start, and discovery hellos standing for them (no secret). */
+    /** Heartbeat messages received from peers since start (hellos that stand for them are `app.discovery.heard`). */
     heartbeatsIn: number
     /** Heartbeats published since start: none while every peer takes this app's hellos for them. */
     heartbeatsOut: number
