@@ -34,17 +34,22 @@ let budget = Infinity
 /** What sending a value takes: plain JSON, tags (a Date, a Buffer...), or, past `maxNodes` objects and arrays, a walk in pieces. */
 export function shapeOf(value: unknown, maxNodes: number): 'plain' | 'tagged' | 'large' {
   budget = maxNodes
-  const shape = scan(value, 0)
-  budget = Infinity
-  return shape === PLAIN ? 'plain' : shape === TAGGED ? 'tagged' : 'large'
+  try {
+    const shape = scan(value, 0)
+    return shape === PLAIN ? 'plain' : shape === TAGGED ? 'tagged' : 'large'
+  } finally {
+    budget = Infinity // a getter may throw: needsTags must never see a budget
+  }
 }
 
 /** Whether a value holds more than `maxNodes` objects and arrays (it stops counting there). */
 export function largerThan(value: unknown, maxNodes: number): boolean {
   budget = maxNodes
-  const large = count(value, 0)
-  budget = Infinity
-  return large
+  try {
+    return count(value, 0)
+  } finally {
+    budget = Infinity
+  }
 }
 
 function count(value: unknown, depth: number): boolean {
@@ -114,13 +119,15 @@ export function encode(value: unknown, seen: Set<object> = new Set()): Json {
   if (ArrayBuffer.isView(object) && !(object instanceof DataView)) {
     return { [TAG]: 'u', c: object.constructor.name, v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64') }
   }
+  // Boxed primitives travel as their value, as JSON writes them (a boxed BigInt is refused).
+  if (object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt) return encode(object.valueOf(), seen)
   if (seen.has(object)) throw new EncodeError('cannot send a value with a circular reference over the mesh')
   seen.add(object)
   try {
-    if (Array.isArray(object)) return object.map((item) => encode(item, seen))
-    // Objects with their own toJSON (ObjectId, Decimal128, moment...) travel as JSON does.
+    // Objects (arrays too) with their own toJSON (ObjectId, Decimal128, moment...) travel as JSON does.
     const toJSON = (object as { toJSON?: () => unknown }).toJSON
     if (typeof toJSON === 'function') return encode(toJSON.call(object), seen)
+    if (Array.isArray(object)) return object.map((item) => encode(item, seen))
     const out: { [key: string]: Json } = {}
     for (const field of Object.keys(object)) {
       const item = (object as Record<string, unknown>)[field]

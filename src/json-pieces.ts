@@ -35,11 +35,18 @@ export function stringifyInPieces(value: unknown): string[] {
 /** The JSON text of a value, tagged where it needs it. */
 const stringify = (value: unknown): string | undefined => JSON.stringify(needsTags(value) ? encode(value) : value)
 
-/** An object whose fields can be written one by one: no toJSON, no tag field, not a Date or a typed array. */
-const isOpen = (value: object) => !(value instanceof Date) && !ArrayBuffer.isView(value) && typeof (value as { toJSON?: unknown }).toJSON !== 'function' && !Object.hasOwn(value, TAG)
+/**
+ * A value whose elements or fields can be written one by one, as JSON.stringify would: no toJSON
+ * (an array may have one too), no tag field, not a Date, a typed array or a boxed primitive
+ * (`new String('ab')` is written `"ab"`, not as its characters).
+ */
+const isOpen = (value: object) =>
+  typeof (value as { toJSON?: unknown }).toJSON !== 'function' &&
+  (Array.isArray(value) ||
+    (!(value instanceof Date) && !ArrayBuffer.isView(value) && !(value instanceof String) && !(value instanceof Number) && !(value instanceof Boolean) && !(value instanceof BigInt) && !Object.hasOwn(value, TAG)))
 
 function write(value: unknown, out: string[], depth: number) {
-  if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH || (!Array.isArray(value) && !isOpen(value))) {
+  if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH || !isOpen(value)) {
     // In an array, undefined is written as null (as JSON.stringify does); object fields skip it.
     out.push(stringify(value) ?? 'null')
     return

@@ -134,7 +134,7 @@ export class FrameReader {
     this.chunks.push(chunk)
     this.buffered += chunk.length
     if (this.buffered < this.needed) return
-    const lent = this.chunks.length > 1 && this.buffered >= LARGE ? join(this.chunks, largeBuffers.take(this.buffered)) : undefined
+    let lent = this.chunks.length > 1 && this.buffered >= LARGE ? join(this.chunks, largeBuffers.take(this.buffered)) : undefined
     const buffer = lent ?? (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered))
     this.chunks = []
     this.buffered = 0
@@ -144,8 +144,12 @@ export class FrameReader {
       while (offset < buffer.length) {
         const result = parseFrame(buffer, offset, this.maxPart)
         if ('needed' in result) {
-          // The lent buffer goes back: keep a copy of the start of the next frame.
-          const rest = lent ? Buffer.from(buffer.subarray(offset)) : buffer.subarray(offset)
+          // The lent buffer goes back, so the start of the next frame is copied out; unless that
+          // start is large (a chunk that ended just before a large frame's last part): then the
+          // buffer is kept for it, and collected later instead of lent again.
+          const large = buffer.length - offset >= LARGE
+          const rest = lent && !large ? Buffer.from(buffer.subarray(offset)) : buffer.subarray(offset)
+          if (large) lent = undefined
           this.chunks = [rest]
           this.buffered = rest.length
           this.needed = result.needed - offset

@@ -14,6 +14,20 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
   const knows = (app: any, uuid: string) => app.distribution.peers().some((peer: any) => peer.uuid === uuid)
   const hellosTo = (peer: { calls: any[] }) => peer.calls.filter((message) => message.type === 'hello')
 
+  /**
+   * Resolves once `ms` pass with `value()` unchanged, trying a few windows: a loaded machine can
+   * make discovery lose a peer for a moment (it is then sent heartbeats, by design). A feature that
+   * always sends them never sees a quiet window.
+   */
+  async function steady(value: () => number, ms: number, what: string, windows = 4) {
+    for (let i = 0; i < windows; i++) {
+      const before = value()
+      await quiet(ms)
+      if (value() === before) return
+    }
+    throw new Error(`${what} changed in each of ${windows} windows of ${ms} ms`)
+  }
+
   // A peer silent for half the heartbeat timeout is asked, and asks for heartbeats: a stall of this
   // busy test process could trigger that, so the tests that expect none use a 3 s timeout.
   const relaxed = { heartbeatInterval: 1000 }
@@ -23,12 +37,9 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
     const gateway = await mesh.app({ key: 'gateway', ...relaxed })
     await gateway.distribution.waitForService('todos')
     await waitFor(() => knows(gateway, provider.uuid), 5000, 'the provider to be a peer')
-    const before = counters(gateway)
     const heard = gateway.distribution.status().app.discovery.heard
-    await quiet(2500) // more than two heartbeat intervals
-    const after = counters(gateway)
-    expect(after.heartbeatsOut, 'heartbeats sent').to.equal(before.heartbeatsOut)
-    expect(after.heartbeatsIn, 'heartbeats received').to.equal(before.heartbeatsIn)
+    // More than two heartbeat intervals without a heartbeat, either way.
+    await steady(() => counters(gateway).heartbeatsOut + counters(gateway).heartbeatsIn, 2500, 'heartbeats sent or received')
     expect(gateway.distribution.status().app.discovery.heard - heard, 'hellos heard').to.be.at.least(5)
     expect(knows(gateway, provider.uuid)).to.equal(true)
     expect(await gateway.service('todos').find()).to.deep.equal([])
@@ -40,11 +51,7 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
       const gateway = await mesh.app({ key: 'gateway', ...relaxed })
       await gateway.distribution.waitForService('one')
       await waitFor(() => knows(gateway, peer.uuid), 5000, 'the peer to be admitted')
-      const asked = hellosTo(peer).length
-      const sent = counters(gateway).heartbeatsOut
-      await quiet(2500)
-      expect(hellosTo(peer).length, 'hellos sent to it').to.equal(asked)
-      expect(counters(gateway).heartbeatsOut, 'heartbeats sent').to.equal(sent)
+      await steady(() => hellosTo(peer).length + counters(gateway).heartbeatsOut, 2500, 'hellos or heartbeats sent to it')
       expect(knows(gateway, peer.uuid)).to.equal(true)
       // An announcement lost on the way: the list number in its next hello makes the gateway ask.
       peer.silentlyServe(['one', 'two'])

@@ -70,6 +70,23 @@ describe('JSON in pieces', () => {
     }
   })
 
+  it('writes boxed primitives and arrays with a toJSON as JSON does, tagged or not', () => {
+    const withToJSON = Object.assign([1, 2], { toJSON: () => 7 })
+    for (const tagged of [false, true]) {
+      const value = sample(3) as any
+      value.boxed = { s: new String('ab'), n: new Number(5), b: new Boolean(false), list: [new String('x')] }
+      value.arr = withToJSON
+      value.list[20].deep = { a: { b: { c: new String('deep') } } }
+      if (tagged) value.list[30].at = new Date(30)
+      const expected = JSON.stringify(value)
+      expect(stringifyInPieces(value).join('')).to.equal(tagged ? JSON.stringify(encode(value)) : expected)
+      // The tags aside, encode agrees with JSON on these values.
+      expect(JSON.parse(JSON.stringify(encode(value))).boxed).to.deep.equal({ s: 'ab', n: 5, b: false, list: ['x'] })
+      expect(JSON.parse(JSON.stringify(encode(value))).arr).to.equal(7)
+    }
+    expect(() => encode({ big: Object(1n) })).to.throw(EncodeError)
+  })
+
   it('refuses functions, BigInt and cycles with EncodeError, as encode does', () => {
     const big = () => ({ list: Array.from({ length: 3000 }, (_, i) => ({ i })) }) as any
     const withFunction = big()

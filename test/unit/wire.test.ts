@@ -77,6 +77,22 @@ describe('wire framing', () => {
     expect(largeBuffers.held()).to.be.greaterThan(0)
   })
 
+  it('keeps a large frame whose last part has not arrived yet intact while its buffer would be reused', () => {
+    const big = 'z'.repeat(LARGE * 2)
+    const frame = encodeFrame(['topic', big, 'id'])
+    const end = frame.length - 8 // the last part: its length (4 bytes) and `s:id`
+    const reader = new FrameReader(2 ** 31 - 1)
+    const frames: unknown[][] = []
+    for (const chunk of [frame.subarray(0, 70_000), frame.subarray(70_000, end), frame.subarray(end)]) {
+      reader.push(chunk, (parts) => void frames.push(parts))
+      const other = largeBuffers.take(LARGE * 3)
+      other.fill(0x7a)
+      largeBuffers.give(other)
+    }
+    expect(frames).to.have.length(1)
+    expect(frames[0][1] === big && frames[0][2] === 'id').to.equal(true)
+  })
+
   it('decodes large texts the same way, ASCII or not', () => {
     for (const text of ['x'.repeat(40_000), 'x'.repeat(40_000) + 'ü€😀', '{"a":"' + 'é'.repeat(20_000) + '"}']) {
       expect(utf8Text(Buffer.from(text))).to.equal(text)
