@@ -19,6 +19,12 @@ const JSON_TAG = 0x6a // 'j'
 const COLON = 0x3a
 /** Bytes a frame may hold beyond its largest part: the other parts of a mesh frame are ids and `null`. */
 const FRAME_EXTRA = 64 * 1024
+/**
+ * Joins of at least this many bytes use a lent buffer. Lower than LARGE: a join is given back before
+ * the next one, so one buffer serves them all, and an event batch (64 KB, always over two reads)
+ * would otherwise cost a fresh buffer, and garbage, per frame.
+ */
+const POOLED_JOIN = 16 * 1024
 /** Texts at least this long are checked for ASCII: then a copy decodes them, faster than UTF-8 decoding. */
 const ASCII_CHECK = 16 * 1024
 
@@ -134,7 +140,7 @@ export class FrameReader {
     this.chunks.push(chunk)
     this.buffered += chunk.length
     if (this.buffered < this.needed) return
-    let lent = this.chunks.length > 1 && this.buffered >= LARGE ? join(this.chunks, largeBuffers.take(this.buffered)) : undefined
+    let lent = this.chunks.length > 1 && this.buffered >= POOLED_JOIN ? join(this.chunks, largeBuffers.take(this.buffered)) : undefined
     const buffer = lent ?? (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered))
     this.chunks = []
     this.buffered = 0
