@@ -1,6 +1,5 @@
 import cote from 'cote'
 import createDebug from 'debug'
-import { EncodeError } from './codec'
 import { Drops } from './drops'
 import type { Socket } from 'net'
 import { deserialize, flush, serialize } from './frames'
@@ -401,7 +400,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       try {
         text = serialize(message)
       } catch (error) {
-        return Promise.reject(new TransportError((error as Error).message, error instanceof EncodeError ? 'encode' : 'encode'))
+        return Promise.reject(new TransportError((error as Error).message, 'encode'))
       }
       if (options.maxPayload > 0 && textLength(text) > options.maxPayload) {
         return Promise.reject(new TransportError(`the message is ${textLength(text)} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))

@@ -38,34 +38,29 @@ const until = async (condition: () => boolean, ms = 2000) => {
   }
 }
 
+/** A membership with one admitted peer, its sweeps running; `hearsHellos`: whether that peer takes hellos for heartbeats. */
+async function withPeer(hearsHellos: boolean, check: (members: Membership, transport: ReturnType<typeof stubTransport>) => Promise<void>) {
+  const transport = stubTransport(hearsHellos)
+  const members = membership(transport)
+  members.discovered('peer')
+  await until(() => members.peers.has('peer'))
+  members.start()
+  try {
+    await check(members, transport)
+  } finally {
+    members.stop()
+  }
+}
+
 describe('membership: heartbeats when hellos stand for them', () => {
-  it('sends none while every peer takes hellos for heartbeats, and sends them to a peer that asks', async () => {
-    const transport = stubTransport(true)
-    const members = membership(transport)
-    members.discovered('peer')
-    await until(() => members.peers.has('peer'))
-    members.start()
-    try {
+  it('sends none while every peer takes hellos for heartbeats, and sends them to a peer that asks', () =>
+    withPeer(true, async (members, transport) => {
       await new Promise((resolve) => setTimeout(resolve, 200)) // five sweeps
       expect(beats(transport)).to.equal(0)
       members.sendBeatsTo('peer')
       await until(() => beats(transport) >= 2)
       expect(members.heartbeatsOut).to.equal(beats(transport))
-    } finally {
-      members.stop()
-    }
-  })
+    }))
 
-  it('sends them while a peer does not take hellos for heartbeats', async () => {
-    const transport = stubTransport(false)
-    const members = membership(transport)
-    members.discovered('peer')
-    await until(() => members.peers.has('peer'))
-    members.start()
-    try {
-      await until(() => beats(transport) >= 2)
-    } finally {
-      members.stop()
-    }
-  })
+  it('sends them while a peer does not take hellos for heartbeats', () => withPeer(false, (_members, transport) => until(() => beats(transport) >= 2)))
 })
