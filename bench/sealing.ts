@@ -1,6 +1,7 @@
 /**
  * What sealing costs, in one process and without the network: µs per seal + open of a small call
- * and of its reply, with the mesh secret. Runs alone (npm run bench builds it):
+ * and of its reply, with the mesh secret, on streams (1.3) and message by message (1.2). Runs alone
+ * (npm run bench builds it):
  *   node build/bench/sealing.js
  * "back to back": one frame after the other, nothing in between (all the CPU sealing takes).
  * "a turn apart": a turn of the event loop between frames, as over a socket; only the time spent
@@ -8,6 +9,7 @@
  */
 import { randomUUID } from 'crypto'
 import { createSealer } from '../src/security'
+import type { Channel } from '../src/streams'
 
 const SECRET = 'bench-mesh-secret-0123456789abcdef'
 const CALL = JSON.stringify({ v: 1, type: 'call', from: randomUUID(), key: 'consumer', path: 'todos', method: 'get', args: [1, {}], params: { query: {} } })
@@ -26,19 +28,24 @@ function check(result: { ok: boolean }) {
   if (!result.ok) throw new Error(`a frame did not open: ${JSON.stringify(result)}`)
 }
 
+/** The channels of a call and of its reply: on streams, or none (each message sealed on its own). */
+type Way = [Channel, Channel] | [undefined, undefined]
+const STREAMS: Way = ['calls', 'replies']
+const MESSAGES: Way = [undefined, undefined]
+
 /** µs per seal + open, call and reply alike, over `n` round trips back to back. */
-function backToBack(n: number) {
+function backToBack(n: number, [call, reply]: Way) {
   const { a, b, consumer, provider } = apps()
   const start = now()
   for (let i = 0; i < n; i++) {
-    check(provider.open(Buffer.concat(consumer.seal(CALL, b)), b))
-    check(consumer.open(Buffer.concat(provider.seal(REPLY, a)), a))
+    check(provider.open(Buffer.concat(consumer.seal(CALL, b, call)), b, call))
+    check(consumer.open(Buffer.concat(provider.seal(REPLY, a, reply)), a, reply))
   }
   return Number(now() - start) / 1000 / (2 * n)
 }
 
 /** µs spent inside seal() and open() per pair, with a turn of the event loop between frames. */
-async function turnApart(n: number) {
+async function turnApart(n: number, [callOn, replyOn]: Way) {
   const { a, b, consumer, provider } = apps()
   let inside = 0n
   const timed = <T>(action: () => T): T => {
@@ -48,32 +55,41 @@ async function turnApart(n: number) {
     return value
   }
   for (let i = 0; i < n; i++) {
-    const call = timed(() => Buffer.concat(consumer.seal(CALL, b)))
+    const call = timed(() => Buffer.concat(consumer.seal(CALL, b, callOn)))
     await turn()
-    check(timed(() => provider.open(call, b)))
+    check(timed(() => provider.open(call, b, callOn)))
     await turn()
-    const reply = timed(() => Buffer.concat(provider.seal(REPLY, a)))
+    const reply = timed(() => Buffer.concat(provider.seal(REPLY, a, replyOn)))
     await turn()
-    check(timed(() => consumer.open(reply, a)))
+    check(timed(() => consumer.open(reply, a, replyOn)))
     await turn()
   }
   return Number(inside) / 1000 / (2 * n)
 }
 
 async function main() {
-  backToBack(20_000)
-  await turnApart(2_000)
-  const hot: number[] = []
-  const apart: number[] = []
+  const ways = { 'on streams (1.3)': STREAMS, 'message by message (1.2)': MESSAGES }
+  const hot = new Map<string, number[]>()
+  const apart = new Map<string, number[]>()
+  for (const [name, way] of Object.entries(ways)) {
+    backToBack(20_000, way)
+    await turnApart(2_000, way)
+    hot.set(name, [])
+    apart.set(name, [])
+  }
+  // In turns, so both ways see the same machine.
   for (let round = 0; round < ROUNDS; round++) {
-    hot.push(backToBack(10_000))
-    apart.push(await turnApart(2_000))
+    for (const [name, way] of Object.entries(ways)) {
+      hot.get(name)!.push(backToBack(10_000, way))
+      apart.get(name)!.push(await turnApart(2_000, way))
+    }
   }
   const best = (list: number[]) => Math.min(...list).toFixed(2)
   const median = (list: number[]) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)].toFixed(2)
   console.log(`seal + open, call of ${CALL.length} B and reply of ${REPLY.length} B, µs per pair (best / median of ${ROUNDS}):`)
-  console.log(`  back to back: ${best(hot)} / ${median(hot)}`)
-  console.log(`  a turn apart: ${best(apart)} / ${median(apart)}`)
+  for (const name of Object.keys(ways)) {
+    console.log(`  ${name}: back to back ${best(hot.get(name)!)} / ${median(hot.get(name)!)}; a turn apart ${best(apart.get(name)!)} / ${median(apart.get(name)!)}`)
+  }
 }
 
 main().catch((error) => {

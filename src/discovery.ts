@@ -56,6 +56,8 @@ export interface Endpoint {
   events: number
   /** Whether it takes our discovery hellos for heartbeats (since 1.2): we need not send it any. */
   hellos?: boolean
+  /** Whether it opens stream-sealed frames (since 1.3). */
+  streams?: boolean
 }
 
 export interface DiscoverySettings {
@@ -73,6 +75,8 @@ export interface DiscoverySettings {
    * advertisement then says so and carries `seq`, this app's list number, read at each hello.
    */
   hellos?: { seq: () => number }
+  /** The advertisement says this app opens stream-sealed frames (1.3). */
+  streams?: boolean
 }
 
 export interface DiscoveryHandlers {
@@ -99,6 +103,7 @@ export interface MeshDiscovery {
 export function advertisement(settings: Omit<DiscoverySettings, 'cote' | 'redis'>, environment = '') {
   const mesh: Record<string, unknown> = { uuid: settings.uuid, key: settings.key, version: settings.version, calls: settings.calls, events: settings.events }
   if (settings.advertise) mesh.host = settings.advertise
+  if (settings.streams) mesh.streams = true
   if (settings.hellos) {
     mesh.hellos = true
     // A getter: node-discover serializes the advertisement at each hello, which then carries the current number.
@@ -119,7 +124,7 @@ export function endpointOf(node: any, key: string): Endpoint | undefined {
   if (!isPort(mesh.calls) || !isPort(mesh.events) || typeof mesh.version !== 'number') return undefined
   const host = typeof mesh.host === 'string' && mesh.host !== '' ? mesh.host : node.address
   if (typeof host !== 'string' || host === '0.0.0.0') return undefined
-  return { uuid: mesh.uuid, key: mesh.key, version: mesh.version, host, calls: mesh.calls, events: mesh.events, hellos: mesh.hellos === true }
+  return { uuid: mesh.uuid, key: mesh.key, version: mesh.version, host, calls: mesh.calls, events: mesh.events, hellos: mesh.hellos === true, streams: mesh.streams === true }
 }
 
 /**

@@ -1,15 +1,22 @@
 import type { Drops } from './drops'
 import type { FrameSource } from './frames'
 import { headerOf, isSealed } from './security'
+import { isStreamFrame } from './streams'
 import type { Sealer } from './security'
 import type { Part } from './wire'
 import type { Text } from './json-pieces'
+import type { Channel } from './streams'
 
 export interface Gate {
   /** Text of a frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
-  open(frame: unknown, to: string, origin: string): string | undefined
-  /** The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a secret. */
-  seal(text: Text, to: string): Part
+  open(frame: unknown, to: string, origin: string, channel: Channel): string | undefined
+  /**
+   * The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a
+   * secret, on `channel`'s stream when given (the recipient speaks 1.3).
+   */
+  seal(text: Text, to: string, channel?: Channel): Part
+  /** Whether a frame part came sealed on a stream. */
+  streamed(frame: unknown): boolean
 }
 
 /**
@@ -37,9 +44,11 @@ export function createGate(
   }
 
   return {
-    seal: (text, to) => (sealer ? sealer.seal(text, to) : text),
+    seal: (text, to, channel) => (sealer ? sealer.seal(text, to, channel) : text),
 
-    open(frame, to, origin) {
+    streamed: isStreamFrame,
+
+    open(frame, to, origin, channel) {
       if (!sealer) {
         if (typeof frame === 'string') return frame
         cut()
@@ -55,7 +64,7 @@ export function createGate(
         if (claim) onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)')
         return undefined
       }
-      const opened = sealer.open(frame, to === '*' ? uuid : to)
+      const opened = sealer.open(frame, to === '*' ? uuid : to, channel)
       if (opened.ok) return opened.text
       // A replay or a stale frame may come over a real peer's connection: only unauthenticated frames cut it.
       if (opened.from === undefined) cut()

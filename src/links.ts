@@ -111,6 +111,16 @@ export class Links {
     return peer !== undefined && !peer.lost && peer.endpoint.hellos === true
   }
 
+  /**
+   * Whether every subscriber can open stream-sealed frames: every peer says it can (1.3), and no
+   * more apps subscribe than we know of (one we have not heard of yet may be older).
+   */
+  allStreams(subscribers: number): boolean {
+    if (subscribers > this.peers.size) return false
+    for (const peer of this.peers.values()) if (peer.endpoint.streams !== true) return false
+    return true
+  }
+
   /** An open connection to the peer's responder. */
   socketOf(uuid: string): Socket | undefined {
     const socket = this.peers.get(uuid)?.sockets.calls

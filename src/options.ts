@@ -99,8 +99,8 @@ export interface DistributionOptions {
   /** Largest message this app sends (a call, a reply or an event), in bytes; 0 for no limit. @default 64 MiB */
   maxPayload?: number
   /**
-   * Mesh secret (or secrets, to rotate: the first seals, all open). Every message is then sealed with
-   * AES-256-GCM; apps without it are refused. Also `FEATHERS_MESH_SECRET` or `FEATHERS_MESH_SECRET_FILE`
+   * Mesh secret (or secrets, to rotate: the first seals, all open). Every message is then sealed
+   * (encrypted and authenticated, see the README's Security section); apps without it are refused. Also `FEATHERS_MESH_SECRET` or `FEATHERS_MESH_SECRET_FILE`
    * (one secret per line). @default none: the mesh is open to every process that reaches it
    */
   secret?: string | string[]
@@ -175,6 +175,8 @@ export interface ResolvedOptions {
   heartbeatTimeout: number
   forwardHeaders: string[]
   secrets: string[]
+  /** Seal on streams to the peers that open them (1.3); FEATHERS_MESH_STREAMS=false seals each message on its own, as 1.2 did. */
+  streams: boolean
   remoteParams: string[]
   idempotentMethods: string[]
   maxRetries: number
@@ -247,6 +249,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     heartbeatTimeout,
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
     secrets: resolveSecrets(options.secret, env),
+    streams: envBoolean(env, 'FEATHERS_MESH_STREAMS') ?? true,
     remoteParams: checkList('remoteParams', options.remoteParams, [...DEFAULT_REMOTE_PARAMS]),
     idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
     maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),

@@ -181,7 +181,8 @@ function setup(app: Application, options: ResolvedOptions) {
         maxPayload: options.maxPayload,
         sealer: options.secrets.length > 0 ? createSealer(options.secrets, options.key, uuid) : undefined,
         ports,
-        hellos: hellosForHeartbeats ? { seq: () => localState().seq } : undefined
+        hellos: hellosForHeartbeats ? { seq: () => localState().seq } : undefined,
+        streams: options.streams
       },
       {
         onPublished,

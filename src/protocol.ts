@@ -55,8 +55,9 @@ export interface HelloMessage extends Envelope<'hello'> {
    * Where the sender's servers listen (since 1.1; set by the transport), so the greeted app can
    * connect back at once instead of waiting for the sender's next discovery announcement. `host`
    * is set only when the sender advertises one; otherwise the connection's source address is used.
+   * `streams` (since 1.3): the sender opens stream-sealed frames.
    */
-  endpoint?: { calls: number; events: number; host?: string }
+  endpoint?: { calls: number; events: number; host?: string; streams?: boolean }
   /**
    * Set when the sender asks because it has not heard from the greeted app for a while (since
    * 1.2): its discovery hellos do not reach the sender, so it should send heartbeats again.

@@ -4,6 +4,8 @@ import { ReplayWindow } from './replay'
 import { utf8Text } from './wire'
 import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
+import { createStreamSealer, isStreamFrame, STREAM_TEXT } from './streams'
+import type { Channel } from './streams'
 
 /**
  * Sealed frames: AES-256-GCM under a key of the sending app, derived (HKDF-SHA256) from the mesh
@@ -51,8 +53,10 @@ function sealBytes(cipher: CipherGCM, head: string, text: Text): Buffer {
   }
 }
 
-/** Whether a frame part is (or claims to be) a sealed frame. */
-export const isSealed = (part: unknown): part is Buffer => Buffer.isBuffer(part) && part.length >= MAGIC.length && MAGIC.equals(part.subarray(0, MAGIC.length))
+const isMessageSealed = (part: unknown): part is Buffer => Buffer.isBuffer(part) && part.length >= MAGIC.length && MAGIC.equals(part.subarray(0, MAGIC.length))
+
+/** Whether a frame part is (or claims to be) a sealed frame, of either kind. */
+export const isSealed = (part: unknown): part is Buffer => isMessageSealed(part) || isStreamFrame(part)
 
 /** The clear header of a sealed frame (`<partition key>.<key id>.<uuid>`), or undefined when malformed. */
 export function headerOf(frame: Buffer): string | undefined {
@@ -65,9 +69,14 @@ export function headerOf(frame: Buffer): string | undefined {
 export type OpenResult = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
 
 export interface Sealer {
-  /** The sealed frame, as the pieces to write one after the other (no copy of the ciphertext). */
-  seal(text: Text, to: string): Buffer[]
-  open(frame: Buffer, me: string): OpenResult
+  /**
+   * The sealed frame, as the pieces to write one after the other (no copy of the ciphertext): on
+   * `channel`'s stream to `to` (streams.ts) when given and the text is short, which the recipient
+   * must open (protocol 1.3), else sealed on its own (1.2).
+   */
+  seal(text: Text, to: string, channel?: Channel): Buffer[]
+  /** Opens a frame of either kind; `channel` is the kind of connection it came on. */
+  open(frame: Buffer, me: string, channel?: Channel): OpenResult
 }
 
 interface SecretKey {
@@ -123,6 +132,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
   preamble.writeUInt16BE(header.length, MAGIC.length)
   header.copy(preamble, PREAMBLE)
   const sealing = { key: senderKey(own.base, uuid), aad: preamble }
+  const streams = createStreamSealer(own.base, uuid, header)
+  const baseOf = (partition: string, id: string) => basesOf(partition).find((candidate) => candidate.id === id)?.base ?? 'unknown secret'
   const bases = new Map<string, SecretKey[]>() // partition → its key under every secret
   const senders = new Map<string, Sender>() // `partition.id.uuid` → sender, once a frame of it opened
   const windows = new Map<string, ReplayWindow>() // uuid → window; outlives `senders` evictions
@@ -196,7 +207,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
   }
 
   return {
-    seal(text, to) {
+    seal(text, to, channel) {
+      if (channel && typeof text === 'string' && text.length <= STREAM_TEXT) return streams.seal(text, to, channel)
       const n = ++counter
       const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
       spare = undefined
@@ -213,8 +225,9 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
       return [preamble, Buffer.from(setCounter(iv, n)), body, cipher.getAuthTag()]
     },
 
-    open(frame, me) {
-      if (!isSealed(frame)) return { ok: false, reason: 'not sealed' }
+    open(frame, me, channel) {
+      if (isStreamFrame(frame)) return channel ? streams.open(frame as Buffer, me, channel, baseOf) : { ok: false, reason: 'malformed' }
+      if (!isMessageSealed(frame)) return { ok: false, reason: 'not sealed' }
       const name = headerOf(frame)
       if (name === undefined) return { ok: false, reason: 'malformed' }
       const start = PREAMBLE + frame.readUInt16BE(MAGIC.length) // of the IV

@@ -83,6 +83,8 @@ export interface TransportOptions {
   advertise?: string
   /** Discovery hellos stand for heartbeats, and carry this app's list number. */
   hellos?: { seq: () => number }
+  /** Seal on streams (1.3) to the peers that say they open them. Off only to stand in for an older app. */
+  streams?: boolean
 }
 
 /** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
@@ -155,6 +157,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   const gate = createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason)))
   const { open, seal } = gate
+  const streams = options.streams !== false
   const refuseConnection = () => source.current?.destroy()
 
   const responder = new QuietResponder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, quiet)
@@ -167,8 +170,10 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   function onRequestFrame(socket: Socket, parts: unknown[]) {
     const [payload, id] = parts
     if (parts.length !== 2 || typeof id !== 'string') throw new FrameError('a request frame is [request, id]')
-    const text = open(payload, uuid, 'a requester')
+    const text = open(payload, uuid, 'a requester', 'calls')
     if (text === undefined) return
+    // The reply goes the way the request came: a requester that seals on streams opens them.
+    const channel = gate.streamed(payload) ? 'replies' : undefined
     let message: RequestMessage
     try {
       message = deserialize(text) as RequestMessage
@@ -181,7 +186,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       // Events the call emitted leave before its reply, as they would without batching.
       published.flush()
       if (!socket.writable) return
-      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from)), id]))
+      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from), channel), id]))
     }
     handlers
       .onRequest(message)
@@ -199,7 +204,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
     const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
     if (!host || host === '0.0.0.0' || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
-    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events }, false)
+    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true }, false)
   }
 
   // A reply frame is [error, sealed reply, id].
@@ -215,7 +220,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   function onPublishedFrame(_socket: Socket, parts: unknown[]) {
     const batched = parts[0] === PUBLISHED_BATCH
     if (parts.length !== 2 || (parts[0] !== PUBLISHED && !batched)) throw new FrameError('a published frame is [topic, message]')
-    const text = open(parts[1], '*', 'a publisher')
+    const text = open(parts[1], '*', 'a publisher', 'events')
     if (text === undefined) return
     let messages: unknown
     try {
@@ -279,7 +284,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
 
   // Messages published in one tick are sealed and sent as one frame: one seal, one open per receiver.
   const published = new Batch(options.maxPayload, options.maxBacklog, (texts) => {
-    const frame = texts.length === 1 ? encodeFrame([PUBLISHED, seal(texts[0], '*')]) : encodeFrame([PUBLISHED_BATCH, seal(`[${texts.map(joinText).join(',')}]`, '*')])
+    const channel = streams && links.allStreams(pubSock.socks.length) ? 'events' : undefined
+    const frame = texts.length === 1 ? encodeFrame([PUBLISHED, seal(texts[0], '*', channel)]) : encodeFrame([PUBLISHED_BATCH, seal(`[${texts.map(joinText).join(',')}]`, '*', channel)])
     const receivers = (pubSock.socks as Socket[]).filter((socket) => {
       if (!socket.writable) return false
       // A subscriber that does not keep up loses messages rather than growing our memory.
@@ -326,7 +332,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   function ownEndpoint(): HelloMessage['endpoint'] {
     const { responder: calls, publisher: events } = ports()
     const host = discovery?.host()
-    return host ? { calls, events, host } : { calls, events }
+    const endpoint: HelloMessage['endpoint'] = host ? { calls, events, host } : { calls, events }
+    if (streams) endpoint!.streams = true
+    return endpoint
   }
 
   function ports() {
@@ -364,7 +372,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       }
       const { responder: calls, publisher: events } = ports()
       discovery = startDiscovery(
-        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos },
+        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos, streams },
         { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer), seen: (peer, seq) => safely('peer-seen', () => handlers.onPeerSeen?.(peer, seq)) }
       )
     },
@@ -418,7 +426,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
             // A reply that does not open leaves the call pending: a forged or replayed reply must not settle it.
             // Our providers never send an error frame; a peer that does is answered as gone, but
             // only after its reply opened too, when there is a secret.
-            const text = err && reply === undefined ? undefined : open(reply, uuid, peer)
+            const text = err && reply === undefined ? undefined : open(reply, uuid, peer, 'replies')
             if (text === undefined && (sealer || !err)) return
             settle(entry)
             if (err) return reject(new TransportError(describe(err), 'peer-gone'))
@@ -436,7 +444,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           deadlines.arm(entry.deadline)
         }
         published.flush() // events emitted before this call leave before it
-        write(socket, encodeFrame([seal(text, peer), id]))
+        write(socket, encodeFrame([seal(text, peer, streams && links.endpoint(peer)?.streams ? 'calls' : undefined), id]))
       })
     },
 

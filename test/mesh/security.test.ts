@@ -71,8 +71,9 @@ describe('security', function () {
     const captured = tap(ports.responder, 'remote')
     await todos.create({ title: 'once' })
     captured.restore()
-    const frame = captured.frames.find((f) => f.includes(Buffer.from('S1.')))
-    expect(frame, 'a sealed frame was captured').to.exist
+    // Apps of 1.3 seal on streams (S2): a replay is refused for its position, before any crypto.
+    const frame = captured.frames.find((f) => f.includes(Buffer.from('S2.')))
+    expect(frame, 'a stream-sealed frame was captured').to.exist
     expect(frame!.includes(Buffer.from('once'))).to.equal(false) // sealed: the record is not readable
     await sendRaw(ports.responder, frame as Buffer)
     await sendRaw(ports.responder, frame as Buffer)
@@ -92,8 +93,8 @@ describe('security', function () {
     await provider.service('news').create({ headline: 'once' })
     await events.until(() => events.seen.length === 1, 'the event')
     captured.restore()
-    const frame = captured.frames.find((f) => f.includes(Buffer.from('S1.')))
-    expect(frame).to.exist
+    const frame = captured.frames.find((f) => f.includes(Buffer.from('S2.')))
+    expect(frame, 'a stream-sealed frame was captured').to.exist
     // Re-send the same bytes to every subscriber connected to the provider's publisher.
     for (const handle of (process as any)._getActiveHandles()) {
       if (handle instanceof net.Socket && handle.localPort === provider.distribution.ports.publisher) handle.write(frame as Buffer)
@@ -134,6 +135,32 @@ describe('security', function () {
     await stream.stop()
     expect(stream.failures().map((r) => r.error?.message).slice(0, 3)).to.deep.equal([])
     void gateway
+  })
+
+  it('an app sealing each message on its own (1.2) and a 1.3 app call and hear each other, in the 1.2 format', async () => {
+    const old = await mesh.child('old', { key: 'old-app', services: ['todos'], options: { secret: S1 }, env: { FEATHERS_MESH_STREAMS: 'off' } })
+    const gateway = await mesh.app({ key: 'gateway', secret: S1 }, (app) => app.use('notes', { async find() { return ['a note'] }, async create(data: any) { return data } }))
+    const todos = await gateway.distribution.waitForService('todos')
+    const ports = await old.send({ cmd: 'ports' })
+    const toOld = tap(ports.responder, 'remote')
+    const published = tap(gateway.distribution.ports.publisher, 'local')
+    const events = recorder(todos, ['created'])
+    for (let i = 0; i < 3; i++) expect((await todos.create({ title: `t${i}` })).title).to.equal(`t${i}`)
+    await events.until(() => events.seen.length === 3, 'three events from the 1.2 app')
+    // ...and the other way: the 1.2 app sees the gateway's service, calls it and hears its events.
+    await waitFor(async () => (await old.send({ cmd: 'services' })).includes('notes'), 10000, 'the 1.2 app to see notes')
+    expect(await old.send({ cmd: 'call', path: 'notes', method: 'find', args: [{}] })).to.deep.equal(['a note'])
+    await old.send({ cmd: 'recordEvents', path: 'notes' })
+    await gateway.service('notes').create({ at: new Date() })
+    await waitFor(async () => (await old.send({ cmd: 'recordedEvents' })).length === 1, 5000, 'the 1.2 app to hear the event')
+    toOld.restore()
+    published.restore()
+    events.stop()
+    // What the 1.3 app wrote to it was sealed the 1.2 way: it advertises no streams.
+    const written = [...toOld.frames, ...published.frames]
+    expect(written.some((f) => f.includes(Buffer.from('S1.')))).to.equal(true)
+    expect(written.some((f) => f.includes(Buffer.from('S2.')))).to.equal(false)
+    expect(Object.keys(await old.send({ cmd: 'drops' }))).to.deep.equal([])
   })
 
   it('a peer on another major protocol version is refused with one log line; a newer minor interoperates', async () => {

@@ -15,7 +15,7 @@ describe('discovery settings', () => {
 
   it('reads a peer only from a complete advertisement, preferring the host it names', () => {
     const ad = { key: '$$feathers-mesh', mesh: { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 } }
-    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001, hellos: false })
+    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001, hellos: false, streams: false })
     // Since 1.2 an app may take hellos for heartbeats; anything but `true` means it does not.
     expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: true } } }, '$$feathers-mesh')?.hellos).to.equal(true)
     expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: 'yes' } } }, '$$feathers-mesh')?.hellos).to.equal(false)
@@ -34,5 +34,15 @@ describe('discovery settings', () => {
     seq = 7
     expect(JSON.parse(JSON.stringify(ad)).mesh.seq).to.equal(7)
     expect(advertisement(settings).mesh).not.to.have.property('hellos')
+  })
+
+  it('advertises that the app opens stream-sealed frames (1.3), and reads it from peers', () => {
+    const settings = { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 }
+    expect(advertisement({ ...settings, streams: true }).mesh).to.include({ streams: true })
+    expect(advertisement(settings).mesh).not.to.have.property('streams')
+    const node = (mesh: object) => ({ address: '10.0.0.2', advertisement: { key: '$$feathers-mesh', mesh: { ...settings, ...mesh } } })
+    expect(endpointOf(node({ streams: true }), '$$feathers-mesh')?.streams).to.equal(true)
+    expect(endpointOf(node({ streams: 1 }), '$$feathers-mesh')?.streams).to.equal(false)
+    expect(endpointOf(node({}), '$$feathers-mesh')?.streams).to.equal(false)
   })
 })

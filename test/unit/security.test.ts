@@ -1,7 +1,8 @@
 import { expect } from 'chai'
 import { randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
-import type { OpenResult, Sealer } from '../../src/security'
+import { flip, reason, shifted } from '../helpers/sealing'
+import type { Sealer } from '../../src/security'
 
 const S1 = 'first-mesh-secret-0123456789'
 const S2 = 'second-mesh-secret-9876543210'
@@ -20,13 +21,6 @@ function app(partition: string, secrets = [S1]) {
 /** Two apps of a mesh: `a` (partition `consumer`) and `b` (partition `todos`). */
 const pair = () => ({ a: app('consumer'), b: app('todos') })
 
-const reason = (result: OpenResult) => (result.ok ? 'opened' : result.reason)
-/** The frame with one bit of the byte at `index` flipped. */
-const flip = (frame: Buffer, index: number) => {
-  const copy = Buffer.from(frame)
-  copy[index] ^= 0x10
-  return copy
-}
 /** The header (partition key, key id, uuid) of a sealed frame and where its IV starts. */
 const headerOf = (frame: Buffer) => ({ header: frame.toString('utf8', 5, 5 + frame.readUInt16BE(3)), iv: 5 + frame.readUInt16BE(3) })
 /** The frame under another header: same IV, ciphertext and tag. */
@@ -39,16 +33,6 @@ const sealedLike = (header: string, body: Buffer) => {
 const rehead = (frame: Buffer, header: string) => sealedLike(header, frame.subarray(headerOf(frame).iv))
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 
-/** Runs `action` with Date.now() moved by `ms`. */
-function shifted<T>(ms: number, action: () => T): T {
-  const now = Date.now
-  Date.now = () => now() + ms
-  try {
-    return action()
-  } finally {
-    Date.now = now
-  }
-}
 
 describe('security: sealed frames', () => {
   it('opens what a peer sealed for it, naming the sender, and hides the text', () => {
