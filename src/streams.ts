@@ -49,6 +49,7 @@ const MAX_CHUNKS = 256 // streams holding a chunk at once (2 MB)
 const MAX_SKEW = 60_000
 const MAX_STREAMS = 10_000 // beyond this, streams idle for 10 × MAX_SKEW are forgotten
 const ZEROS = Buffer.alloc(CHUNK + 16)
+const REFILL_BELOW = 2048 // bytes left in a chunk when the next one is computed
 
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'latin1') => string }).hash
 /** The MAC of `data` as a latin1 string: no buffer allocated (Node 20.12+; older versions build a Hash). */
@@ -62,19 +63,17 @@ interface Keystream {
   nonce: Buffer
   chunk?: Buffer
   chunkAt: number
-}
-
-interface Sending extends Keystream {
-  /** Position of the next frame. */
-  at: number
+  /** Where the next frame starts (sending), or below which frames are refused (receiving). */
+  next: number
+  /** A refill of the chunk is scheduled. */
+  refilling: boolean
   used: number
 }
+
+type Sending = Keystream
 
 interface Receiving extends Keystream {
   uuid: string
-  /** Frames below this position are refused. */
-  end: number
-  used: number
 }
 
 /** A cipher producing the keystream from byte `at` on. */
@@ -134,10 +133,27 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
   /** Keystream bytes [at, at + length): from the stream's chunk, refilled when `keep`, else computed for this frame only. */
   function keystream(stream: Keystream, at: number, length: number, keep: boolean): { bytes: Buffer; offset: number } {
     const chunk = stream.chunk
-    if (chunk && at >= stream.chunkAt && at + length <= stream.chunkAt + chunk.length) return { bytes: chunk, offset: at - stream.chunkAt }
-    const size = keep ? Math.max(CHUNK, length) : length
-    const bytes = keystreamAt(stream, at).update(ZEROS.length >= size ? ZEROS.subarray(0, size) : Buffer.alloc(size))
-    if (!keep) return { bytes, offset: 0 }
+    if (chunk && at >= stream.chunkAt && at + length <= stream.chunkAt + chunk.length) {
+      // Running low: the next chunk is computed after this turn of the event loop, when the frame
+      // at hand has been written (or handled) and the peer is at work, not on the round trip.
+      if (!stream.refilling && stream.chunkAt + chunk.length - at - length < REFILL_BELOW) {
+        stream.refilling = true
+        setImmediate(refill, stream).unref()
+      }
+      return { bytes: chunk, offset: at - stream.chunkAt }
+    }
+    if (!keep) return { bytes: keystreamAt(stream, at).update(ZEROS.subarray(0, length)), offset: 0 }
+    return { bytes: fill(stream, at, Math.max(CHUNK, length)), offset: 0 }
+  }
+
+  function refill(stream: Keystream) {
+    stream.refilling = false
+    if (stream.chunk) fill(stream, stream.next, CHUNK)
+  }
+
+  /** A new chunk of `size` keystream bytes from `at` on. */
+  function fill(stream: Keystream, at: number, size: number): Buffer {
+    const bytes = keystreamAt(stream, at).update(ZEROS.subarray(0, size))
     stream.chunk = bytes
     stream.chunkAt = at
     chunked.delete(stream)
@@ -147,7 +163,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       chunked.delete(oldest)
       oldest.chunk = undefined
     }
-    return { bytes, offset: 0 }
+    return bytes
   }
 
   function sendingTo(to: string, channel: Channel): Sending {
@@ -155,7 +171,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
     let stream = sending.get(id)
     if (!stream) {
       forgetIdle(sending)
-      stream = { key: streamKey(base, uuid, to, channel), nonce: randomBytes(NONCE_BYTES), chunkAt: 0, at: 0, used: Date.now() }
+      stream = { key: streamKey(base, uuid, to, channel), nonce: randomBytes(NONCE_BYTES), chunkAt: 0, next: 0, refilling: false, used: Date.now() }
       sending.set(id, stream)
     }
     return stream
@@ -189,8 +205,8 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
       stream.used = Date.now()
       const length = OTK_BYTES + scratch.write(`${stream.used}|${text}`, OTK_BYTES, 'utf8')
-      const at = stream.at
-      stream.at += length
+      const at = stream.next
+      stream.next += length
       const { bytes: ks, offset: k } = keystream(stream, at, length, true)
       for (let i = 0; i < OTK_BYTES; i++) scratch[i] = ks[k + i]
       for (let i = OTK_BYTES; i < length; i++) scratch[i] ^= ks[k + i]
@@ -209,7 +225,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       let stream = receiving.get(id)
       // Positions only grow within a stream: anything below the last one opened is a replay (or a
       // frame of a dead connection), refused before any crypto.
-      if (stream && at < stream.end) return { ok: false, reason: 'replayed', from: stream.uuid }
+      if (stream && at < stream.next) return { ok: false, reason: 'replayed', from: stream.uuid }
       if (!stream) {
         const uuidDot = name.lastIndexOf('.')
         const idDot = name.lastIndexOf('.', uuidDot - 1)
@@ -218,9 +234,9 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
         if (typeof found === 'string') return { ok: false, reason: found }
         const from = name.slice(uuidDot + 1)
         const key = streamKey(found, from, channel === 'events' ? '*' : me, channel)
-        stream = { key, nonce: Buffer.from(frame.subarray(start, start + NONCE_BYTES)), chunkAt: 0, uuid: from, end: 0, used: 0 }
+        stream = { key, nonce: Buffer.from(frame.subarray(start, start + NONCE_BYTES)), chunkAt: 0, uuid: from, next: 0, refilling: false, used: 0 }
       }
-      const known = stream.end > 0
+      const known = stream.next > 0
       const cipherLength = frame.length - body - TAG_BYTES
       const length = OTK_BYTES + cipherLength
       const tagAt = frame.length - TAG_BYTES
@@ -235,7 +251,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       const bar = plain.indexOf('|')
       if (bar < 0) return { ok: false, reason: 'malformed', from }
       if (!(Math.abs(Date.now() - Number(plain.slice(0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
-      stream.end = at + length
+      stream.next = at + length
       stream.used = Date.now()
       if (!known && !receiving.has(id)) {
         forgetIdle(receiving)

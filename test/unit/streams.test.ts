@@ -56,6 +56,18 @@ describe('stream-sealed frames (protocol 1.3)', () => {
     }
   })
 
+  it('keep opening when chunks are refilled ahead, between turns of the event loop', async () => {
+    const { a, b } = pair()
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    for (let i = 0; i < 400; i++) {
+      const body = `${i}:${'x'.repeat(300 + (i % 7) * 100)}`
+      const frame = a.seal(body, b.uuid)
+      await turn()
+      expect(b.open(frame)).to.deep.equal({ ok: true, text: body, from: a.uuid })
+      await turn()
+    }
+  })
+
   it('refuses a frame altered anywhere, and the original still opens afterwards', () => {
     const { a, b } = pair()
     for (const body of [text, 'w'.repeat(2000)]) {
