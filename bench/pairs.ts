@@ -22,6 +22,8 @@ export interface PairOptions {
   providerArgv?: string[]
   /** Mesh options for both sides (a secret, metrics off...), for the cost figures. */
   mesh?: Record<string, unknown>
+  /** Environment variables of both sides. */
+  env?: Record<string, string>
 }
 
 /** Both sides must read the same record before anything is measured. */
@@ -68,9 +70,9 @@ export async function meshCallPair(port = PORTS.calls, options: PairOptions = {}
  */
 export async function meshServicePair(port: number, options: PairOptions = {}): Promise<CallPair> {
   const cote = fastCote(port)
-  const provider = await spawnBenchChild('provider', 'mesh-emitter', { mode: 'mesh', options: { key: 'todos', cote, ...options.mesh } }, { execArgv: options.providerArgv })
+  const provider = await spawnBenchChild('provider', 'mesh-emitter', { mode: 'mesh', options: { key: 'todos', cote, ...options.mesh } }, { execArgv: options.providerArgv, env: options.env })
   const consumerArgv = ['--expose-gc', ...(options.consumerArgv ?? [])]
-  return assemble(provider, () => spawnBenchChild('consumer', 'mesh-listener', { mode: 'mesh', options: { key: 'consumer', cote, ...options.mesh } }, { execArgv: consumerArgv }), { timeout: 10_000 })
+  return assemble(provider, () => spawnBenchChild('consumer', 'mesh-listener', { mode: 'mesh', options: { key: 'consumer', cote, ...options.mesh } }, { execArgv: consumerArgv, env: options.env }), { timeout: 10_000 })
 }
 
 /** Raw cote: a Responder (and Publisher) process and a Requester (and Subscriber) process. */

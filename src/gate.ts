@@ -7,15 +7,21 @@ import type { Part } from './wire'
 import type { Text } from './json-pieces'
 import type { Channel } from './streams'
 
+/** An opened frame: its text and, when it was sealed, the sender it proved to be. */
+export interface Opened {
+  text: string
+  from?: string
+}
+
 export interface Gate {
-  /** Text of a frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
-  open(frame: unknown, to: string, origin: string, channel: Channel): string | undefined
+  /** A frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
+  open(frame: unknown, to: string, origin: string, channel: Channel): Opened | undefined
   /**
    * The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a
    * secret, on `channel`'s stream when given (the recipient speaks 1.3).
    */
   seal(text: Text, to: string, channel?: Channel): Part
-  /** Whether a frame part came sealed on a stream. */
+  /** Whether a frame part (or what seal() returned) is sealed on a stream. */
   streamed(frame: unknown): boolean
 }
 
@@ -46,11 +52,11 @@ export function createGate(
   return {
     seal: (text, to, channel) => (sealer ? sealer.seal(text, to, channel) : text),
 
-    streamed: isStreamFrame,
+    streamed: (frame) => isStreamFrame(Array.isArray(frame) ? frame[0] : frame),
 
     open(frame, to, origin, channel) {
       if (!sealer) {
-        if (typeof frame === 'string') return frame
+        if (typeof frame === 'string') return { text: frame }
         cut()
         if (!isSealed(frame)) return void drops.note('not a text frame', origin)
         drops.note('sealed, and this app has no secret', origin)
@@ -65,7 +71,7 @@ export function createGate(
         return undefined
       }
       const opened = sealer.open(frame, to === '*' ? uuid : to, channel)
-      if (opened.ok) return opened.text
+      if (opened.ok) return opened
       // A replay or a stale frame may come over a real peer's connection: only unauthenticated frames cut it.
       if (opened.from === undefined) cut()
       drops.note(opened.reason, opened.from ?? origin)

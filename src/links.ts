@@ -36,7 +36,7 @@ export interface LinkHandlers {
 
 /** Hands a connected socket over to the axon socket of its kind (calls or events). */
 export interface Connector {
-  adopt(socket: Socket): void
+  adopt(socket: Socket, endpoint: Endpoint): void
 }
 
 interface Attempt {
@@ -111,16 +111,6 @@ export class Links {
     return peer !== undefined && !peer.lost && peer.endpoint.hellos === true
   }
 
-  /**
-   * Whether every subscriber can open stream-sealed frames: every peer says it can (1.3), and no
-   * more apps subscribe than we know of (one we have not heard of yet may be older).
-   */
-  allStreams(subscribers: number): boolean {
-    if (subscribers > this.peers.size) return false
-    for (const peer of this.peers.values()) if (peer.endpoint.streams !== true) return false
-    return true
-  }
-
   /** An open connection to the peer's responder. */
   socketOf(uuid: string): Socket | undefined {
     const socket = this.peers.get(uuid)?.sockets.calls
@@ -186,7 +176,7 @@ export class Links {
       return
     }
     peer.sockets[kind] = socket
-    this.connectors[kind].adopt(socket)
+    this.connectors[kind].adopt(socket, peer.endpoint)
     socket.once('close', () => this.detach(peer, kind, socket))
     if (this.linked(peer.endpoint.uuid)) {
       const { uuid, key, version } = peer.endpoint

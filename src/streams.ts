@@ -8,22 +8,23 @@ import type { KeyObject } from 'crypto'
  * Per-message AES-GCM (security.ts, `S1.`) builds a cipher object for every frame, and each
  * native crypto call that returns a buffer costs about a microsecond on its own: four AEAD
  * operations per call came to 26 µs, and the collector then had to finalize the cipher objects.
- * Here each sender keeps one AES-256-CTR keystream per recipient and kind of connection (`channel`),
- * computed ahead in chunks; a frame takes the next bytes of it:
- *   - the first 32 bytes are a one-time MAC key, never used again (as ChaCha20-Poly1305 does);
- *   - the rest is XORed into the plaintext (in JavaScript for small frames: no native call);
- *   - the tag is SHA3-256(one-time key · ciphertext), cut to 16 bytes: one native call, whose
- *     result comes back as a string, so nothing is allocated for it. SHA3 has no length extension,
- *     so a secret prefix makes it a MAC.
+ * Here each sender keeps, per recipient and kind of connection (`channel`), a stream: an
+ * AES-256-CTR keystream computed ahead in chunks, and a MAC key of its own. A frame takes the next
+ * bytes of the keystream, XORed into its plaintext in JavaScript (no native call), and its tag is
+ * SHA3-256(MAC key · nonce · position · ciphertext) cut to 16 bytes: one native call, whose result
+ * comes back as a string, so nothing is allocated for it. SHA3 has no length extension, so a secret
+ * prefix makes it a MAC (as KMAC does). Encrypt-then-MAC: the tag is checked before anything else.
+ * The MAC key is not taken from the keystream: whoever guesses a frame's plaintext learns that part
+ * of the keystream, and must not be able to tag a frame of their own with it.
  * A frame is one binary part:
  *   'S2.' · header length (uint16 BE) · header `<partition key>.<key id>.<uuid>` · stream nonce (8)
  *   · stream position (uint64 BE) · ciphertext · tag
- * The key of a stream is derived from the sender's partition key, its uuid, the recipient (`*` for
- * published frames) and the channel, so a frame opens only where it was sent, and the position
- * picks the one-time key: a header, nonce or position altered in transit fails the tag. A
- * recipient accepts each stream's positions in increasing order only (frames of one stream travel
- * on one connection), which refuses replays without a window. The plaintext starts with the
- * sender's clock, so a frame captured before a recipient restarted is refused once 60 s old.
+ * The keys of a stream are derived from the sender's partition key, its uuid, the recipient (`*`
+ * for published frames) and the channel, so a frame opens only where it was sent; the tag covers
+ * the nonce and the position, and the header picks the keys. A recipient accepts each stream's
+ * positions in increasing order only (frames of one stream travel on one connection), which
+ * refuses replays without a window. The plaintext starts with the sender's clock, so a frame
+ * captured before a recipient restarted is refused once 60 s old.
  * Texts over STREAM_TEXT characters are sealed message by message (security.ts) on any channel.
  */
 export type Channel = 'calls' | 'replies' | 'events'
@@ -32,7 +33,10 @@ const MAGIC = Buffer.from('S2.')
 const PREAMBLE = MAGIC.length + 2
 const NONCE_BYTES = 8
 const POSITION_BYTES = 8
-const OTK_BYTES = 32
+const MAC_KEY_BYTES = 32
+/** In the scratch buffer: the MAC key, then the nonce, the position and the ciphertext, as the tag covers them. */
+const MACED = MAC_KEY_BYTES
+const TEXT_AT = MAC_KEY_BYTES + NONCE_BYTES + POSITION_BYTES
 const TAG_BYTES = 16
 const HEADER_MAX = 128 + 1 + 8 + 1 + 64
 const MAC = 'sha3-256'
@@ -60,6 +64,7 @@ export const isStreamFrame = (part: unknown): boolean => Buffer.isBuffer(part) &
 /** Keystream of one stream; `chunk` holds its bytes from `chunkAt` on. */
 interface Keystream {
   key: KeyObject
+  macKey: Buffer
   nonce: Buffer
   chunk?: Buffer
   chunkAt: number
@@ -88,8 +93,10 @@ function keystreamAt(stream: Keystream, at: number) {
   return cipher
 }
 
-function streamKey(base: Buffer, from: string, to: string, channel: Channel): KeyObject {
-  return createSecretKey(Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32)))
+/** The cipher key and the MAC key of the stream from `from` to `to` on `channel`. */
+function streamKeys(base: Buffer, from: string, to: string, channel: Channel): { key: KeyObject; macKey: Buffer } {
+  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + MAC_KEY_BYTES))
+  return { key: createSecretKey(keys.subarray(0, 32)), macKey: keys.subarray(32) }
 }
 
 function readPosition(frame: Buffer, offset: number) {
@@ -127,8 +134,8 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
   const sending = new Map<string, Sending>() // `to/channel` → stream
   const receiving = new Map<string, Receiving>() // `header/channel/nonce` → stream, once a frame of it opened
   const chunked = new Set<Keystream>() // streams holding a chunk, least recently filled first
-  // Holds a frame's one-time key and text while it is sealed or opened.
-  const scratch = Buffer.alloc(OTK_BYTES + MAX_CIPHERTEXT)
+  // Holds what a frame's tag covers (see MACED) while it is sealed or opened.
+  const scratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
 
   /** Keystream bytes [at, at + length): from the stream's chunk, refilled when `keep`, else computed for this frame only. */
   function keystream(stream: Keystream, at: number, length: number, keep: boolean): { bytes: Buffer; offset: number } {
@@ -148,6 +155,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
 
   function refill(stream: Keystream) {
     stream.refilling = false
+    // A stream forgotten meanwhile, or whose chunk was given to another, is not filled again.
     if (stream.chunk) fill(stream, stream.next, CHUNK)
   }
 
@@ -171,7 +179,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
     let stream = sending.get(id)
     if (!stream) {
       forgetIdle(sending)
-      stream = { key: streamKey(base, uuid, to, channel), nonce: randomBytes(NONCE_BYTES), chunkAt: 0, next: 0, refilling: false, used: Date.now() }
+      stream = { ...streamKeys(base, uuid, to, channel), nonce: randomBytes(NONCE_BYTES), chunkAt: 0, next: 0, refilling: false, used: Date.now() }
       sending.set(id, stream)
     }
     return stream
@@ -184,33 +192,29 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       if (now - stream.used > 10 * MAX_SKEW) {
         streams.delete(id)
         chunked.delete(stream)
+        stream.chunk = undefined
       }
     }
-  }
-
-  function frameOf(stream: Sending, at: number, ciphertext: Buffer, start: number, end: number, tag: string): Buffer {
-    const frame = Buffer.allocUnsafe(preamble.length + NONCE_BYTES + POSITION_BYTES + (end - start) + TAG_BYTES)
-    preamble.copy(frame)
-    let offset = preamble.length
-    offset += stream.nonce.copy(frame, offset)
-    writePosition(frame, offset, at)
-    offset += POSITION_BYTES
-    offset += ciphertext.copy(frame, offset, start, end)
-    frame.write(tag, offset, TAG_BYTES, 'latin1')
-    return frame
   }
 
   return {
     seal(text, to, channel) {
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
       stream.used = Date.now()
-      const length = OTK_BYTES + scratch.write(`${stream.used}|${text}`, OTK_BYTES, 'utf8')
+      const length = scratch.write(`${stream.used}|${text}`, TEXT_AT, 'utf8')
       const at = stream.next
       stream.next += length
       const { bytes: ks, offset: k } = keystream(stream, at, length, true)
-      for (let i = 0; i < OTK_BYTES; i++) scratch[i] = ks[k + i]
-      for (let i = OTK_BYTES; i < length; i++) scratch[i] ^= ks[k + i]
-      return [frameOf(stream, at, scratch, OTK_BYTES, length, mac(scratch.subarray(0, length)))]
+      for (let i = 0; i < length; i++) scratch[TEXT_AT + i] ^= ks[k + i]
+      stream.macKey.copy(scratch)
+      stream.nonce.copy(scratch, MACED)
+      writePosition(scratch, MACED + NONCE_BYTES, at)
+      const tag = mac(scratch.subarray(0, TEXT_AT + length))
+      const frame = Buffer.allocUnsafe(preamble.length + TEXT_AT - MACED + length + TAG_BYTES)
+      preamble.copy(frame)
+      scratch.copy(frame, preamble.length, MACED, TEXT_AT + length)
+      frame.write(tag, frame.length - TAG_BYTES, TAG_BYTES, 'latin1')
+      return [frame]
     },
 
     open(frame, me, channel, baseOf) {
@@ -218,14 +222,12 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       const headerLength = frame.readUInt16BE(MAGIC.length)
       const start = PREAMBLE + headerLength // of the nonce
       const body = start + NONCE_BYTES + POSITION_BYTES // of the ciphertext
-      if (headerLength > HEADER_MAX || frame.length < body + TAG_BYTES || frame.length - body - TAG_BYTES > MAX_CIPHERTEXT) return { ok: false, reason: 'malformed' }
+      const tagAt = frame.length - TAG_BYTES
+      const length = tagAt - body
+      if (headerLength > HEADER_MAX || length < 2 || length > MAX_CIPHERTEXT) return { ok: false, reason: 'malformed' }
       const name = frame.toString('utf8', PREAMBLE, start)
       const id = `${name}/${channel}/${frame.readUInt32BE(start)}.${frame.readUInt32BE(start + 4)}`
-      const at = readPosition(frame, start + NONCE_BYTES)
       let stream = receiving.get(id)
-      // Positions only grow within a stream: anything below the last one opened is a replay (or a
-      // frame of a dead connection), refused before any crypto.
-      if (stream && at < stream.next) return { ok: false, reason: 'replayed', from: stream.uuid }
       if (!stream) {
         const uuidDot = name.lastIndexOf('.')
         const idDot = name.lastIndexOf('.', uuidDot - 1)
@@ -233,21 +235,21 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
         const found = baseOf(name.slice(0, idDot), name.slice(idDot + 1, uuidDot))
         if (typeof found === 'string') return { ok: false, reason: found }
         const from = name.slice(uuidDot + 1)
-        const key = streamKey(found, from, channel === 'events' ? '*' : me, channel)
-        stream = { key, nonce: Buffer.from(frame.subarray(start, start + NONCE_BYTES)), chunkAt: 0, uuid: from, next: 0, refilling: false, used: 0 }
+        stream = { ...streamKeys(found, from, channel === 'events' ? '*' : me, channel), nonce: Buffer.from(frame.subarray(start, start + NONCE_BYTES)), chunkAt: 0, uuid: from, next: 0, refilling: false, used: 0 }
       }
-      const known = stream.next > 0
-      const cipherLength = frame.length - body - TAG_BYTES
-      const length = OTK_BYTES + cipherLength
-      const tagAt = frame.length - TAG_BYTES
-      // Keystream chunks are kept only for streams that proved themselves: forged frames cost one frame's worth.
-      const { bytes: ks, offset: k } = keystream(stream, at, length, known)
-      for (let i = 0; i < OTK_BYTES; i++) scratch[i] = ks[k + i]
-      frame.copy(scratch, OTK_BYTES, body, tagAt)
-      if (!sameTag(frame, tagAt, mac(scratch.subarray(0, length)))) return { ok: false, reason: 'authentication failed' }
-      for (let i = OTK_BYTES; i < length; i++) scratch[i] ^= ks[k + i]
-      const plain = scratch.toString('utf8', OTK_BYTES, length)
+      // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead.
+      stream.macKey.copy(scratch)
+      frame.copy(scratch, MACED, start, tagAt)
+      if (!sameTag(frame, tagAt, mac(scratch.subarray(0, TEXT_AT + length)))) return { ok: false, reason: 'authentication failed' }
       const from = stream.uuid
+      const at = readPosition(frame, start + NONCE_BYTES)
+      // Positions only grow within a stream: a frame below the end of the last one opened is a
+      // replay (or comes from a dead connection).
+      if (at < stream.next) return { ok: false, reason: 'replayed', from }
+      const known = stream.next > 0
+      const { bytes: ks, offset: k } = keystream(stream, at, length, known)
+      for (let i = 0; i < length; i++) scratch[TEXT_AT + i] ^= ks[k + i]
+      const plain = scratch.toString('utf8', TEXT_AT, TEXT_AT + length)
       const bar = plain.indexOf('|')
       if (bar < 0) return { ok: false, reason: 'malformed', from }
       if (!(Math.abs(Date.now() - Number(plain.slice(0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }

@@ -137,6 +137,8 @@ interface Pending {
 const PUBLISHED = 'message::mesh'
 // Topic of a frame holding a JSON list of published messages (since protocol 1.1).
 const PUBLISHED_BATCH = 'message::mesh-batch'
+// The one frame a subscriber sends: it opens stream-sealed frames (since 1.3).
+const OPENS_STREAMS = 'mesh-opens-streams'
 const BATCH_BYTES = 64 * 1024 // a batch is sent once it holds this much (less with a low maxPayload or maxBacklog)
 const FRAME_SLACK = 64 * 1024 // bytes of sealing and framing a part may add to maxPayload
 const MAX_PART = 2 ** 31 - 1
@@ -170,13 +172,14 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   function onRequestFrame(socket: Socket, parts: unknown[]) {
     const [payload, id] = parts
     if (parts.length !== 2 || typeof id !== 'string') throw new FrameError('a request frame is [request, id]')
-    const text = open(payload, uuid, 'a requester', 'calls')
-    if (text === undefined) return
-    // The reply goes the way the request came: a requester that seals on streams opens them.
-    const channel = gate.streamed(payload) ? 'replies' : undefined
+    const opened = open(payload, uuid, 'a requester', 'calls')
+    if (opened === undefined) return
+    // The reply goes the way the request came (a requester that seals on streams opens them), to
+    // the sender the request proved to be.
+    const channel = streams && gate.streamed(payload) ? 'replies' : undefined
     let message: RequestMessage
     try {
-      message = deserialize(text) as RequestMessage
+      message = deserialize(opened.text) as RequestMessage
     } catch (error) {
       refuseConnection()
       return drops.note('undecodable', 'a requester', (error as Error).message)
@@ -186,7 +189,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       // Events the call emitted leave before its reply, as they would without batching.
       published.flush()
       if (!socket.writable) return
-      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), String(message?.from), channel), id]))
+      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel), id]))
     }
     handlers
       .onRequest(message)
@@ -220,11 +223,11 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   function onPublishedFrame(_socket: Socket, parts: unknown[]) {
     const batched = parts[0] === PUBLISHED_BATCH
     if (parts.length !== 2 || (parts[0] !== PUBLISHED && !batched)) throw new FrameError('a published frame is [topic, message]')
-    const text = open(parts[1], '*', 'a publisher', 'events')
-    if (text === undefined) return
+    const opened = open(parts[1], '*', 'a publisher', 'events')
+    if (opened === undefined) return
     let messages: unknown
     try {
-      messages = deserialize(text)
+      messages = deserialize(opened.text)
     } catch (error) {
       return drops.note('undecodable', 'a publisher', (error as Error).message)
     }
@@ -244,7 +247,17 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const reqSock = (requester as any).sock
   const subSock = (subscriber as any).sock.sock
   // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: connect its inner socket.
-  const links = new Links(uuid, { calls: adopter(reqSock), events: adopter(subSock) }, {
+  const events = adopter(subSock)
+  const links = new Links(uuid, {
+    calls: adopter(reqSock),
+    events: {
+      adopt(socket, endpoint) {
+        events.adopt(socket, endpoint)
+        // Only to a publisher that says it opens them too: one of 1.2 would cut the connection.
+        if (streams && sealer && endpoint.streams) write(socket, encodeFrame([OPENS_STREAMS]))
+      }
+    }
+  }, {
     up: (peer) => safely('peer-up', () => handlers.onPeerUp(peer)),
     down: (peer) => {
       // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
@@ -277,15 +290,16 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   ownFraming(repSock, onRequestFrame)
   ownFraming(reqSock, onReplyFrame)
   ownFraming(subSock, onPublishedFrame)
-  ownFraming(pubSock, (socket) => {
+  // A subscriber of 1.3 says once that it opens stream-sealed frames; nothing else may come this way.
+  const opensStreams = new WeakSet<Socket>()
+  ownFraming(pubSock, (socket, parts) => {
+    if (parts.length === 1 && parts[0] === OPENS_STREAMS) return void opensStreams.add(socket)
     throw new FrameError(`a subscriber sent a frame (${socket.remoteAddress})`)
   })
   let dropped = 0
 
   // Messages published in one tick are sealed and sent as one frame: one seal, one open per receiver.
   const published = new Batch(options.maxPayload, options.maxBacklog, (texts) => {
-    const channel = streams && links.allStreams(pubSock.socks.length) ? 'events' : undefined
-    const frame = texts.length === 1 ? encodeFrame([PUBLISHED, seal(texts[0], '*', channel)]) : encodeFrame([PUBLISHED_BATCH, seal(`[${texts.map(joinText).join(',')}]`, '*', channel)])
     const receivers = (pubSock.socks as Socket[]).filter((socket) => {
       if (!socket.writable) return false
       // A subscriber that does not keep up loses messages rather than growing our memory.
@@ -295,11 +309,24 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       }
       return true
     })
+    if (receivers.length === 0) return
+    const topic = texts.length === 1 ? PUBLISHED : PUBLISHED_BATCH
+    const text = texts.length === 1 ? texts[0] : `[${texts.map(joinText).join(',')}]`
+    // Subscribers that said they open streams get stream-sealed frames; the others (older apps, or
+    // one whose word has not arrived yet) frames sealed one by one, which every version opens.
+    const streamed = streams && sealer ? receivers.filter((socket) => opensStreams.has(socket)) : []
+    const others = streamed.length === 0 ? receivers : receivers.filter((socket) => !opensStreams.has(socket))
+    const forStreams = streamed.length > 0 ? seal(text, '*', 'events') : undefined
+    if (forStreams) send(encodeFrame([topic, forStreams]), streamed)
+    // A text too long for a stream came sealed on its own: the others take the same frame's part.
+    if (others.length > 0) send(encodeFrame([topic, forStreams && !gate.streamed(forStreams) ? forStreams : seal(text, '*')]), others)
+  })
+
+  function send(frame: Buffer, receivers: Socket[]) {
     let writing = receivers.length
     const written = frame.length >= LARGE ? () => --writing === 0 && largeBuffers.give(frame) : undefined
     for (const socket of receivers) write(socket, frame, written)
-    if (writing === 0) largeBuffers.give(frame)
-  })
+  }
 
   /** Reads the frames of every connection of an axon socket here, instead of through amp. */
   function ownFraming(sock: any, onFrame: (socket: Socket, parts: unknown[]) => void) {
@@ -426,7 +453,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
             // A reply that does not open leaves the call pending: a forged or replayed reply must not settle it.
             // Our providers never send an error frame; a peer that does is answered as gone, but
             // only after its reply opened too, when there is a secret.
-            const text = err && reply === undefined ? undefined : open(reply, uuid, peer, 'replies')
+            const text = err && reply === undefined ? undefined : open(reply, uuid, peer, 'replies')?.text
             if (text === undefined && (sealer || !err)) return
             settle(entry)
             if (err) return reject(new TransportError(describe(err), 'peer-gone'))

@@ -1,0 +1,49 @@
+/**
+ * Where a secret's cost goes: sequential calls and their CPU with no secret, with a secret sealed
+ * on streams (1.3), and with a secret sealed message by message (1.2), in turns. Runs alone:
+ *   node -r ./build/test/helpers/guard.js build/bench/secret-ab.js
+ */
+import { PORTS } from './helpers'
+import { meshServicePair } from './pairs'
+import type { CallPair } from './pairs'
+
+const SECRET = { secret: 'bench-mesh-secret-0123456789abcdef' }
+const VARIANTS: Record<string, { mesh: Record<string, unknown>; env?: Record<string, string> }> = {
+  none: { mesh: {} },
+  // Hellos (every 200 ms here) no longer stand for heartbeats, as with a secret.
+  beats: { mesh: { heartbeatInterval: 150 } },
+  streams: { mesh: SECRET },
+  messages: { mesh: SECRET, env: { FEATHERS_MESH_STREAMS: 'off' } }
+}
+const ROUNDS = 12
+
+async function main() {
+  const pairs: Record<string, CallPair> = {}
+  let port = PORTS.profile
+  try {
+    for (const [name, variant] of Object.entries(VARIANTS)) pairs[name] = await meshServicePair(port++, variant)
+    const results: Record<string, Array<{ us: number; cpu: number }>> = Object.fromEntries(Object.keys(VARIANTS).map((name) => [name, []]))
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of Object.keys(VARIANTS)) {
+        const pair = pairs[name]
+        const cpu = async () => (await Promise.all([pair.consumer.send({ cmd: 'cpu' }), pair.provider.send({ cmd: 'cpu' })])).reduce((a: number, b: number) => a + b, 0)
+        const before = await cpu()
+        const run = await pair.consumer.send({ cmd: 'seq', record: pair.id, warmup: 100, maxCalls: 50_000, maxMs: 300 }, 60_000)
+        results[name].push({ us: run.usPerCall, cpu: ((await cpu()) - before) / (run.calls + 100) })
+      }
+    }
+    const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]
+    for (const name of Object.keys(VARIANTS)) {
+      const us = median(results[name].map((r) => r.us))
+      const cpu = median(results[name].map((r) => r.cpu))
+      console.log(`${name.padEnd(9)} ${us.toFixed(1)} µs/call, ${cpu.toFixed(1)} CPU µs/call`)
+    }
+  } finally {
+    await Promise.all(Object.values(pairs).map((pair) => pair.close()))
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
