@@ -15,12 +15,12 @@ export interface Opened {
 
 export interface Gate {
   /** A frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
-  open(frame: unknown, to: string, origin: string, channel: Channel): Opened | undefined
+  open(frame: unknown, to: string, origin: string, channel: Channel, context?: string): Opened | undefined
   /**
    * The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a
    * secret, on `channel`'s stream when given (the recipient speaks 1.3).
    */
-  seal(text: Text, to: string, channel?: Channel): Part
+  seal(text: Text, to: string, channel?: Channel, context?: string): Part
   /** Whether a frame part (or what seal() returned) is sealed on a stream. */
   streamed(frame: unknown): boolean
 }
@@ -50,11 +50,11 @@ export function createGate(
   }
 
   return {
-    seal: (text, to, channel) => (sealer ? sealer.seal(text, to, channel) : text),
+    seal: (text, to, channel, context) => (sealer ? sealer.seal(text, to, channel, context) : text),
 
     streamed: (frame) => isStreamFrame(Array.isArray(frame) ? frame[0] : frame),
 
-    open(frame, to, origin, channel) {
+    open(frame, to, origin, channel, context) {
       if (!sealer) {
         if (typeof frame === 'string') return { text: frame }
         cut()
@@ -70,7 +70,7 @@ export function createGate(
         if (claim) onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)')
         return undefined
       }
-      const opened = sealer.open(frame, to === '*' ? uuid : to, channel)
+      const opened = sealer.open(frame, to === '*' ? uuid : to, channel, context)
       if (opened.ok) return opened
       // A replay or a stale frame may come over a real peer's connection: only unauthenticated frames cut it.
       if (opened.from === undefined) cut()

@@ -4,7 +4,7 @@ import { ReplayWindow } from './replay'
 import { utf8Text } from './wire'
 import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
-import { createStreamSealer, isStreamFrame, STREAM_TEXT } from './streams'
+import { createStreamSealer, isStreamFrame, STREAM_CONTEXT, STREAM_TEXT } from './streams'
 import type { Channel } from './streams'
 
 /**
@@ -74,9 +74,12 @@ export interface Sealer {
    * `channel`'s stream to `to` (streams.ts) when given and the text is short, which the recipient
    * must open (protocol 1.3), else sealed on its own (1.2).
    */
-  seal(text: Text, to: string, channel?: Channel): Buffer[]
-  /** Opens a frame of either kind; `channel` is the kind of connection it came on. */
-  open(frame: Buffer, me: string, channel?: Channel): OpenResult
+  seal(text: Text, to: string, channel?: Channel, context?: string): Buffer[]
+  /**
+   * Opens a frame of either kind; `channel` is the kind of connection it came on, `context` what a
+   * stream frame must have been sealed with (frames sealed on their own carry none).
+   */
+  open(frame: Buffer, me: string, channel?: Channel, context?: string): OpenResult
 }
 
 interface SecretKey {
@@ -207,8 +210,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
   }
 
   return {
-    seal(text, to, channel) {
-      if (channel && typeof text === 'string' && text.length <= STREAM_TEXT) return streams.seal(text, to, channel)
+    seal(text, to, channel, context = '') {
+      if (channel && typeof text === 'string' && text.length <= STREAM_TEXT && context.length <= STREAM_CONTEXT) return streams.seal(text, to, channel, context)
       const n = ++counter
       const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
       spare = undefined
@@ -225,8 +228,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
       return [preamble, Buffer.from(setCounter(iv, n)), body, cipher.getAuthTag()]
     },
 
-    open(frame, me, channel) {
-      if (isStreamFrame(frame)) return channel ? streams.open(frame as Buffer, me, channel, baseOf) : { ok: false, reason: 'malformed' }
+    open(frame, me, channel, context) {
+      if (isStreamFrame(frame)) return channel ? streams.open(frame as Buffer, me, channel, baseOf, context) : { ok: false, reason: 'malformed' }
       if (!isMessageSealed(frame)) return { ok: false, reason: 'not sealed' }
       const name = headerOf(frame)
       if (name === undefined) return { ok: false, reason: 'malformed' }

@@ -22,9 +22,9 @@ import type { KeyObject } from 'crypto'
  * The keys of a stream are derived from the sender's partition key, its uuid, the recipient (`*`
  * for published frames) and the channel, so a frame opens only where it was sent; the tag covers
  * the nonce and the position, and the header picks the keys. A recipient accepts each stream's
- * positions in increasing order only (frames of one stream travel on one connection), which
- * refuses replays without a window. The plaintext starts with the sender's clock, so a frame
- * captured before a recipient restarted is refused once 60 s old.
+ * positions in increasing order only (it gets a stream's frames on one connection), which refuses
+ * replays without a window. The plaintext is `<clock>|<context>|<text>`: the clock, so a frame
+ * captured before a recipient restarted is refused once 60 s old; the context, a request's id.
  * Texts over STREAM_TEXT characters are sealed message by message (security.ts) on any channel.
  */
 export type Channel = 'calls' | 'replies' | 'events'
@@ -47,11 +47,15 @@ const CHUNK = 8 * 1024 // keystream computed ahead per stream
  * 450 MB/s where AES-GCM runs at 750 MB/s, so longer texts are sealed message by message.
  */
 export const STREAM_TEXT = 2048
-const TIMESTAMP = 16 // characters of the clock and its bar
+/** The longest context sealed with a stream frame (a request id). */
+export const STREAM_CONTEXT = 16
+const TIMESTAMP = 16 + 1 + STREAM_CONTEXT + 1 // characters of the clock, the context and their bars
 const MAX_CIPHERTEXT = 3 * (STREAM_TEXT + TIMESTAMP)
 const MAX_CHUNKS = 256 // streams holding a chunk at once (2 MB)
 const MAX_SKEW = 60_000
-const MAX_STREAMS = 10_000 // beyond this, streams idle for 10 × MAX_SKEW are forgotten
+const MAX_RECEIVING = 10_000 // streams whose position is remembered; the oldest is forgotten first
+const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten first (a new one takes a new nonce)
+const KEY_CACHE = 1024 // keys of senders whose frames opened, so a stale or replayed frame costs no derivation
 const ZEROS = Buffer.alloc(CHUNK + 16)
 const REFILL_BELOW = 2048 // bytes left in a chunk when the next one is computed
 
@@ -72,7 +76,6 @@ interface Keystream {
   next: number
   /** A refill of the chunk is scheduled. */
   refilling: boolean
-  used: number
 }
 
 type Sending = Keystream
@@ -118,10 +121,14 @@ function sameTag(frame: Buffer, offset: number, tag: string) {
 export type StreamOpened = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
 
 export interface StreamSealer {
-  /** A text of at most STREAM_TEXT characters. */
-  seal(text: string, to: string, channel: Channel): Buffer[]
+  /**
+   * A text of at most STREAM_TEXT characters. `context` (no `|`) is sealed with it, and the frame
+   * opens only where the same context is expected: a request's id, so that ids, which travel in
+   * clear, cannot be swapped between requests or between replies.
+   */
+  seal(text: string, to: string, channel: Channel, context?: string): Buffer[]
   /** `me`: this app's uuid; `base` finds the partition key a header names (or why it cannot). */
-  open(frame: Buffer, me: string, channel: Channel, base: (partition: string, id: string) => Buffer | string): StreamOpened
+  open(frame: Buffer, me: string, channel: Channel, base: (partition: string, id: string) => Buffer | string, context?: string): StreamOpened
 }
 
 /** Stream sealing for one app: `base` is its partition key under the sealing secret, `header` names it. */
@@ -133,6 +140,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
   header.copy(preamble, PREAMBLE)
   const sending = new Map<string, Sending>() // `to/channel` → stream
   const receiving = new Map<string, Receiving>() // `header/channel/nonce` → stream, once a frame of it opened
+  const keys = new Map<string, { key: KeyObject; macKey: Buffer }>() // `header/channel` → keys, once a frame opened
   const chunked = new Set<Keystream>() // streams holding a chunk, least recently filled first
   // Holds what a frame's tag covers (see MACED) while it is sealed or opened.
   const scratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
@@ -178,30 +186,26 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
     const id = `${to}/${channel}`
     let stream = sending.get(id)
     if (!stream) {
-      forgetIdle(sending)
-      stream = { ...streamKeys(base, uuid, to, channel), nonce: randomBytes(NONCE_BYTES), chunkAt: 0, next: 0, refilling: false, used: Date.now() }
+      forgetOldest(sending, MAX_SENDING)
+      stream = { ...streamKeys(base, uuid, to, channel), nonce: randomBytes(NONCE_BYTES), chunkAt: 0, next: 0, refilling: false }
       sending.set(id, stream)
     }
     return stream
   }
 
-  function forgetIdle(streams: Map<string, Keystream & { used: number }>) {
-    if (streams.size < MAX_STREAMS) return
-    const now = Date.now()
-    for (const [id, stream] of streams) {
-      if (now - stream.used > 10 * MAX_SKEW) {
-        streams.delete(id)
-        chunked.delete(stream)
-        stream.chunk = undefined
-      }
-    }
+  /** Makes room for one more stream: the oldest one goes, with its chunk. */
+  function forgetOldest(streams: Map<string, Keystream>, max: number) {
+    if (streams.size < max) return
+    const [id, stream] = streams.entries().next().value as [string, Keystream]
+    streams.delete(id)
+    chunked.delete(stream)
+    stream.chunk = undefined
   }
 
   return {
-    seal(text, to, channel) {
+    seal(text, to, channel, context = '') {
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
-      stream.used = Date.now()
-      const length = scratch.write(`${stream.used}|${text}`, TEXT_AT, 'utf8')
+      const length = scratch.write(`${Date.now()}|${context}|${text}`, TEXT_AT, 'utf8')
       const at = stream.next
       stream.next += length
       const { bytes: ks, offset: k } = keystream(stream, at, length, true)
@@ -217,7 +221,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       return [frame]
     },
 
-    open(frame, me, channel, baseOf) {
+    open(frame, me, channel, baseOf, context = '') {
       if (frame.length < PREAMBLE) return { ok: false, reason: 'malformed' }
       const headerLength = frame.readUInt16BE(MAGIC.length)
       const start = PREAMBLE + headerLength // of the nonce
@@ -226,21 +230,29 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       const length = tagAt - body
       if (headerLength > HEADER_MAX || length < 2 || length > MAX_CIPHERTEXT) return { ok: false, reason: 'malformed' }
       const name = frame.toString('utf8', PREAMBLE, start)
-      const id = `${name}/${channel}/${frame.readUInt32BE(start)}.${frame.readUInt32BE(start + 4)}`
+      const sender = `${name}/${channel}`
+      const id = `${sender}/${frame.readUInt32BE(start)}.${frame.readUInt32BE(start + 4)}`
       let stream = receiving.get(id)
       if (!stream) {
         const uuidDot = name.lastIndexOf('.')
         const idDot = name.lastIndexOf('.', uuidDot - 1)
         if (idDot < 0 || name.length - uuidDot > 65) return { ok: false, reason: 'malformed' }
-        const found = baseOf(name.slice(0, idDot), name.slice(idDot + 1, uuidDot))
-        if (typeof found === 'string') return { ok: false, reason: found }
-        const from = name.slice(uuidDot + 1)
-        stream = { ...streamKeys(found, from, channel === 'events' ? '*' : me, channel), nonce: Buffer.from(frame.subarray(start, start + NONCE_BYTES)), chunkAt: 0, uuid: from, next: 0, refilling: false, used: 0 }
+        let found = keys.get(sender)
+        if (!found) {
+          const base = baseOf(name.slice(0, idDot), name.slice(idDot + 1, uuidDot))
+          if (typeof base === 'string') return { ok: false, reason: base }
+          found = streamKeys(base, name.slice(uuidDot + 1), channel === 'events' ? '*' : me, channel)
+        }
+        stream = { ...found, nonce: Buffer.from(frame.subarray(start, start + NONCE_BYTES)), chunkAt: 0, uuid: name.slice(uuidDot + 1), next: 0, refilling: false }
       }
       // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead.
       stream.macKey.copy(scratch)
       frame.copy(scratch, MACED, start, tagAt)
       if (!sameTag(frame, tagAt, mac(scratch.subarray(0, TEXT_AT + length)))) return { ok: false, reason: 'authentication failed' }
+      if (!keys.has(sender)) {
+        if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value as string)
+        keys.set(sender, { key: stream.key, macKey: stream.macKey })
+      }
       const from = stream.uuid
       const at = readPosition(frame, start + NONCE_BYTES)
       // Positions only grow within a stream: a frame below the end of the last one opened is a
@@ -251,15 +263,16 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       for (let i = 0; i < length; i++) scratch[TEXT_AT + i] ^= ks[k + i]
       const plain = scratch.toString('utf8', TEXT_AT, TEXT_AT + length)
       const bar = plain.indexOf('|')
-      if (bar < 0) return { ok: false, reason: 'malformed', from }
+      const bar2 = bar < 0 ? -1 : plain.indexOf('|', bar + 1)
+      if (bar2 < 0) return { ok: false, reason: 'malformed', from }
       if (!(Math.abs(Date.now() - Number(plain.slice(0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
+      if (plain.slice(bar + 1, bar2) !== context) return { ok: false, reason: 'another request', from }
       stream.next = at + length
-      stream.used = Date.now()
       if (!known && !receiving.has(id)) {
-        forgetIdle(receiving)
+        forgetOldest(receiving, MAX_RECEIVING)
         receiving.set(id, stream)
       }
-      return { ok: true, text: plain.slice(bar + 1), from }
+      return { ok: true, text: plain.slice(bar2 + 1), from }
     }
   }
 }

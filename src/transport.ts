@@ -172,7 +172,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   function onRequestFrame(socket: Socket, parts: unknown[]) {
     const [payload, id] = parts
     if (parts.length !== 2 || typeof id !== 'string') throw new FrameError('a request frame is [request, id]')
-    const opened = open(payload, uuid, 'a requester', 'calls')
+    const opened = open(payload, uuid, 'a requester', 'calls', id)
     if (opened === undefined) return
     // The reply goes the way the request came (a requester that seals on streams opens them), to
     // the sender the request proved to be.
@@ -189,7 +189,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       // Events the call emitted leave before its reply, as they would without batching.
       published.flush()
       if (!socket.writable) return
-      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel), id]))
+      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel, id), id]))
     }
     handlers
       .onRequest(message)
@@ -312,21 +312,16 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     if (receivers.length === 0) return
     const topic = texts.length === 1 ? PUBLISHED : PUBLISHED_BATCH
     const text = texts.length === 1 ? texts[0] : `[${texts.map(joinText).join(',')}]`
-    // Subscribers that said they open streams get stream-sealed frames; the others (older apps, or
-    // one whose word has not arrived yet) frames sealed one by one, which every version opens.
-    const streamed = streams && sealer ? receivers.filter((socket) => opensStreams.has(socket)) : []
-    const others = streamed.length === 0 ? receivers : receivers.filter((socket) => !opensStreams.has(socket))
-    const forStreams = streamed.length > 0 ? seal(text, '*', 'events') : undefined
-    if (forStreams) send(encodeFrame([topic, forStreams]), streamed)
-    // A text too long for a stream came sealed on its own: the others take the same frame's part.
-    if (others.length > 0) send(encodeFrame([topic, forStreams && !gate.streamed(forStreams) ? forStreams : seal(text, '*')]), others)
-  })
-
-  function send(frame: Buffer, receivers: Socket[]) {
+    // On a stream only when every subscriber said it opens streams; otherwise everyone gets the
+    // frame sealed on its own (older apps, one whose word has not arrived yet). One message never
+    // travels in both forms: each form has its own replay check, so a copy of the other form, taken
+    // from another subscriber's connection, would open once more.
+    const channel = streams && sealer && receivers.every((socket) => opensStreams.has(socket)) ? 'events' : undefined
+    const frame = encodeFrame([topic, seal(text, '*', channel)])
     let writing = receivers.length
     const written = frame.length >= LARGE ? () => --writing === 0 && largeBuffers.give(frame) : undefined
     for (const socket of receivers) write(socket, frame, written)
-  }
+  })
 
   /** Reads the frames of every connection of an axon socket here, instead of through amp. */
   function ownFraming(sock: any, onFrame: (socket: Socket, parts: unknown[]) => void) {
@@ -453,7 +448,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
             // A reply that does not open leaves the call pending: a forged or replayed reply must not settle it.
             // Our providers never send an error frame; a peer that does is answered as gone, but
             // only after its reply opened too, when there is a secret.
-            const text = err && reply === undefined ? undefined : open(reply, uuid, peer, 'replies')?.text
+            const opened = err && reply === undefined ? undefined : open(reply, uuid, peer, 'replies', id)
+            // A sealed reply must come from the replica asked (it did, unless someone else holds its connection).
+            const text = opened && (opened.from === undefined || opened.from === peer) ? opened.text : undefined
             if (text === undefined && (sealer || !err)) return
             settle(entry)
             if (err) return reject(new TransportError(describe(err), 'peer-gone'))
@@ -471,7 +468,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           deadlines.arm(entry.deadline)
         }
         published.flush() // events emitted before this call leave before it
-        write(socket, encodeFrame([seal(text, peer, streams && links.endpoint(peer)?.streams ? 'calls' : undefined), id]))
+        write(socket, encodeFrame([seal(text, peer, streams && links.endpoint(peer)?.streams ? 'calls' : undefined, id), id]))
       })
     },
 

@@ -14,8 +14,8 @@ function app(partition: string, secrets = [S1]) {
   const sealer = createSealer(secrets, partition, uuid)
   return {
     uuid,
-    seal: (body: string | string[], to: string, channel: Channel = 'calls') => Buffer.concat(sealer.seal(body, to, channel)),
-    open: (frame: Buffer, channel: Channel = 'calls') => sealer.open(frame, uuid, channel),
+    seal: (body: string | string[], to: string, channel: Channel = 'calls', context?: string) => Buffer.concat(sealer.seal(body, to, channel, context)),
+    open: (frame: Buffer, channel: Channel = 'calls', context?: string) => sealer.open(frame, uuid, channel, context),
     /** Seals the 1.2 way: each message on its own. */
     sealMessage: (body: string, to: string) => Buffer.concat(sealer.seal(body, to))
   }
@@ -145,7 +145,8 @@ describe('stream-sealed frames (protocol 1.3)', () => {
     const known = a.seal(body, '*', 'events')
     const nonce = nonceAt(known)
     const position = known.readUInt32BE(nonce + 12)
-    const plain = Buffer.from(`${Date.now()}|${body}`)
+    // The plaintext is `<clock>|<context>|<text>`: all but the clock's last digits are known.
+    const plain = Buffer.from(`${Date.now()}||${body}`)
     const cipher = known.subarray(nonce + 16, known.length - 16)
     const keystream = Buffer.from(cipher.map((byte, i) => byte ^ plain[i]))
     // A frame placed inside that stretch, with a text of the attacker's, tagged every way the keystream allows.
@@ -162,6 +163,16 @@ describe('stream-sealed frames (protocol 1.3)', () => {
     for (const recipient of [late, b]) expect(reason(recipient.open(frame, 'events'))).to.equal('authentication failed')
     expect(reason(b.open(known, 'events'))).to.equal('opened')
     expect(reason(late.open(known, 'events'))).to.equal('opened')
+  })
+
+  it('open only with the context they were sealed with (a request id travels in clear beside them)', () => {
+    const { a, b } = pair()
+    const reply = a.seal(text, b.uuid, 'replies', '17')
+    expect(b.open(reply, 'replies', '18')).to.deep.equal({ ok: false, reason: 'another request', from: a.uuid })
+    expect(reason(b.open(a.seal(text, b.uuid, 'replies', '18'), 'replies'))).to.equal('another request')
+    expect(b.open(a.seal(text, b.uuid, 'replies', '19'), 'replies', '19')).to.deep.equal({ ok: true, text, from: a.uuid })
+    // A context too long for a stream frame seals the 1.2 way, which carries none.
+    expect(a.seal(text, b.uuid, 'calls', 'x'.repeat(17)).subarray(0, 3).toString()).to.equal('S1.')
   })
 
   it('a 1.3 app still opens frames sealed the 1.2 way, from the same sender', () => {
