@@ -25,9 +25,17 @@ function capacityFor(size: number): number {
 
 export class BufferPool {
   private idle: Idle[] = []
+  private readonly idleMs: number
+  private readonly maxKept: number
   /** Backing stores lent and not yet given back: a second give-back must not put one in two hands. */
   private readonly lent = new WeakSet<ArrayBufferLike>()
   private timer?: NodeJS.Timeout
+
+  /** `idleMs` and `maxKept` are for tests: the defaults are the pool's policy. */
+  constructor(options: { idleMs?: number; maxKept?: number } = {}) {
+    this.idleMs = options.idleMs ?? IDLE_MS
+    this.maxKept = options.maxKept ?? MAX_KEPT
+  }
 
   /** `size` bytes (uninitialized): a reused buffer when one fits, or a new one. */
   take(size: number): Buffer {
@@ -46,7 +54,7 @@ export class BufferPool {
     const store = buffer.buffer
     if (!this.lent.has(store)) return
     this.lent.delete(store)
-    if (store.byteLength > MAX_KEPT) return
+    if (store.byteLength > this.maxKept) return
     this.idle.push({ buffer: Buffer.from(store as ArrayBuffer, 0, store.byteLength), since: Date.now() })
     if (this.idle.length > KEEP) this.idle.shift()
     this.arm()
@@ -62,9 +70,9 @@ export class BufferPool {
     this.timer = setTimeout(() => {
       this.timer = undefined
       const now = Date.now()
-      this.idle = this.idle.filter((entry) => now - entry.since < IDLE_MS)
+      this.idle = this.idle.filter((entry) => now - entry.since < this.idleMs)
       if (this.idle.length > 0) this.arm()
-    }, IDLE_MS)
+    }, this.idleMs)
     this.timer.unref()
   }
 }

@@ -1,4 +1,6 @@
 import { expect } from 'chai'
+import net from 'net'
+import { KEEPALIVE_MS } from '../../src/links'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { fakePeer } from '../helpers/fake-peer'
 import { quiet } from '../helpers/events'
@@ -31,6 +33,27 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
   // A peer silent for half the heartbeat timeout is asked, and asks for heartbeats: a stall of this
   // busy test process could trigger that, so the tests that expect none use a 3 s timeout.
   const relaxed = { heartbeatInterval: 1000 }
+
+  it('links on both sides use TCP keepalive (60 s), since idle links carry nothing', async () => {
+    const setKeepAlive = net.Socket.prototype.setKeepAlive
+    const calls: Array<{ port?: number; enable?: boolean; delay?: number }> = []
+    net.Socket.prototype.setKeepAlive = function (this: net.Socket, enable?: boolean, delay?: number) {
+      calls.push({ port: this.remotePort ?? undefined, enable, delay })
+      return setKeepAlive.call(this, enable, delay)
+    }
+    try {
+      await mesh.app({ key: 'todos-app' }, (app) => app.use('todos', { async find() { return [] } }))
+      const gateway = await mesh.app({ key: 'gateway' })
+      await gateway.distribution.waitForService('todos')
+      const onLinks = calls.filter((call) => call.enable === true && call.delay === KEEPALIVE_MS)
+      // Links opened (set before they connect: no remote port yet), and the accepted side of them.
+      expect(onLinks.filter((call) => call.port === undefined).length, 'links opened').to.be.at.least(2)
+      expect(onLinks.filter((call) => call.port !== undefined).length, 'links accepted').to.be.at.least(2)
+      expect(KEEPALIVE_MS).to.equal(60_000)
+    } finally {
+      net.Socket.prototype.setKeepAlive = setKeepAlive
+    }
+  })
 
   it('without a secret, apps that take hellos for heartbeats send none, and stay joined', async () => {
     const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'], options: relaxed })

@@ -136,6 +136,24 @@ describe('large buffer pool', () => {
     expect(b.buffer).not.to.equal(lent.buffer)
   })
 
+  it('keeps no buffer larger than its cap (64 MB by default)', () => {
+    const pool = new BufferPool({ maxKept: 4 * LARGE })
+    pool.give(pool.take(2 * LARGE))
+    expect(pool.held()).to.be.greaterThan(0)
+    const big = new BufferPool({ maxKept: 4 * LARGE })
+    big.give(big.take(5 * LARGE))
+    expect(big.held()).to.equal(0)
+  })
+
+  it('frees idle buffers once unused for a while (10 s by default)', async () => {
+    const pool = new BufferPool({ idleMs: 50 })
+    pool.give(pool.take(LARGE))
+    expect(pool.held()).to.be.greaterThan(0)
+    const deadline = Date.now() + 2000
+    while (pool.held() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(pool.held()).to.equal(0)
+  })
+
   it('keeps at most two idle buffers', () => {
     const pool = new BufferPool()
     const lent = [pool.take(LARGE), pool.take(LARGE), pool.take(LARGE)]
