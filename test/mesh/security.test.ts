@@ -173,6 +173,23 @@ describe('security', function () {
     expect(Object.keys(await old.send({ cmd: 'drops' }))).to.deep.equal([])
   })
 
+  it('a message published to a 1.2 and a 1.3 subscriber travels in one form only, and both hear it', async () => {
+    const old = await mesh.child('old', { key: 'old-app', options: { secret: S1 }, env: { FEATHERS_MESH_STREAMS: 'off' } })
+    const fresh = await mesh.child('new', { key: 'new-app', options: { secret: S1 } })
+    const gateway = await mesh.app({ key: 'gateway', secret: S1 }, (app) => app.use('notes', { async create(data: any) { return data } }))
+    for (const app of [old, fresh]) {
+      await waitFor(async () => (await app.send({ cmd: 'services' })).includes('notes'), 10000, `${app.name} to see notes`)
+      await app.send({ cmd: 'recordEvents', path: 'notes' })
+    }
+    const published = tap(gateway.distribution.ports.publisher, 'local')
+    await gateway.service('notes').create({ at: new Date() })
+    for (const app of [old, fresh]) await waitFor(async () => (await app.send({ cmd: 'recordedEvents' })).length === 1, 5000, `${app.name} to hear the event`)
+    published.restore()
+    // Both subscribers got the same frame, sealed on its own: a copy on a stream would open once more beside it.
+    expect(published.frames.filter((f) => f.includes(Buffer.from('S1.'))).length).to.be.at.least(2)
+    expect(published.frames.some((f) => f.includes(Buffer.from('S2.')))).to.equal(false)
+  })
+
   it('a peer on another major protocol version is refused with one log line; a newer minor interoperates', async () => {
     const warnings: string[] = []
     const warn = console.warn
