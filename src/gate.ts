@@ -21,7 +21,7 @@ export interface Gate {
    * secret, on `channel`'s stream when given (the recipient speaks 1.3).
    */
   seal(text: Text, to: string, channel?: Channel, context?: string): Part
-  /** Whether a frame part (or what seal() returned) is sealed on a stream. */
+  /** Whether a frame part is sealed on a stream. */
   streamed(frame: unknown): boolean
 }
 
@@ -52,7 +52,7 @@ export function createGate(
   return {
     seal: (text, to, channel, context) => (sealer ? sealer.seal(text, to, channel, context) : text),
 
-    streamed: (frame) => isStreamFrame(Array.isArray(frame) ? frame[0] : frame),
+    streamed: isStreamFrame,
 
     open(frame, to, origin, channel, context) {
       if (!sealer) {

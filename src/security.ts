@@ -5,7 +5,7 @@ import { utf8Text } from './wire'
 import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
 import { createStreamSealer, isStreamFrame, STREAM_CONTEXT, STREAM_TEXT } from './streams'
-import type { Channel } from './streams'
+import type { Channel, StreamOpened } from './streams'
 
 /**
  * Sealed frames: AES-256-GCM under a key of the sending app, derived (HKDF-SHA256) from the mesh
@@ -66,7 +66,8 @@ export function headerOf(frame: Buffer): string | undefined {
   return frame.toString('utf8', PREAMBLE, PREAMBLE + length)
 }
 
-export type OpenResult = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
+/** What opening a frame gave: its text and proven sender, or why it was refused (and, once proven, by whom). */
+export type OpenResult = StreamOpened
 
 export interface Sealer {
   /**

@@ -78,8 +78,6 @@ interface Keystream {
   refilling: boolean
 }
 
-type Sending = Keystream
-
 interface Receiving extends Keystream {
   uuid: string
 }
@@ -138,7 +136,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
   MAGIC.copy(preamble)
   preamble.writeUInt16BE(header.length, MAGIC.length)
   header.copy(preamble, PREAMBLE)
-  const sending = new Map<string, Sending>() // `to/channel` → stream
+  const sending = new Map<string, Keystream>() // `to/channel` → stream
   const receiving = new Map<string, Receiving>() // `header/channel/nonce` → stream, once a frame of it opened
   const keys = new Map<string, { key: KeyObject; macKey: Buffer }>() // `header/channel` → keys, once a frame opened
   const chunked = new Set<Keystream>() // streams holding a chunk, least recently filled first
@@ -182,7 +180,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
     return bytes
   }
 
-  function sendingTo(to: string, channel: Channel): Sending {
+  function sendingTo(to: string, channel: Channel): Keystream {
     const id = `${to}/${channel}`
     let stream = sending.get(id)
     if (!stream) {
