@@ -8,6 +8,9 @@ import { createStreamSealer, isStreamFrame, STREAM_CONTEXT, STREAM_TEXT } from '
 import type { Channel, StreamOpened } from './streams'
 
 /**
+ * The sealer of an app: short texts go on streams (streams.ts, `S2.`, protocol 1.3) when the caller
+ * names a channel; everything else is sealed here, message by message (`S1.`), and both kinds open.
+ *
  * Sealed frames: AES-256-GCM under a key of the sending app, derived (HKDF-SHA256) from the mesh
  * secret, the sender's partition key and its uuid. A sealed frame is one binary part:
  *   'S1.' · header length (uint16 BE) · header `<partition key>.<key id>.<uuid>` · iv · ciphertext · tag

@@ -1,7 +1,8 @@
 import { expect } from 'chai'
-import { createHash, randomUUID } from 'crypto'
+import { createHash, randomBytes, randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
 import { flip, reason, shifted } from '../helpers/sealing'
+import { createStreamSealer } from '../../src/streams'
 import type { Channel } from '../../src/streams'
 
 const S1 = 'first-mesh-secret-0123456789'
@@ -173,6 +174,47 @@ describe('stream-sealed frames (protocol 1.3)', () => {
     expect(b.open(a.seal(text, b.uuid, 'replies', '19'), 'replies', '19')).to.deep.equal({ ok: true, text, from: a.uuid })
     // A context too long for a stream frame seals the 1.2 way, which carries none.
     expect(a.seal(text, b.uuid, 'calls', 'x'.repeat(17)).subarray(0, 3).toString()).to.equal('S1.')
+  })
+
+  it('derive a sender\'s keys once: later streams of it, stale and replayed frames cost no derivation', () => {
+    const base = randomBytes(32)
+    const sender = createStreamSealer(base, 'app-a', Buffer.from('todos.0badc0de.app-a'))
+    const receiver = createStreamSealer(base, 'app-b', Buffer.from('gateway.0badc0de.app-b'))
+    let derived = 0
+    const baseOf = () => {
+      derived++
+      return base
+    }
+    const first = Buffer.concat(sender.seal(text, 'app-b', 'calls'))
+    expect(reason(receiver.open(first, 'app-b', 'calls', baseOf))).to.equal('opened')
+    expect(reason(receiver.open(first, 'app-b', 'calls', baseOf))).to.equal('replayed')
+    expect(reason(receiver.open(Buffer.concat(shifted(-61_000, () => sender.seal(text, 'app-b', 'calls'))), 'app-b', 'calls', baseOf))).to.equal('too old')
+    // The same app on another stream (a new nonce, as after its sending streams were capped).
+    const restarted = createStreamSealer(base, 'app-a', Buffer.from('todos.0badc0de.app-a'))
+    const stale = Buffer.concat(shifted(-61_000, () => restarted.seal(text, 'app-b', 'calls')))
+    expect(reason(receiver.open(stale, 'app-b', 'calls', baseOf))).to.equal('too old')
+    expect(reason(receiver.open(stale, 'app-b', 'calls', baseOf))).to.equal('too old')
+    expect(derived).to.equal(1)
+    // A forgery under an unknown sender name is derived for, and refused.
+    const forged = Buffer.from(first)
+    forged.write('x', 5 + 'todos.0badc0de.'.length)
+    expect(reason(receiver.open(forged, 'app-b', 'calls', baseOf))).to.equal('authentication failed')
+    expect(derived).to.equal(2)
+  })
+
+  it('send on at most 1,024 streams: the oldest is forgotten, and a new one takes a new nonce', () => {
+    const base = randomBytes(32)
+    const sender = createStreamSealer(base, 'app-a', Buffer.from('todos.0badc0de.app-a'))
+    const nonceOf = (frame: Buffer) => frame.subarray(nonceAt(frame), nonceAt(frame) + 8).toString('hex')
+    const firstNonce = nonceOf(sender.seal(text, 'peer-0', 'calls')[0])
+    expect(nonceOf(sender.seal(text, 'peer-0', 'calls')[0])).to.equal(firstNonce)
+    for (let i = 1; i <= 1024; i++) sender.seal(text, `peer-${i}`, 'calls')
+    const again = sender.seal(text, 'peer-0', 'calls')[0]
+    expect(nonceOf(again)).not.to.equal(firstNonce)
+    expect(again.readUInt32BE(nonceAt(again) + 12)).to.equal(0) // a new stream starts at position 0
+    // Its frames still open at a recipient that knew the forgotten stream.
+    const receiver = createStreamSealer(base, 'peer-0', Buffer.from('gateway.0badc0de.peer-0'))
+    expect(reason(receiver.open(again, 'peer-0', 'calls', () => base))).to.equal('opened')
   })
 
   it('a 1.3 app still opens frames sealed the 1.2 way, from the same sender', () => {
