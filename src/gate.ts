@@ -1,11 +1,11 @@
 import type { Drops } from './drops'
 import type { FrameSource } from './frames'
 import { headerOf, isSealed } from './security'
-import { isStreamFrame } from './streams'
+import { streamTagOf } from './streams'
 import type { Sealer } from './security'
 import type { Part } from './wire'
 import type { Text } from './json-pieces'
-import type { Channel } from './streams'
+import type { Channel, StreamTag } from './streams'
 
 /** An opened frame: its text and, when it was sealed, the sender it proved to be. */
 export interface Opened {
@@ -18,11 +18,12 @@ export interface Gate {
   open(frame: unknown, to: string, origin: string, channel: Channel, context?: string): Opened | undefined
   /**
    * The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a
-   * secret, on `channel`'s stream when given (the recipient speaks 1.3).
+   * secret, on `channel`'s stream when given (the recipient speaks 1.3), tagged with `tag` (1.4
+   * for `sha256`).
    */
-  seal(text: Text, to: string, channel?: Channel, context?: string): Part
-  /** Whether a frame part is sealed on a stream. */
-  streamed(frame: unknown): boolean
+  seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag): Part
+  /** The kind of a stream-sealed frame part, or undefined when it is not one. */
+  streamed(frame: unknown): StreamTag | undefined
 }
 
 /**
@@ -50,9 +51,9 @@ export function createGate(
   }
 
   return {
-    seal: (text, to, channel, context) => (sealer ? sealer.seal(text, to, channel, context) : text),
+    seal: (text, to, channel, context, tag) => (sealer ? sealer.seal(text, to, channel, context, tag) : text),
 
-    streamed: isStreamFrame,
+    streamed: streamTagOf,
 
     open(frame, to, origin, channel, context) {
       if (!sealer) {

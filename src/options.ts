@@ -3,6 +3,7 @@ import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feather
 import { asArray, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, stripSlashes, toPredicate } from './checks'
 import type { Env } from './checks'
 import { resolveSecrets } from './secrets'
+import type { StreamTag } from './streams'
 
 export { checkKey, envBoolean, stripSlashes }
 
@@ -177,6 +178,11 @@ export interface ResolvedOptions {
   secrets: string[]
   /** Seal on streams to the peers that open them (1.3); FEATHERS_MESH_STREAMS=false seals each message on its own, as 1.2 did. */
   streams: boolean
+  /**
+   * The tag of the stream frames this app sends where the peer opens them: `sha256` (1.4), or
+   * `sha3-256` with FEATHERS_MESH_STREAMS=1.3, which stands in for an app of 1.3.
+   */
+  streamTag: StreamTag
   remoteParams: string[]
   idempotentMethods: string[]
   maxRetries: number
@@ -250,6 +256,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
     secrets: resolveSecrets(options.secret, env),
     streams: envBoolean(env, 'FEATHERS_MESH_STREAMS') ?? true,
+    streamTag: env.FEATHERS_MESH_STREAMS?.trim() === '1.3' ? 'sha3-256' : 'sha256',
     remoteParams: checkList('remoteParams', options.remoteParams, [...DEFAULT_REMOTE_PARAMS]),
     idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
     maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),

@@ -182,7 +182,8 @@ function setup(app: Application, options: ResolvedOptions) {
         sealer: options.secrets.length > 0 ? createSealer(options.secrets, options.key, uuid) : undefined,
         ports,
         hellos: hellosForHeartbeats ? { seq: () => localState().seq } : undefined,
-        streams: options.streams
+        streams: options.streams,
+        streamTag: options.streamTag
       },
       {
         onPublished,

@@ -5,11 +5,11 @@ import { utf8Text } from './wire'
 import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
 import { createStreamSealer, isStreamFrame, STREAM_CONTEXT, STREAM_TEXT } from './streams'
-import type { Channel, StreamOpened } from './streams'
+import type { Channel, StreamOpened, StreamTag } from './streams'
 
 /**
- * The sealer of an app: short texts go on streams (streams.ts, `S2.`, protocol 1.3) when the caller
- * names a channel; everything else is sealed here, message by message (`S1.`), and both kinds open.
+ * The sealer of an app: short texts go on streams (streams.ts, `S2.` or `S3.`, protocols 1.3 and
+ * 1.4) when the caller names a channel; everything else is sealed here, message by message (`S1.`), and both kinds open.
  *
  * Sealed frames: AES-256-GCM under a key of the sending app, derived (HKDF-SHA256) from the mesh
  * secret, the sender's partition key and its uuid. A sealed frame is one binary part:
@@ -76,9 +76,9 @@ export interface Sealer {
   /**
    * The sealed frame, as the pieces to write one after the other (no copy of the ciphertext): on
    * `channel`'s stream to `to` (streams.ts) when given and the text is short, which the recipient
-   * must open (protocol 1.3), else sealed on its own (1.2).
+   * must open (protocol 1.3; 1.4 for a `sha256` tag), else sealed on its own (1.2).
    */
-  seal(text: Text, to: string, channel?: Channel, context?: string): Buffer[]
+  seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag): Buffer[]
   /**
    * Opens a frame of either kind; `channel` is the kind of connection it came on, `context` what a
    * stream frame must have been sealed with (frames sealed on their own carry none).
@@ -214,8 +214,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
   }
 
   return {
-    seal(text, to, channel, context = '') {
-      if (channel && typeof text === 'string' && text.length <= STREAM_TEXT && context.length <= STREAM_CONTEXT) return streams.seal(text, to, channel, context)
+    seal(text, to, channel, context = '', tag) {
+      if (channel && typeof text === 'string' && text.length <= STREAM_TEXT && context.length <= STREAM_CONTEXT) return streams.seal(text, to, channel, context, tag)
       const n = ++counter
       const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
       spare = undefined

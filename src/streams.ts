@@ -3,7 +3,7 @@ import * as crypto from 'crypto'
 import type { KeyObject } from 'crypto'
 
 /**
- * Stream-sealed frames (protocol 1.3): what a secret costs per small message, cut to one hash.
+ * Stream-sealed frames (protocols 1.3 and 1.4): what a secret costs per small message, cut to one hash.
  *
  * Per-message AES-GCM (security.ts, `S1.`) builds a cipher object for every frame, and each
  * native crypto call that returns a buffer costs about a microsecond on its own: four AEAD
@@ -11,14 +11,19 @@ import type { KeyObject } from 'crypto'
  * Here each sender keeps, per recipient and kind of connection (`channel`), a stream: an
  * AES-256-CTR keystream computed ahead in chunks, and a MAC key of its own. A frame takes the next
  * bytes of the keystream, XORed into its plaintext in JavaScript (no native call), and its tag is
- * SHA3-256(MAC key · nonce · position · ciphertext) cut to 16 bytes: one native call, whose result
- * comes back as a string, so nothing is allocated for it. SHA3 has no length extension, so a secret
- * prefix makes it a MAC (as KMAC does). Encrypt-then-MAC: the tag is checked before anything else.
- * The MAC key is not taken from the keystream: whoever guesses a frame's plaintext learns that part
- * of the keystream, and must not be able to tag a frame of their own with it.
+ * H(MAC key · nonce · position · ciphertext) cut to 16 bytes: one native call, whose result comes
+ * back as a string, so nothing is allocated for it. Encrypt-then-MAC: the tag is checked before
+ * anything else. The MAC key is not taken from the keystream: whoever guesses a frame's plaintext
+ * learns that part of the keystream, and must not be able to tag a frame of their own with it.
+ *
+ * H is SHA3-256 in `S2.` frames (1.3) and SHA-256 in `S3.` frames (1.4), which this machine's
+ * SHA extensions run three times as fast on a small frame. A secret prefix makes a MAC of either:
+ * SHA3 has no length extension, and a SHA-256 tag cut to 128 bits leaves out the half of the hash
+ * state that extending a message would need. Both kinds share a stream's keys and positions; a
+ * sender tags with SHA-256 only where the recipient said it opens `S3.` (see `StreamTag`).
  * A frame is one binary part:
- *   'S2.' · header length (uint16 BE) · header `<partition key>.<key id>.<uuid>` · stream nonce (8)
- *   · stream position (uint64 BE) · ciphertext · tag
+ *   'S2.' or 'S3.' · header length (uint16 BE) · header `<partition key>.<key id>.<uuid>`
+ *   · stream nonce (8) · stream position (uint64 BE) · ciphertext · tag
  * The keys of a stream are derived from the sender's partition key, its uuid, the recipient (`*`
  * for published frames) and the channel, so a frame opens only where it was sent; the tag covers
  * the nonce and the position, and the header picks the keys. A recipient accepts each stream's
@@ -29,7 +34,13 @@ import type { KeyObject } from 'crypto'
  */
 export type Channel = 'calls' | 'replies' | 'events'
 
-const MAGIC = Buffer.from('S2.')
+/** The hash a stream frame's tag is cut from: `sha3-256` (`S2.`, 1.3) or `sha256` (`S3.`, 1.4). */
+export type StreamTag = 'sha3-256' | 'sha256'
+
+const MAGIC = Buffer.from('S2.') // its second byte is the kind's digit
+const KIND_AT = 1
+const DIGIT_SHA3 = 0x32 // '2'
+const DIGIT_SHA256 = 0x33 // '3'
 const PREAMBLE = MAGIC.length + 2
 const NONCE_BYTES = 8
 const POSITION_BYTES = 8
@@ -39,7 +50,6 @@ const MACED = MAC_KEY_BYTES
 const TEXT_AT = MAC_KEY_BYTES + NONCE_BYTES + POSITION_BYTES
 const TAG_BYTES = 16
 const HEADER_MAX = 128 + 1 + 8 + 1 + 64
-const MAC = 'sha3-256'
 const CHUNK = 8 * 1024 // keystream computed ahead per stream
 /**
  * The longest text sealed on a stream, in characters (at most 3 bytes each in UTF-8). XOR in
@@ -58,28 +68,42 @@ const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten f
 const KEY_CACHE = 1024 // keys of senders whose frames opened, so a stale or replayed frame costs no derivation
 const ZEROS = Buffer.alloc(CHUNK + 16)
 const REFILL_BELOW = 2048 // bytes left in a chunk when the next one is computed
+const BAR = 0x7c // '|'
+const CLOCK_DIGITS = 16
+const CHANNELS: Channel[] = ['calls', 'replies', 'events']
 
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'latin1') => string }).hash
 /** The MAC of `data` as a latin1 string: no buffer allocated (Node 20.12+; older versions build a Hash). */
-const mac = oneShot ? (data: Buffer) => oneShot(MAC, data, 'latin1') : (data: Buffer) => createHash(MAC).update(data).digest('latin1' as 'base64')
+const mac = oneShot ? (tag: StreamTag, data: Buffer) => oneShot(tag, data, 'latin1') : (tag: StreamTag, data: Buffer) => createHash(tag).update(data).digest('latin1' as 'base64')
 
-export const isStreamFrame = (part: unknown): boolean => Buffer.isBuffer(part) && part.length >= MAGIC.length && part[0] === MAGIC[0] && part[1] === MAGIC[1] && part[2] === MAGIC[2]
-
-/** Keystream of one stream; `chunk` holds its bytes from `chunkAt` on. */
-interface Keystream {
-  key: KeyObject
-  macKey: Buffer
-  nonce: Buffer
-  chunk?: Buffer
-  chunkAt: number
-  /** Where the next frame starts (sending), or below which frames are refused (receiving). */
-  next: number
-  /** A refill of the chunk is scheduled. */
-  refilling: boolean
+/** The kind of a stream frame, or undefined when the part is not one. */
+export function streamTagOf(part: unknown): StreamTag | undefined {
+  if (!Buffer.isBuffer(part) || part.length < MAGIC.length || part[0] !== MAGIC[0] || part[2] !== MAGIC[2]) return undefined
+  const digit = part[KIND_AT]
+  return digit === DIGIT_SHA256 ? 'sha256' : digit === DIGIT_SHA3 ? 'sha3-256' : undefined
 }
 
-interface Receiving extends Keystream {
-  uuid: string
+export const isStreamFrame = (part: unknown): boolean => streamTagOf(part) !== undefined
+
+/**
+ * Keystream of one stream; `chunk` holds its bytes from `chunkAt` on. One class for sending and
+ * receiving streams, so that the property reads of every frame see a single object shape.
+ */
+class Keystream {
+  chunk: Buffer | undefined = undefined
+  chunkAt = 0
+  /** Where the next frame starts (sending), or below which frames are refused (receiving). */
+  next = 0
+  /** A refill of the chunk is scheduled. */
+  refilling = false
+
+  constructor(
+    readonly key: KeyObject,
+    readonly macKey: Buffer,
+    readonly nonce: Buffer,
+    /** The recipient (sending), or the sender's uuid (receiving). */
+    readonly peer: string
+  ) {}
 }
 
 /** A cipher producing the keystream from byte `at` on. */
@@ -109,6 +133,12 @@ function writePosition(frame: Buffer, offset: number, at: number) {
   frame.writeUInt32BE(at >>> 0, offset + 4)
 }
 
+/** Encodes `text` at `at`: Buffer's own encoder, without `write`'s argument handling (a frame's hot path). */
+const bufferWriter = Buffer.prototype as unknown as { utf8Write?: (this: Buffer, text: string, at: number) => number }
+const utf8Write: (into: Buffer, text: string, at: number) => number = bufferWriter.utf8Write
+  ? (into, text, at) => bufferWriter.utf8Write!.call(into, text, at)
+  : (into, text, at) => into.write(text, at, 'utf8')
+
 /** Whether two MACs are equal, in time that does not depend on where they differ. */
 function sameTag(frame: Buffer, offset: number, tag: string) {
   let diff = 0
@@ -124,24 +154,75 @@ export interface StreamSealer {
    * opens only where the same context is expected: a request's id, so that ids, which travel in
    * clear, cannot be swapped between requests or between replies.
    */
-  seal(text: string, to: string, channel: Channel, context?: string): Buffer[]
+  seal(text: string, to: string, channel: Channel, context?: string, tag?: StreamTag): Buffer[]
   /** `me`: this app's uuid; `base` finds the partition key a header names (or why it cannot). */
   open(frame: Buffer, me: string, channel: Channel, base: (partition: string, id: string) => Buffer | string, context?: string): StreamOpened
+}
+
+/** Writes `<clock>|<context>|` at `at` in JavaScript (no number-to-string, no joined string); returns where the text goes. */
+function writeHead(into: Buffer, at: number, clock: number, context: string): number {
+  let digits = 1
+  for (let rest = Math.floor(clock / 10); rest > 0; rest = Math.floor(rest / 10)) digits++
+  for (let i = digits - 1, rest = clock; i >= 0; i--, rest = Math.floor(rest / 10)) into[at + i] = 0x30 + (rest % 10)
+  at += digits
+  into[at++] = BAR
+  for (let i = 0; i < context.length; i++) into[at++] = context.charCodeAt(i)
+  into[at++] = BAR
+  return at
+}
+
+/** The clock at `at` (digits up to a bar), or -1 when malformed; `end.at` is set past the bar. */
+function readClock(from: Buffer, at: number, end: number, next: { at: number }): number {
+  let clock = 0
+  const last = Math.min(end, at + CLOCK_DIGITS + 1)
+  for (let i = at; i < last; i++) {
+    const byte = from[i]
+    if (byte === BAR) {
+      if (i === at) return -1
+      next.at = i + 1
+      return clock
+    }
+    if (byte < 0x30 || byte > 0x39) return -1
+    clock = clock * 10 + (byte - 0x30)
+  }
+  return -1
+}
+
+/** Whether `context` (ASCII, no bar) followed by a bar stands at `at`. */
+function hasContext(from: Buffer, at: number, end: number, context: string): boolean {
+  if (at + context.length >= end) return false
+  for (let i = 0; i < context.length; i++) if (from[at + i] !== context.charCodeAt(i)) return false
+  return from[at + context.length] === BAR
 }
 
 /** Stream sealing for one app: `base` is its partition key under the sealing secret, `header` names it. */
 export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): StreamSealer {
   if (header.length > HEADER_MAX) throw new RangeError(`the partition key is too long to seal under (${header.length} bytes of header)`)
-  const preamble = Buffer.alloc(PREAMBLE + header.length)
-  MAGIC.copy(preamble)
-  preamble.writeUInt16BE(header.length, MAGIC.length)
-  header.copy(preamble, PREAMBLE)
+  const preambleOf = (digit: number) => {
+    const preamble = Buffer.alloc(PREAMBLE + header.length)
+    MAGIC.copy(preamble)
+    preamble[KIND_AT] = digit
+    preamble.writeUInt16BE(header.length, MAGIC.length)
+    header.copy(preamble, PREAMBLE)
+    return preamble
+  }
+  const preambles: Record<StreamTag, Buffer> = { 'sha3-256': preambleOf(DIGIT_SHA3), sha256: preambleOf(DIGIT_SHA256) }
   const sending = new Map<string, Keystream>() // `to/channel` → stream
-  const receiving = new Map<string, Receiving>() // `header/channel/nonce` → stream, once a frame of it opened
+  const receiving = new Map<string, Keystream>() // `header/channel/nonce` → stream, once a frame of it opened
   const keys = new Map<string, { key: KeyObject; macKey: Buffer }>() // `header/channel` → keys, once a frame opened
   const chunked = new Set<Keystream>() // streams holding a chunk, least recently filled first
-  // Holds what a frame's tag covers (see MACED) while it is sealed or opened.
-  const scratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
+  // What a frame's tag covers (see MACED) while it is sealed, and while it is opened. The MAC key
+  // (and, sealing, the nonce) is copied in only when the stream differs from the last frame's.
+  const sealScratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
+  const openScratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
+  let sealKeyOf: Keystream | undefined
+  let openKeyOf: Keystream | undefined
+  // Per channel, the stream of the last frame sent and of the last frame opened: a call and its
+  // reply mostly go to and come from the same peer, and finding the stream again then costs
+  // no string built or hashed.
+  const lastSent: Partial<Record<Channel, Keystream>> = {}
+  const lastOpened: Partial<Record<Channel, { stream: Keystream; names: Buffer }>> = {}
+  const after = { at: 0 }
 
   /** Keystream bytes [at, at + length): from the stream's chunk, refilled when `keep`, else computed for this frame only. */
   function keystream(stream: Keystream, at: number, length: number, keep: boolean): { bytes: Buffer; offset: number } {
@@ -181,96 +262,132 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
   }
 
   function sendingTo(to: string, channel: Channel): Keystream {
+    const last = lastSent[channel]
+    if (last !== undefined && last.peer === to) return last
     const id = `${to}/${channel}`
     let stream = sending.get(id)
     if (!stream) {
       forgetOldest(sending, MAX_SENDING)
-      stream = { ...streamKeys(base, uuid, to, channel), nonce: randomBytes(NONCE_BYTES), chunkAt: 0, next: 0, refilling: false }
+      const { key, macKey } = streamKeys(base, uuid, to, channel)
+      stream = new Keystream(key, macKey, randomBytes(NONCE_BYTES), to)
       sending.set(id, stream)
     }
+    lastSent[channel] = stream
     return stream
   }
 
-  /** Makes room for one more stream: the oldest one goes, with its chunk. */
+  /** Makes room for one more stream: the oldest one goes, with its chunk and from the last-frame shortcuts. */
   function forgetOldest(streams: Map<string, Keystream>, max: number) {
     if (streams.size < max) return
     const [id, stream] = streams.entries().next().value as [string, Keystream]
     streams.delete(id)
     chunked.delete(stream)
     stream.chunk = undefined
+    for (const channel of CHANNELS) {
+      if (lastSent[channel] === stream) lastSent[channel] = undefined
+      if (lastOpened[channel]?.stream === stream) lastOpened[channel] = undefined
+    }
+  }
+
+  /** The stream of the frame opened last on `channel`, when this frame's header and nonce are the same. */
+  function sameAsLast(frame: Buffer, channel: Channel, nonceEnd: number): Keystream | undefined {
+    const last = lastOpened[channel]
+    if (last === undefined) return undefined
+    const names = last.names
+    if (names.length !== nonceEnd - PREAMBLE) return undefined
+    // From the end: nonces differ first.
+    for (let i = names.length - 1; i >= 0; i--) if (names[i] !== frame[PREAMBLE + i]) return undefined
+    return last.stream
   }
 
   return {
-    seal(text, to, channel, context = '') {
+    seal(text, to, channel, context = '', tag = 'sha3-256') {
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
-      const length = scratch.write(`${Date.now()}|${context}|${text}`, TEXT_AT, 'utf8')
+      const textAt = writeHead(sealScratch, TEXT_AT, Date.now(), context)
+      const length = textAt - TEXT_AT + utf8Write(sealScratch, text, textAt)
       const at = stream.next
       stream.next += length
       const { bytes: ks, offset: k } = keystream(stream, at, length, true)
-      for (let i = 0; i < length; i++) scratch[TEXT_AT + i] ^= ks[k + i]
-      stream.macKey.copy(scratch)
-      stream.nonce.copy(scratch, MACED)
-      writePosition(scratch, MACED + NONCE_BYTES, at)
-      const tag = mac(scratch.subarray(0, TEXT_AT + length))
+      for (let i = 0; i < length; i++) sealScratch[TEXT_AT + i] ^= ks[k + i]
+      if (sealKeyOf !== stream) {
+        stream.macKey.copy(sealScratch)
+        stream.nonce.copy(sealScratch, MACED)
+        sealKeyOf = stream
+      }
+      writePosition(sealScratch, MACED + NONCE_BYTES, at)
+      const digest = mac(tag, sealScratch.subarray(0, TEXT_AT + length))
+      const preamble = preambles[tag]
       const frame = Buffer.allocUnsafe(preamble.length + TEXT_AT - MACED + length + TAG_BYTES)
       preamble.copy(frame)
-      scratch.copy(frame, preamble.length, MACED, TEXT_AT + length)
-      frame.write(tag, frame.length - TAG_BYTES, TAG_BYTES, 'latin1')
+      sealScratch.copy(frame, preamble.length, MACED, TEXT_AT + length)
+      const tagAt = frame.length - TAG_BYTES
+      for (let i = 0; i < TAG_BYTES; i++) frame[tagAt + i] = digest.charCodeAt(i)
       return [frame]
     },
 
     open(frame, me, channel, baseOf, context = '') {
-      if (frame.length < PREAMBLE) return { ok: false, reason: 'malformed' }
+      const tag = streamTagOf(frame)
+      if (tag === undefined || frame.length < PREAMBLE) return { ok: false, reason: 'malformed' }
       const headerLength = frame.readUInt16BE(MAGIC.length)
       const start = PREAMBLE + headerLength // of the nonce
       const body = start + NONCE_BYTES + POSITION_BYTES // of the ciphertext
       const tagAt = frame.length - TAG_BYTES
       const length = tagAt - body
       if (headerLength > HEADER_MAX || length < 2 || length > MAX_CIPHERTEXT) return { ok: false, reason: 'malformed' }
-      const name = frame.toString('utf8', PREAMBLE, start)
-      const sender = `${name}/${channel}`
-      const id = `${sender}/${frame.readUInt32BE(start)}.${frame.readUInt32BE(start + 4)}`
-      let stream = receiving.get(id)
-      if (!stream) {
-        const uuidDot = name.lastIndexOf('.')
-        const idDot = name.lastIndexOf('.', uuidDot - 1)
-        if (idDot < 0 || name.length - uuidDot > 65) return { ok: false, reason: 'malformed' }
-        let found = keys.get(sender)
-        if (!found) {
-          const base = baseOf(name.slice(0, idDot), name.slice(idDot + 1, uuidDot))
-          if (typeof base === 'string') return { ok: false, reason: base }
-          found = streamKeys(base, name.slice(uuidDot + 1), channel === 'events' ? '*' : me, channel)
+      let stream = sameAsLast(frame, channel, start + NONCE_BYTES)
+      let sender: string | undefined
+      let id: string | undefined
+      if (stream === undefined) {
+        const name = frame.toString('utf8', PREAMBLE, start)
+        sender = `${name}/${channel}`
+        id = `${sender}/${frame.readUInt32BE(start)}.${frame.readUInt32BE(start + 4)}`
+        stream = receiving.get(id)
+        if (!stream) {
+          const uuidDot = name.lastIndexOf('.')
+          const idDot = name.lastIndexOf('.', uuidDot - 1)
+          if (idDot < 0 || name.length - uuidDot > 65) return { ok: false, reason: 'malformed' }
+          let found = keys.get(sender)
+          if (!found) {
+            const base = baseOf(name.slice(0, idDot), name.slice(idDot + 1, uuidDot))
+            if (typeof base === 'string') return { ok: false, reason: base }
+            found = streamKeys(base, name.slice(uuidDot + 1), channel === 'events' ? '*' : me, channel)
+          }
+          stream = new Keystream(found.key, found.macKey, Buffer.from(frame.subarray(start, start + NONCE_BYTES)), name.slice(uuidDot + 1))
         }
-        stream = { ...found, nonce: Buffer.from(frame.subarray(start, start + NONCE_BYTES)), chunkAt: 0, uuid: name.slice(uuidDot + 1), next: 0, refilling: false }
       }
       // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead.
-      stream.macKey.copy(scratch)
-      frame.copy(scratch, MACED, start, tagAt)
-      if (!sameTag(frame, tagAt, mac(scratch.subarray(0, TEXT_AT + length)))) return { ok: false, reason: 'authentication failed' }
-      if (!keys.has(sender)) {
+      if (openKeyOf !== stream) {
+        stream.macKey.copy(openScratch)
+        openKeyOf = stream
+      }
+      frame.copy(openScratch, MACED, start, tagAt)
+      if (!sameTag(frame, tagAt, mac(tag, openScratch.subarray(0, TEXT_AT + length)))) return { ok: false, reason: 'authentication failed' }
+      if (sender !== undefined && !keys.has(sender)) {
         if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value as string)
         keys.set(sender, { key: stream.key, macKey: stream.macKey })
       }
-      const from = stream.uuid
+      const from = stream.peer
       const at = readPosition(frame, start + NONCE_BYTES)
       // Positions only grow within a stream: a frame below the end of the last one opened is a
       // replay (or comes from a dead connection).
       if (at < stream.next) return { ok: false, reason: 'replayed', from }
       const known = stream.next > 0
       const { bytes: ks, offset: k } = keystream(stream, at, length, known)
-      for (let i = 0; i < length; i++) scratch[TEXT_AT + i] ^= ks[k + i]
-      const plain = scratch.toString('utf8', TEXT_AT, TEXT_AT + length)
-      const bar = plain.indexOf('|')
-      const bar2 = bar < 0 ? -1 : plain.indexOf('|', bar + 1)
-      if (bar2 < 0) return { ok: false, reason: 'malformed', from }
-      if (!(Math.abs(Date.now() - Number(plain.slice(0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
-      if (plain.slice(bar + 1, bar2) !== context) return { ok: false, reason: 'another request', from }
+      const end = TEXT_AT + length
+      for (let i = 0; i < length; i++) openScratch[TEXT_AT + i] ^= ks[k + i]
+      const clock = readClock(openScratch, TEXT_AT, end, after)
+      if (clock < 0) return { ok: false, reason: 'malformed', from }
+      if (!(Math.abs(Date.now() - clock) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
+      if (!hasContext(openScratch, after.at, end, context)) return { ok: false, reason: 'another request', from }
       stream.next = at + length
-      if (!known && !receiving.has(id)) {
-        forgetOldest(receiving, MAX_RECEIVING)
-        receiving.set(id, stream)
+      if (id !== undefined) {
+        if (!known && !receiving.has(id)) {
+          forgetOldest(receiving, MAX_RECEIVING)
+          receiving.set(id, stream)
+        }
+        lastOpened[channel] = { stream, names: Buffer.from(frame.subarray(PREAMBLE, start + NONCE_BYTES)) }
       }
-      return { ok: true, text: plain.slice(bar2 + 1), from }
+      return { ok: true, text: openScratch.toString('utf8', after.at + context.length + 1, end), from }
     }
   }
 }

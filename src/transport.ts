@@ -15,6 +15,7 @@ import { encodeFrame, FrameError, FrameReader } from './wire'
 import { LARGE, largeBuffers } from './buffers'
 import type { PeerInfo } from './links'
 import type { Sealer } from './security'
+import type { StreamTag } from './streams'
 import type { HelloMessage, PublishedMessage, RequestMessage } from './protocol'
 
 const debug = createDebug('feathers-mesh:transport')
@@ -85,6 +86,8 @@ export interface TransportOptions {
   hellos?: { seq: () => number }
   /** Seal on streams (1.3) to the peers that say they open them. Off only to stand in for an older app. */
   streams?: boolean
+  /** Tag stream frames with SHA-256 (1.4, the default) for the peers that open them; `sha3-256` stands in for an app of 1.3. */
+  streamTag?: StreamTag
 }
 
 /** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
@@ -137,8 +140,10 @@ interface Pending {
 const PUBLISHED = 'message::mesh'
 // Topic of a frame holding a JSON list of published messages (since protocol 1.1).
 const PUBLISHED_BATCH = 'message::mesh-batch'
-// The one frame a subscriber sends: it opens stream-sealed frames (since 1.3).
+// The one frame a subscriber sends: it opens stream-sealed frames (since 1.3), or also those
+// tagged with SHA-256 (since 1.4; sent only to a publisher that advertises them).
 const OPENS_STREAMS = 'mesh-opens-streams'
+const OPENS_SHA256 = 'mesh-opens-streams-sha256'
 const BATCH_BYTES = 64 * 1024 // a batch is sent once it holds this much (less with a low maxPayload or maxBacklog)
 const FRAME_SLACK = 64 * 1024 // bytes of sealing and framing a part may add to maxPayload
 const MAX_PART = 2 ** 31 - 1
@@ -160,6 +165,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const gate = createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason)))
   const { open, seal } = gate
   const streams = options.streams !== false
+  const sha256 = streams && options.streamTag !== 'sha3-256'
+  /** The tag of a stream frame to a peer: SHA-256 when both sides speak 1.4. */
+  const tagFor = (peerOpensSha256: boolean | undefined): StreamTag => (sha256 && peerOpensSha256 ? 'sha256' : 'sha3-256')
   const refuseConnection = () => source.current?.destroy()
 
   const responder = new QuietResponder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, quiet)
@@ -174,9 +182,10 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     if (parts.length !== 2 || typeof id !== 'string') throw new FrameError('a request frame is [request, id]')
     const opened = open(payload, uuid, 'a requester', 'calls', id)
     if (opened === undefined) return
-    // The reply goes the way the request came (a requester that seals on streams opens them), to
-    // the sender the request proved to be.
-    const channel = streams && gate.streamed(payload) ? 'replies' : undefined
+    // The reply goes the way the request came (a requester that seals on streams opens them, with
+    // the tag it used), to the sender the request proved to be.
+    const tag = streams ? gate.streamed(payload) : undefined
+    const channel = tag ? 'replies' : undefined
     let message: RequestMessage
     try {
       message = deserialize(opened.text) as RequestMessage
@@ -189,7 +198,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       // Events the call emitted leave before its reply, as they would without batching.
       published.flush()
       if (!socket.writable) return
-      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel, id), id]))
+      write(socket, encodeFrame([null, seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel, id, tag), id]))
     }
     handlers
       .onRequest(message)
@@ -207,7 +216,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
     const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
     if (!host || host === '0.0.0.0' || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
-    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true }, false)
+    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, sha256: endpoint.streams === true && endpoint.streamTag === 'sha256' }, false)
   }
 
   // A reply frame is [error, sealed reply, id].
@@ -254,7 +263,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       adopt(socket, endpoint) {
         events.adopt(socket, endpoint)
         // Only to a publisher that says it opens them too: one of 1.2 would cut the connection.
-        if (streams && sealer && endpoint.streams) write(socket, encodeFrame([OPENS_STREAMS]))
+        if (streams && sealer && endpoint.streams) write(socket, encodeFrame([sha256 && endpoint.sha256 ? OPENS_SHA256 : OPENS_STREAMS]))
       }
     }
   }, {
@@ -290,10 +299,12 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   ownFraming(repSock, onRequestFrame)
   ownFraming(reqSock, onReplyFrame)
   ownFraming(subSock, onPublishedFrame)
-  // A subscriber of 1.3 says once that it opens stream-sealed frames; nothing else may come this way.
-  const opensStreams = new WeakSet<Socket>()
+  // A subscriber of 1.3 says once that it opens stream-sealed frames (one of 1.4, with which tag);
+  // nothing else may come this way.
+  const opensStreams = new WeakMap<Socket, StreamTag>()
   ownFraming(pubSock, (socket, parts) => {
-    if (parts.length === 1 && parts[0] === OPENS_STREAMS) return void opensStreams.add(socket)
+    if (parts.length === 1 && parts[0] === OPENS_STREAMS) return void opensStreams.set(socket, 'sha3-256')
+    if (parts.length === 1 && parts[0] === OPENS_SHA256) return void opensStreams.set(socket, 'sha256')
     throw new FrameError(`a subscriber sent a frame (${socket.remoteAddress})`)
   })
   let dropped = 0
@@ -317,7 +328,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     // travels in both forms: each form has its own replay check, so a copy of the other form, taken
     // from another subscriber's connection, would open once more.
     const channel = streams && sealer && receivers.every((socket) => opensStreams.has(socket)) ? 'events' : undefined
-    const frame = encodeFrame([topic, seal(text, '*', channel)])
+    const tag = tagFor(receivers.every((socket) => opensStreams.get(socket) === 'sha256'))
+    const frame = encodeFrame([topic, seal(text, '*', channel, undefined, tag)])
     let writing = receivers.length
     const written = frame.length >= LARGE ? () => --writing === 0 && largeBuffers.give(frame) : undefined
     for (const socket of receivers) write(socket, frame, written)
@@ -356,6 +368,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     const host = discovery?.host()
     const endpoint: HelloMessage['endpoint'] = host ? { calls, events, host } : { calls, events }
     if (streams) endpoint!.streams = true
+    if (sha256) endpoint!.streamTag = 'sha256'
     return endpoint
   }
 
@@ -394,7 +407,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       }
       const { responder: calls, publisher: events } = ports()
       discovery = startDiscovery(
-        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos, streams },
+        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos, streams, streamTag: sha256 ? 'sha256' : 'sha3-256' },
         { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer), seen: (peer, seq) => safely('peer-seen', () => handlers.onPeerSeen?.(peer, seq)) }
       )
     },
@@ -468,7 +481,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
           deadlines.arm(entry.deadline)
         }
         published.flush() // events emitted before this call leave before it
-        write(socket, encodeFrame([seal(text, peer, streams && links.endpoint(peer)?.streams ? 'calls' : undefined, id), id]))
+        const endpoint = links.endpoint(peer)
+        write(socket, encodeFrame([seal(text, peer, streams && endpoint?.streams ? 'calls' : undefined, id, tagFor(endpoint?.sha256)), id]))
       })
     },
 

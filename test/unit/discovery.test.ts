@@ -15,7 +15,7 @@ describe('discovery settings', () => {
 
   it('reads a peer only from a complete advertisement, preferring the host it names', () => {
     const ad = { key: '$$feathers-mesh', mesh: { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 } }
-    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001, hellos: false, streams: false })
+    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001, hellos: false, streams: false, sha256: false })
     // Since 1.2 an app may take hellos for heartbeats; anything but `true` means it does not.
     expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: true } } }, '$$feathers-mesh')?.hellos).to.equal(true)
     expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: 'yes' } } }, '$$feathers-mesh')?.hellos).to.equal(false)
@@ -44,5 +44,16 @@ describe('discovery settings', () => {
     expect(endpointOf(node({ streams: true }), '$$feathers-mesh')?.streams).to.equal(true)
     expect(endpointOf(node({ streams: 1 }), '$$feathers-mesh')?.streams).to.equal(false)
     expect(endpointOf(node({}), '$$feathers-mesh')?.streams).to.equal(false)
+  })
+
+  it('advertises SHA-256 stream tags (1.4) beside streams, and reads them only with streams', () => {
+    const settings = { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 }
+    expect(advertisement({ ...settings, streams: true, streamTag: 'sha256' }).mesh).to.include({ streams: true, streamTag: 'sha256' })
+    expect(advertisement({ ...settings, streams: true, streamTag: 'sha3-256' }).mesh).not.to.have.property('streamTag')
+    expect(advertisement({ ...settings, streamTag: 'sha256' }).mesh).not.to.have.property('streamTag')
+    const node = (mesh: object) => ({ address: '10.0.0.2', advertisement: { key: '$$feathers-mesh', mesh: { ...settings, ...mesh } } })
+    expect(endpointOf(node({ streams: true, streamTag: 'sha256' }), '$$feathers-mesh')?.sha256).to.equal(true)
+    expect(endpointOf(node({ streams: true, streamTag: 'sha3-256' }), '$$feathers-mesh')?.sha256).to.equal(false)
+    expect(endpointOf(node({ streamTag: 'sha256' }), '$$feathers-mesh')?.sha256).to.equal(false)
   })
 })

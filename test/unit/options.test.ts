@@ -21,6 +21,17 @@ describe('options', () => {
     expect(resolveOptions({ timeout: 0 }, {}).timeout).to.equal(0)
   })
 
+  it('reads FEATHERS_MESH_STREAMS: on with SHA-256 tags by default, 1.3 for SHA3 tags only, off for no streams', () => {
+    const pick = (env: Record<string, string>) => {
+      const { streams, streamTag } = resolveOptions({}, env)
+      return { streams, streamTag }
+    }
+    expect(pick({})).to.deep.equal({ streams: true, streamTag: 'sha256' })
+    expect(pick({ FEATHERS_MESH_STREAMS: 'on' })).to.deep.equal({ streams: true, streamTag: 'sha256' })
+    expect(pick({ FEATHERS_MESH_STREAMS: ' 1.3 ' })).to.deep.equal({ streams: true, streamTag: 'sha3-256' })
+    expect(pick({ FEATHERS_MESH_STREAMS: 'off' }).streams).to.equal(false)
+  })
+
   it('reads COTE_LOG=false as off and true as on', () => {
     for (const off of ['false', 'FALSE', '0', 'no', 'off']) expect(envBoolean({ COTE_LOG: off }, 'COTE_LOG')).to.equal(false)
     for (const on of ['true', '1', 'yes']) expect(envBoolean({ COTE_LOG: on }, 'COTE_LOG')).to.equal(true)

@@ -3,11 +3,15 @@ import { createHash, randomBytes, randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
 import { flip, reason, shifted } from '../helpers/sealing'
 import { createStreamSealer } from '../../src/streams'
-import type { Channel } from '../../src/streams'
+import type { Channel, StreamTag } from '../../src/streams'
 
 const S1 = 'first-mesh-secret-0123456789'
 const S2 = 'second-mesh-secret-9876543210'
 const text = JSON.stringify({ v: 1, type: 'call', path: 'todos', method: 'get', args: [1], params: { query: {} } })
+
+/** The tag the apps of a block seal stream frames with: every block runs once per kind. */
+let TAG: StreamTag = 'sha3-256'
+const MAGIC: Record<StreamTag, string> = { 'sha3-256': 'S2.', sha256: 'S3.' }
 
 /** An app that seals on streams; its frames come as one buffer, as they arrive on the wire. */
 function app(partition: string, secrets = [S1]) {
@@ -15,25 +19,34 @@ function app(partition: string, secrets = [S1]) {
   const sealer = createSealer(secrets, partition, uuid)
   return {
     uuid,
-    seal: (body: string | string[], to: string, channel: Channel = 'calls', context?: string) => Buffer.concat(sealer.seal(body, to, channel, context)),
+    seal: (body: string | string[], to: string, channel: Channel = 'calls', context?: string) => Buffer.concat(sealer.seal(body, to, channel, context, TAG)),
     open: (frame: Buffer, channel: Channel = 'calls', context?: string) => sealer.open(frame, uuid, channel, context),
+    sealer,
     /** Seals the 1.2 way: each message on its own. */
     sealMessage: (body: string, to: string) => Buffer.concat(sealer.seal(body, to))
   }
 }
 
 const pair = () => ({ a: app('consumer'), b: app('todos') })
+const createSealerFor = (app: { sealer: ReturnType<typeof createSealer> }) => app.sealer
 /** Where the nonce (then the position, then the ciphertext) of a stream frame starts. */
 const nonceAt = (frame: Buffer) => 5 + frame.readUInt16BE(3)
 
 
-describe('stream-sealed frames (protocol 1.3)', () => {
+for (const tag of ['sha3-256', 'sha256'] as const) describe(`stream-sealed frames, ${tag} tags (${MAGIC[tag]}, protocol ${tag === 'sha256' ? '1.4' : '1.3'})`, () => {
+  before(() => {
+    TAG = tag
+  })
+  after(() => {
+    TAG = 'sha3-256'
+  })
+
   it('open where they were sent; texts over 2048 characters, or in pieces, are sealed the 1.2 way', () => {
     const { a, b } = pair()
     const texts = ['', text, '漢字 🎉'.repeat(409), 'x'.repeat(2048)]
     for (const body of texts) {
       const frame = a.seal(body, b.uuid)
-      expect(frame.subarray(0, 3).toString()).to.equal('S2.')
+      expect(frame.subarray(0, 3).toString()).to.equal(MAGIC[tag])
       expect(b.open(frame)).to.deep.equal({ ok: true, text: body, from: a.uuid })
     }
     for (const body of ['x'.repeat(2049), 'y'.repeat(300_000)]) {
@@ -224,3 +237,39 @@ describe('stream-sealed frames (protocol 1.3)', () => {
     expect(reason(b.open(a.sealMessage('again', b.uuid)))).to.equal('opened')
   })
 })
+
+describe('stream frames of both tags (protocols 1.3 and 1.4)', () => {
+  it('share a stream: frames of either kind open in order, and each opens once', () => {
+    const { a, b } = pair()
+    const frames = [0, 1, 2, 3, 4, 5].map((i) => Buffer.concat(createSealerFor(a).seal(`${i}`, b.uuid, 'calls', undefined, i % 2 ? 'sha256' : 'sha3-256')))
+    expect(frames.map((f) => f.subarray(0, 3).toString())).to.deep.equal(['S2.', 'S3.', 'S2.', 'S3.', 'S2.', 'S3.'])
+    for (const [i, frame] of frames.entries()) expect(b.open(frame)).to.deep.equal({ ok: true, text: `${i}`, from: a.uuid })
+    for (const frame of frames) expect(reason(b.open(frame))).to.equal('replayed')
+  })
+
+  it('refuse a frame relabeled as the other kind (its tag is checked with the hash its label names)', () => {
+    const { a, b } = pair()
+    for (const [from, to] of [['sha3-256', 0x33], ['sha256', 0x32]] as const) {
+      const frame = Buffer.concat(createSealerFor(a).seal(text, b.uuid, 'calls', undefined, from))
+      const relabeled = Buffer.from(frame)
+      relabeled[1] = to
+      expect(reason(b.open(relabeled))).to.equal('authentication failed')
+      expect(reason(b.open(frame))).to.equal('opened')
+    }
+    const unknown = Buffer.concat(createSealerFor(a).seal(text, b.uuid, 'calls', undefined, 'sha256'))
+    unknown[1] = 0x34 // 'S4.': no such kind
+    expect(reason(b.open(unknown))).to.equal('not sealed')
+  })
+
+  it('open frames from several senders and streams interleaved (the last stream opened is only a shortcut)', () => {
+    const b = app('todos')
+    const senders = [app('consumer'), app('consumer'), app('other')]
+    for (let i = 0; i < 300; i++) {
+      const sender = senders[(i * 7) % 3]
+      const channel: Channel = i % 5 === 0 ? 'events' : 'calls'
+      const frame = Buffer.concat(createSealerFor(sender).seal(`${i}`, channel === 'events' ? '*' : b.uuid, channel, undefined, i % 3 ? 'sha256' : 'sha3-256'))
+      expect(b.open(frame, channel)).to.deep.equal({ ok: true, text: `${i}`, from: sender.uuid })
+    }
+  })
+})
+
