@@ -29,6 +29,55 @@ function tap(port: number, side: 'remote' | 'local') {
   return { frames, restore: () => patched.forEach(([socket, write]) => (socket.write = write)) }
 }
 
+/** The parts of an AMP frame (as the mesh writes them), and the frame of some parts. */
+function partsOf(frame: Buffer): Buffer[] {
+  const parts: Buffer[] = []
+  let at = 1
+  for (let i = 0; i < (frame[0] & 0x0f); i++) {
+    const length = frame.readUInt32BE(at)
+    parts.push(frame.subarray(at + 4, at + 4 + length))
+    at += 4 + length
+  }
+  return parts
+}
+
+function frameOf(parts: Buffer[]): Buffer {
+  const lengthOf = (part: Buffer) => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(part.length)
+    return length
+  }
+  return Buffer.concat([Buffer.from([(1 << 4) | parts.length]), ...parts.flatMap((part) => [lengthOf(part), part])])
+}
+
+/**
+ * On the path from this process to `port`: holds the first two request frames written there
+ * (`[sealed request, 's:' + id]`), swaps their clear ids, and lets both go.
+ */
+function swapIds(port: number) {
+  const held: Array<{ socket: net.Socket; write: any; parts: Buffer[] }> = []
+  const patched: Array<[net.Socket, any]> = []
+  let swapped = 0
+  for (const handle of (process as any)._getActiveHandles()) {
+    if (!(handle instanceof net.Socket) || handle.remotePort !== port) continue
+    const write = handle.write
+    patched.push([handle, write])
+    handle.write = function (this: net.Socket, chunk: any, ...rest: any[]) {
+      const parts = Buffer.isBuffer(chunk) && swapped < 2 ? partsOf(chunk) : []
+      if (parts.length !== 2 || !parts[1].subarray(0, 2).equals(Buffer.from('s:'))) return write.call(this, chunk, ...rest)
+      held.push({ socket: this, write, parts })
+      if (held.length === 2) {
+        const [a, b] = held
+        a.write.call(a.socket, frameOf([a.parts[0], b.parts[1]]))
+        b.write.call(b.socket, frameOf([b.parts[0], a.parts[1]]))
+        swapped = 2
+      }
+      return true
+    } as any
+  }
+  return { swapped: () => swapped, restore: () => patched.forEach(([socket, write]) => (socket.write = write)) }
+}
+
 function sendRaw(port: number, bytes: Buffer): Promise<void> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes))
@@ -79,6 +128,26 @@ describe('security', function () {
     await sendRaw(ports.responder, frame as Buffer)
     await quiet()
     expect(await todos.find({ query: { title: 'once' } })).to.have.length(1)
+  })
+
+  it('request ids swapped on the way (they travel in clear) get neither call run: each is sealed with its id', async () => {
+    const provider = await mesh.child('provider', { key: 'ids-app', services: ['todos'], options: { secret: S1 } })
+    const gateway = await mesh.app({ key: 'gateway', secret: S1, timeout: 1500 })
+    const todos = await gateway.distribution.waitForService('todos')
+    expect((await todos.create({ title: 'before' })).title).to.equal('before')
+    const ports = await provider.send({ cmd: 'ports' })
+    const path = swapIds(ports.responder)
+    try {
+      const results = await Promise.allSettled([todos.create({ title: 'first' }), todos.create({ title: 'second' })])
+      expect(path.swapped(), 'two request frames had their ids swapped').to.equal(2)
+      expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected'])
+      expect(results.map((r) => (r as PromiseRejectedResult).reason?.name)).to.deep.equal(['Timeout', 'Timeout'])
+    } finally {
+      path.restore()
+    }
+    expect((await provider.send({ cmd: 'drops' }))['another request']).to.equal(2)
+    // Neither ran, and the link still works.
+    expect((await todos.find({ query: {} })).map((t: any) => t.title)).to.deep.equal(['before'])
   })
 
   it('a captured event, replayed through a fake publisher, is not delivered twice', async () => {

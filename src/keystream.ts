@@ -1,0 +1,132 @@
+import { createCipheriv } from 'crypto'
+import type { KeyObject } from 'crypto'
+
+/**
+ * The keystreams of stream-sealed frames (streams.ts): AES-256-CTR computed ahead in chunks, so a
+ * frame's bytes come from memory, XORed in JavaScript a word at a time, with no native call.
+ */
+const CHUNK = 8 * 1024 // keystream computed ahead per stream
+const MAX_CHUNKS = 256 // streams holding a chunk at once (2 MB)
+const REFILL_BELOW = 2048 // bytes left in a chunk when the next one is computed
+const ZEROS = Buffer.alloc(CHUNK + 16)
+
+/** The longest keystream one frame may take (a frame's ciphertext is shorter). */
+export const MAX_FRAME_KEYSTREAM = CHUNK
+
+/**
+ * Keystream of one stream; `chunk` holds its bytes from `chunkAt` on. One class for sending and
+ * receiving streams, so that the property reads of every frame see a single object shape.
+ */
+export class Keystream {
+  chunk: Buffer | undefined = undefined
+  /** The chunk as 32-bit words, when its memory is aligned for them. */
+  chunk32: Int32Array | undefined = undefined
+  chunkAt = 0
+  /** Where the next frame starts (sending), or below which frames are refused (receiving). */
+  next = 0
+  /** A refill of the chunk is scheduled. */
+  refilling = false
+
+  constructor(
+    readonly key: KeyObject,
+    readonly macKey: Buffer,
+    readonly nonce: Buffer,
+    /** The recipient (sending), or the sender's uuid (receiving). */
+    readonly peer: string
+  ) {}
+}
+
+/** A cipher producing the keystream from byte `at` on. */
+function keystreamAt(stream: Keystream, at: number) {
+  const iv = Buffer.alloc(16)
+  stream.nonce.copy(iv)
+  const block = Math.floor(at / 16)
+  iv.writeUInt32BE(Math.floor(block / 0x1_0000_0000), 8)
+  iv.writeUInt32BE(block >>> 0, 12)
+  const cipher = createCipheriv('aes-256-ctr', stream.key, iv)
+  if (at % 16) cipher.update(ZEROS.subarray(0, at % 16))
+  return cipher
+}
+
+/** A buffer's bytes as 32-bit words, when they start on a multiple of 4 in memory. */
+export function wordsOf(bytes: Buffer): Int32Array | undefined {
+  return bytes.byteOffset % 4 === 0 ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2) : undefined
+}
+
+/**
+ * XORs `length` bytes of `ks` from `k` on into `into` from `at` on: a word at a time when both have
+ * word views and both offsets are multiples of 4, a byte at a time otherwise (frames of 1.3 senders,
+ * which do not align their positions).
+ */
+function xor(into: Buffer, into32: Int32Array | undefined, at: number, ks: Buffer, ks32: Int32Array | undefined, k: number, length: number) {
+  let done = 0
+  if (into32 !== undefined && ks32 !== undefined && k % 4 === 0 && at % 4 === 0) {
+    const words = length >> 2
+    const to = at >> 2
+    const from = k >> 2
+    for (let i = 0; i < words; i++) into32[to + i] ^= ks32[from + i]
+    done = words << 2
+  }
+  for (let i = done; i < length; i++) into[at + i] ^= ks[k + i]
+}
+
+export interface Keystreams {
+  /**
+   * XORs the stream's keystream bytes [position, position + length) into `into` from `at` on
+   * (`into32`: its word view): from the stream's chunk, computed ahead when `keep`, else computed
+   * for this frame only (a stream not yet believed keeps nothing).
+   */
+  xorInto(stream: Keystream, position: number, length: number, keep: boolean, into: Buffer, into32: Int32Array | undefined, at: number): void
+  /** The stream's chunk goes (the stream was forgotten). */
+  drop(stream: Keystream): void
+}
+
+/** The chunks of one app's streams: at most MAX_CHUNKS streams hold one, the least recently filled goes first. */
+export function createKeystreams(): Keystreams {
+  const chunked = new Set<Keystream>()
+
+  function refill(stream: Keystream) {
+    stream.refilling = false
+    // A stream forgotten meanwhile, or whose chunk was given to another, is not filled again.
+    if (stream.chunk) fill(stream, stream.next, CHUNK)
+  }
+
+  /** A new chunk of at least `size` keystream bytes from `position` on (from a multiple of 4 at or before it). */
+  function fill(stream: Keystream, position: number, size: number): Buffer {
+    const from = position - (position % 4)
+    const bytes = keystreamAt(stream, from).update(ZEROS.subarray(0, size + position - from))
+    stream.chunk = bytes
+    stream.chunk32 = wordsOf(bytes)
+    stream.chunkAt = from
+    chunked.delete(stream)
+    chunked.add(stream)
+    if (chunked.size > MAX_CHUNKS) drop(chunked.values().next().value as Keystream)
+    return bytes
+  }
+
+  function drop(stream: Keystream) {
+    chunked.delete(stream)
+    stream.chunk = undefined
+    stream.chunk32 = undefined
+  }
+
+  return {
+    drop,
+    xorInto(stream, position, length, keep, into, into32, at) {
+      let chunk = stream.chunk
+      if (chunk && position >= stream.chunkAt && position + length <= stream.chunkAt + chunk.length) {
+        // Running low: the next chunk is computed after this turn of the event loop, when the frame
+        // at hand has been written (or handled) and the peer is at work, not on the round trip.
+        if (!stream.refilling && stream.chunkAt + chunk.length - position - length < REFILL_BELOW) {
+          stream.refilling = true
+          setImmediate(refill, stream).unref()
+        }
+      } else if (keep) {
+        chunk = fill(stream, position, Math.max(CHUNK, length))
+      } else {
+        return xor(into, undefined, at, keystreamAt(stream, position).update(ZEROS.subarray(0, length)), undefined, 0, length)
+      }
+      xor(into, into32, at, chunk, stream.chunk32, position - stream.chunkAt, length)
+    }
+  }
+}

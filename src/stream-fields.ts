@@ -1,0 +1,65 @@
+/**
+ * The fields of a stream-sealed frame (streams.ts) and of its plaintext `<clock>|<context>|<text>`,
+ * written and read as bytes in JavaScript: on a frame's hot path a native call, a number turned into
+ * a string or a string joined costs more than the loop over a few bytes.
+ */
+const BAR = 0x7c // '|'
+const CLOCK_DIGITS = 16
+
+export function readPosition(frame: Buffer, offset: number) {
+  return frame.readUInt32BE(offset) * 0x1_0000_0000 + frame.readUInt32BE(offset + 4)
+}
+
+export function writePosition(frame: Buffer, offset: number, at: number) {
+  frame.writeUInt32BE(Math.floor(at / 0x1_0000_0000), offset)
+  frame.writeUInt32BE(at >>> 0, offset + 4)
+}
+
+/** Encodes `text` at `at`: Buffer's own encoder, without `write`'s argument handling. */
+const bufferWriter = Buffer.prototype as unknown as { utf8Write?: (this: Buffer, text: string, at: number) => number }
+export const utf8Write: (into: Buffer, text: string, at: number) => number = bufferWriter.utf8Write
+  ? (into, text, at) => bufferWriter.utf8Write!.call(into, text, at)
+  : (into, text, at) => into.write(text, at, 'utf8')
+
+/** Whether the `length` bytes at `offset` equal a MAC given as a latin1 string, in time that does not depend on where they differ. */
+export function sameTag(frame: Buffer, offset: number, tag: string, length: number) {
+  let diff = 0
+  for (let i = 0; i < length; i++) diff |= frame[offset + i] ^ tag.charCodeAt(i)
+  return diff === 0
+}
+
+/** Writes `<clock>|<context>|` at `at` (`context`: ASCII, no bar); returns where the text goes. */
+export function writeHead(into: Buffer, at: number, clock: number, context: string): number {
+  let digits = 1
+  for (let rest = Math.floor(clock / 10); rest > 0; rest = Math.floor(rest / 10)) digits++
+  for (let i = digits - 1, rest = clock; i >= 0; i--, rest = Math.floor(rest / 10)) into[at + i] = 0x30 + (rest % 10)
+  at += digits
+  into[at++] = BAR
+  for (let i = 0; i < context.length; i++) into[at++] = context.charCodeAt(i)
+  into[at++] = BAR
+  return at
+}
+
+/** The clock at `at` (digits up to a bar), or -1 when malformed; `next.at` is set past the bar. */
+export function readClock(from: Buffer, at: number, end: number, next: { at: number }): number {
+  let clock = 0
+  const last = Math.min(end, at + CLOCK_DIGITS + 1)
+  for (let i = at; i < last; i++) {
+    const byte = from[i]
+    if (byte === BAR) {
+      if (i === at) return -1
+      next.at = i + 1
+      return clock
+    }
+    if (byte < 0x30 || byte > 0x39) return -1
+    clock = clock * 10 + (byte - 0x30)
+  }
+  return -1
+}
+
+/** Whether `context` (ASCII, no bar) followed by a bar stands at `at`. */
+export function hasContext(from: Buffer, at: number, end: number, context: string): boolean {
+  if (at + context.length >= end) return false
+  for (let i = 0; i < context.length; i++) if (from[at + i] !== context.charCodeAt(i)) return false
+  return from[at + context.length] === BAR
+}
