@@ -1,6 +1,7 @@
 /**
  * Where a secret's cost goes: sequential calls and their CPU with no secret, with a secret sealed
- * on streams (1.3), and with a secret sealed message by message (1.2), in turns. Runs alone:
+ * on streams (SHA-256 tags of 1.4, SHA3 tags of 1.3), and with a secret sealed message by message
+ * (1.2), in turns. Runs alone:
  *   node -r ./build/test/helpers/guard.js build/bench/secret-ab.js
  */
 import { PORTS } from './helpers'
@@ -13,6 +14,8 @@ const VARIANTS: Record<string, { mesh: Record<string, unknown>; env?: Record<str
   // Hellos (every 200 ms here) no longer stand for heartbeats, as with a secret.
   beats: { mesh: { heartbeatInterval: 150 } },
   streams: { mesh: SECRET },
+  // Streams tagged with SHA3-256, as protocol 1.3 sealed them.
+  sha3: { mesh: SECRET, env: { FEATHERS_MESH_STREAMS: '1.3' } },
   messages: { mesh: SECRET, env: { FEATHERS_MESH_STREAMS: 'off' } }
 }
 const ROUNDS = 12
