@@ -261,6 +261,21 @@ describe('stream frames of both tags (protocols 1.3 and 1.4)', () => {
     expect(reason(b.open(unknown))).to.equal('not sealed')
   })
 
+  it('check every frame of the last stream opened: altered, replayed or early frames of it are refused', () => {
+    const { a, b } = pair()
+    const sealer = createSealerFor(a)
+    const frames = [0, 1, 2].map((i) => Buffer.concat(sealer.seal(`frame ${i}`, b.uuid, 'calls', undefined, 'sha256')))
+    expect(reason(b.open(frames[0]))).to.equal('opened') // the stream is now the last one opened
+    const nonce = nonceAt(frames[1])
+    for (const index of [nonce + 15, nonce + 16, frames[1].length - 1]) expect(reason(b.open(flip(frames[1], index))), `altered at ${index}`).to.equal('authentication failed')
+    expect(reason(b.open(shifted(-61_000, () => Buffer.concat(sealer.seal('late', b.uuid, 'calls', undefined, 'sha256')))))).to.equal('too old')
+    expect(reason(b.open(frames[0]))).to.equal('replayed')
+    expect(b.open(frames[2])).to.deep.equal({ ok: true, text: 'frame 2', from: a.uuid })
+    expect(reason(b.open(frames[1]))).to.equal('replayed') // older than the newest opened
+    // The same stream's frame on another channel is another stream: it does not open.
+    expect(reason(b.open(Buffer.concat(sealer.seal('x', b.uuid, 'calls', undefined, 'sha256')), 'replies'))).to.equal('authentication failed')
+  })
+
   it('open frames from several senders and streams interleaved (the last stream opened is only a shortcut)', () => {
     const b = app('todos')
     const senders = [app('consumer'), app('consumer'), app('other')]
