@@ -1,6 +1,7 @@
 /**
  * What sealing costs, in one process and without the network: µs per seal + open of a small call
- * and of its reply, with the mesh secret, on streams (1.3) and message by message (1.2). Runs alone
+ * and of its reply, with the mesh secret, on streams (SHA-256 tags of 1.4, SHA3 tags of 1.3) and
+ * message by message (1.2). Runs alone
  * (npm run bench builds it):
  *   node build/bench/sealing.js
  * "back to back": one frame after the other, nothing in between (all the CPU sealing takes).
@@ -9,7 +10,7 @@
  */
 import { randomUUID } from 'crypto'
 import { createSealer } from '../src/security'
-import type { Channel } from '../src/streams'
+import type { Channel, StreamTag } from '../src/streams'
 
 const SECRET = 'bench-mesh-secret-0123456789abcdef'
 const CALL = JSON.stringify({ v: 1, type: 'call', from: randomUUID(), key: 'consumer', path: 'todos', method: 'get', args: [1, {}], params: { query: {} } })
@@ -28,24 +29,25 @@ function check(result: { ok: boolean }) {
   if (!result.ok) throw new Error(`a frame did not open: ${JSON.stringify(result)}`)
 }
 
-/** The channels of a call and of its reply: on streams, or none (each message sealed on its own). */
-type Way = [Channel, Channel] | [undefined, undefined]
-const STREAMS: Way = ['calls', 'replies']
-const MESSAGES: Way = [undefined, undefined]
+/** The channels of a call and of its reply (on streams, with a tag), or none (each message sealed on its own). */
+type Way = [Channel, Channel, StreamTag] | [undefined, undefined, undefined]
+const STREAMS: Way = ['calls', 'replies', 'sha256']
+const STREAMS_SHA3: Way = ['calls', 'replies', 'sha3-256']
+const MESSAGES: Way = [undefined, undefined, undefined]
 
 /** µs per seal + open, call and reply alike, over `n` round trips back to back. */
-function backToBack(n: number, [call, reply]: Way) {
+function backToBack(n: number, [call, reply, tag]: Way) {
   const { a, b, consumer, provider } = apps()
   const start = now()
   for (let i = 0; i < n; i++) {
-    check(provider.open(Buffer.concat(consumer.seal(CALL, b, call)), b, call))
-    check(consumer.open(Buffer.concat(provider.seal(REPLY, a, reply)), a, reply))
+    check(provider.open(Buffer.concat(consumer.seal(CALL, b, call, undefined, tag)), b, call))
+    check(consumer.open(Buffer.concat(provider.seal(REPLY, a, reply, undefined, tag)), a, reply))
   }
   return Number(now() - start) / 1000 / (2 * n)
 }
 
 /** µs spent inside seal() and open() per pair, with a turn of the event loop between frames. */
-async function turnApart(n: number, [callOn, replyOn]: Way) {
+async function turnApart(n: number, [callOn, replyOn, tag]: Way) {
   const { a, b, consumer, provider } = apps()
   let inside = 0n
   const timed = <T>(action: () => T): T => {
@@ -55,11 +57,11 @@ async function turnApart(n: number, [callOn, replyOn]: Way) {
     return value
   }
   for (let i = 0; i < n; i++) {
-    const call = timed(() => Buffer.concat(consumer.seal(CALL, b, callOn)))
+    const call = timed(() => Buffer.concat(consumer.seal(CALL, b, callOn, undefined, tag)))
     await turn()
     check(timed(() => provider.open(call, b, callOn)))
     await turn()
-    const reply = timed(() => Buffer.concat(provider.seal(REPLY, a, replyOn)))
+    const reply = timed(() => Buffer.concat(provider.seal(REPLY, a, replyOn, undefined, tag)))
     await turn()
     check(timed(() => consumer.open(reply, a, replyOn)))
     await turn()
@@ -68,7 +70,7 @@ async function turnApart(n: number, [callOn, replyOn]: Way) {
 }
 
 async function main() {
-  const ways = { 'on streams (1.3)': STREAMS, 'message by message (1.2)': MESSAGES }
+  const ways = { 'on streams, SHA-256 tags (1.4)': STREAMS, 'on streams, SHA3 tags (1.3)': STREAMS_SHA3, 'message by message (1.2)': MESSAGES }
   const hot = new Map<string, number[]>()
   const apart = new Map<string, number[]>()
   for (const [name, way] of Object.entries(ways)) {

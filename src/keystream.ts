@@ -26,10 +26,14 @@ export class Keystream {
   next = 0
   /** A refill of the chunk is scheduled. */
   refilling = false
+  /** The clock of the newest frame opened (receiving). */
+  clock = 0
 
   constructor(
     readonly key: KeyObject,
+    /** The MAC keys of `S2.` (SHA3) and `S3.` (SHA-256) frames: one key per kind of tag. */
     readonly macKey: Buffer,
+    readonly macKey3: Buffer,
     readonly nonce: Buffer,
     /** The recipient (sending), or the sender's uuid (receiving). */
     readonly peer: string

@@ -179,7 +179,7 @@ function setup(app: Application, options: ResolvedOptions) {
         advertise: options.discovery.advertise,
         maxBacklog: options.maxBacklog,
         maxPayload: options.maxPayload,
-        sealer: options.secrets.length > 0 ? createSealer(options.secrets, options.key, uuid) : undefined,
+        sealer: options.secrets.length > 0 ? createSealer(options.secrets, options.key, uuid, options.streamTag === 'sha3-256' ? '1.3' : '1.4') : undefined,
         ports,
         hellos: hellosForHeartbeats ? { seq: () => localState().seq } : undefined,
         streams: options.streams,

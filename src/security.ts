@@ -4,7 +4,8 @@ import { ReplayWindow } from './replay'
 import { utf8Text } from './wire'
 import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
-import { createStreamSealer, isStreamFrame, STREAM_CONTEXT, STREAM_TEXT } from './streams'
+import { createStreamSealer, isStreamFrame, STREAM_TEXT, streamTagOf } from './streams'
+import { isPlainContext } from './stream-fields'
 import type { Channel, StreamOpened, StreamTag } from './streams'
 
 /**
@@ -130,8 +131,11 @@ function senderKey(base: Buffer, uuid: string): KeyObject {
   return createSecretKey(Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1 app', uuid, 32)))
 }
 
-/** `secrets[0]` seals; every secret opens, so a rolling deployment can change the secret. */
-export function createSealer(secrets: string[], partition: string, uuid: string): Sealer {
+/**
+ * `secrets[0]` seals; every secret opens, so a rolling deployment can change the secret. An app that
+ * `speaks` 1.3 stands in for one (tests, benchmarks): `S3.` frames are unknown to it.
+ */
+export function createSealer(secrets: string[], partition: string, uuid: string, speaks: '1.3' | '1.4' = '1.4'): Sealer {
   const own = partitionKey(secrets[0], partition)
   const header = Buffer.from(`${partition}.${own.id}.${uuid}`)
   if (header.length > HEADER_MAX) throw new RangeError(`the partition key is too long to seal under (${header.length} bytes of header)`)
@@ -140,7 +144,11 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
   preamble.writeUInt16BE(header.length, MAGIC.length)
   header.copy(preamble, PREAMBLE)
   const sealing = { key: senderKey(own.base, uuid), aad: preamble }
-  const streams = createStreamSealer(own.base, uuid, header)
+  const streams = createStreamSealer(own.base, uuid, header, speaks)
+  const opensStream = (frame: Buffer) => {
+    const tag = streamTagOf(frame)
+    return tag === 'sha3-256' || (tag === 'sha256' && speaks === '1.4')
+  }
   const baseOf = (partition: string, id: string) => basesOf(partition).find((candidate) => candidate.id === id)?.base ?? 'unknown secret'
   const bases = new Map<string, SecretKey[]>() // partition → its key under every secret
   const senders = new Map<string, Sender>() // `partition.id.uuid` → sender, once a frame of it opened
@@ -216,7 +224,7 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
 
   return {
     seal(text, to, channel, context = '', tag) {
-      if (channel && typeof text === 'string' && text.length <= STREAM_TEXT && context.length <= STREAM_CONTEXT) return streams.seal(text, to, channel, context, tag)
+      if (channel && typeof text === 'string' && text.length <= STREAM_TEXT && isPlainContext(context)) return streams.seal(text, to, channel, context, tag)
       const n = ++counter
       const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
       spare = undefined
@@ -234,7 +242,7 @@ export function createSealer(secrets: string[], partition: string, uuid: string)
     },
 
     open(frame, me, channel, context) {
-      if (isStreamFrame(frame)) return channel ? streams.open(frame as Buffer, me, channel, baseOf, context) : { ok: false, reason: 'malformed' }
+      if (opensStream(frame)) return channel ? streams.open(frame, me, channel, baseOf, context) : { ok: false, reason: 'malformed' }
       if (!isMessageSealed(frame)) return { ok: false, reason: 'not sealed' }
       const name = headerOf(frame)
       if (name === undefined) return { ok: false, reason: 'malformed' }

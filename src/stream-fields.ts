@@ -28,7 +28,23 @@ export function sameTag(frame: Buffer, offset: number, tag: string, length: numb
   return diff === 0
 }
 
-/** Writes `<clock>|<context>|` at `at` (`context`: ASCII, no bar); returns where the text goes. */
+/** The longest context sealed with a stream frame (a request id). */
+export const STREAM_CONTEXT = 16
+
+/**
+ * Whether a context can be sealed on a stream: printable ASCII without a bar (each character is
+ * written as one byte), at most STREAM_CONTEXT characters. Request ids are decimal.
+ */
+export function isPlainContext(context: string): boolean {
+  if (context.length > STREAM_CONTEXT) return false
+  for (let i = 0; i < context.length; i++) {
+    const code = context.charCodeAt(i)
+    if (code < 0x20 || code > 0x7e || code === BAR) return false
+  }
+  return true
+}
+
+/** Writes `<clock>|<context>|` at `at` (`context`: see isPlainContext); returns where the text goes. */
 export function writeHead(into: Buffer, at: number, clock: number, context: string): number {
   let digits = 1
   for (let rest = Math.floor(clock / 10); rest > 0; rest = Math.floor(rest / 10)) digits++

@@ -2,7 +2,7 @@ import { createHash, createSecretKey, hkdfSync, randomBytes } from 'crypto'
 import * as crypto from 'crypto'
 import type { KeyObject } from 'crypto'
 import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, wordsOf } from './keystream'
-import { hasContext, readClock, readPosition, sameTag, utf8Write, writeHead, writePosition } from './stream-fields'
+import { hasContext, isPlainContext, STREAM_CONTEXT, readClock, readPosition, sameTag, utf8Write, writeHead, writePosition } from './stream-fields'
 
 /**
  * Stream-sealed frames (protocols 1.3 and 1.4): what a secret costs per small message, cut to one hash.
@@ -59,8 +59,6 @@ const HEADER_MAX = 128 + 1 + 8 + 1 + 64
  * so longer texts are sealed message by message.
  */
 export const STREAM_TEXT = 2048
-/** The longest context sealed with a stream frame (a request id). */
-export const STREAM_CONTEXT = 16
 const TIMESTAMP = 16 + 1 + STREAM_CONTEXT + 1 // characters of the clock, the context and their bars
 const MAX_CIPHERTEXT = 3 * (STREAM_TEXT + TIMESTAMP)
 if (MAX_CIPHERTEXT > MAX_FRAME_KEYSTREAM) throw new Error('a stream frame could take more keystream than a chunk holds')
@@ -83,10 +81,20 @@ export function streamTagOf(part: unknown): StreamTag | undefined {
 
 export const isStreamFrame = (part: unknown): boolean => streamTagOf(part) !== undefined
 
-/** The cipher key and the MAC key of the stream from `from` to `to` on `channel`. */
-function streamKeys(base: Buffer, from: string, to: string, channel: Channel): { key: KeyObject; macKey: Buffer } {
-  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + MAC_KEY_BYTES))
-  return { key: createSecretKey(keys.subarray(0, 32)), macKey: keys.subarray(32) }
+interface StreamKeys {
+  key: KeyObject
+  macKey: Buffer
+  macKey3: Buffer
+}
+
+/**
+ * The cipher key and the MAC keys of the stream from `from` to `to` on `channel`. HKDF's output is
+ * the same stream of bytes whatever length is asked, so the first two keys are those of 1.3, and
+ * the MAC key of `S3.` frames comes after them: a tag of one kind says nothing about the other.
+ */
+function streamKeys(base: Buffer, from: string, to: string, channel: Channel): StreamKeys {
+  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + 2 * MAC_KEY_BYTES))
+  return { key: createSecretKey(keys.subarray(0, 32)), macKey: keys.subarray(32, 32 + MAC_KEY_BYTES), macKey3: keys.subarray(32 + MAC_KEY_BYTES) }
 }
 
 export type StreamOpened = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
@@ -103,8 +111,13 @@ export interface StreamSealer {
   open(frame: Buffer, me: string, channel: Channel, base: (partition: string, id: string) => Buffer | string, context?: string): StreamOpened
 }
 
-/** Stream sealing for one app: `base` is its partition key under the sealing secret, `header` names it. */
-export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): StreamSealer {
+/**
+ * Stream sealing for one app: `base` is its partition key under the sealing secret, `header` names
+ * it. An app that `speaks` 1.3 (only to stand in for one, in tests and benchmarks) does what 1.3
+ * did: it opens no `S3.` frames and does not start frames on multiples of 4.
+ */
+export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, speaks: '1.3' | '1.4' = '1.4'): StreamSealer {
+  const aligned = speaks === '1.4'
   if (header.length > HEADER_MAX) throw new RangeError(`the partition key is too long to seal under (${header.length} bytes of header)`)
   const preambleOf = (digit: number) => {
     const preamble = Buffer.alloc(PREAMBLE + header.length)
@@ -117,22 +130,26 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
   const preambles: Record<StreamTag, Buffer> = { 'sha3-256': preambleOf(DIGIT_SHA3), sha256: preambleOf(DIGIT_SHA256) }
   const sending = new Map<string, Keystream>() // `to/channel` → stream
   const receiving = new Map<string, Keystream>() // `header/channel/nonce` → stream, once a frame of it opened
-  const keys = new Map<string, { key: KeyObject; macKey: Buffer }>() // `header/channel` → keys, once a frame opened
+  const keys = new Map<string, StreamKeys>() // `header/channel` → keys, once a frame opened
   const keystreams = createKeystreams()
   // What a frame's tag covers (see MACED) while it is sealed, and while it is opened. The MAC key
-  // (and, sealing, the nonce) is copied in only when the stream differs from the last frame's.
+  // (and, sealing, the nonce) is copied in only when it differs from the last frame's.
   const sealScratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT + TAG_BYTES)
   const openScratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
   const sealScratch32 = wordsOf(sealScratch)
   const openScratch32 = wordsOf(openScratch)
-  let sealKeyOf: Keystream | undefined
-  let openKeyOf: Keystream | undefined
+  let sealKeyIn: Buffer | undefined
+  let sealNonceOf: Keystream | undefined
+  let openKeyIn: Buffer | undefined
   // Per channel, the stream of the last frame sent and of the last frame opened: a call and its
   // reply mostly go to and come from the same peer, and finding the stream again then costs
   // no string built or hashed.
   const lastSent: Partial<Record<Channel, Keystream>> = {}
   const lastOpened: Partial<Record<Channel, { stream: Keystream; names: Buffer }>> = {}
   const after = { at: 0 }
+  // The newest clock of a frame of any stream forgotten (MAX_RECEIVING): a stream this app does
+  // not remember must start later, or a frame of a forgotten one could be replayed and open again.
+  let forgottenUpTo = 0
 
   function sendingTo(to: string, channel: Channel): Keystream {
     const last = lastSent[channel]
@@ -141,8 +158,8 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
     let stream = sending.get(id)
     if (!stream) {
       forgetOldest(sending, MAX_SENDING)
-      const { key, macKey } = streamKeys(base, uuid, to, channel)
-      stream = new Keystream(key, macKey, randomBytes(NONCE_BYTES), to)
+      const { key, macKey, macKey3 } = streamKeys(base, uuid, to, channel)
+      stream = new Keystream(key, macKey, macKey3, randomBytes(NONCE_BYTES), to)
       sending.set(id, stream)
     }
     lastSent[channel] = stream
@@ -155,6 +172,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
     const [id, stream] = streams.entries().next().value as [string, Keystream]
     streams.delete(id)
     keystreams.drop(stream)
+    if (streams === receiving) forgottenUpTo = Math.max(forgottenUpTo, stream.clock)
     for (const channel of CHANNELS) {
       if (lastSent[channel] === stream) lastSent[channel] = undefined
       if (lastOpened[channel]?.stream === stream) lastOpened[channel] = undefined
@@ -174,18 +192,24 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
 
   return {
     seal(text, to, channel, context = '', tag = 'sha3-256') {
+      if (text.length > STREAM_TEXT || !isPlainContext(context)) throw new RangeError('a stream frame holds a text of at most 2048 characters and a context of at most 16 ASCII characters')
+      if (!aligned && tag === 'sha256') throw new RangeError('an app of 1.3 tags stream frames with SHA3-256 only')
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
       const textAt = writeHead(sealScratch, TEXT_AT, Date.now(), context)
       const length = textAt - TEXT_AT + utf8Write(sealScratch, text, textAt)
       const at = stream.next
       // Frames start at multiples of 4 (the skipped bytes are never used), so that their keystream
       // is XORed a word at a time.
-      stream.next += length + ((4 - (length % 4)) % 4)
+      stream.next += aligned ? length + ((4 - (length % 4)) % 4) : length
       keystreams.xorInto(stream, at, length, true, sealScratch, sealScratch32, TEXT_AT)
-      if (sealKeyOf !== stream) {
-        stream.macKey.copy(sealScratch)
+      const macKey = tag === 'sha256' ? stream.macKey3 : stream.macKey
+      if (sealKeyIn !== macKey) {
+        macKey.copy(sealScratch)
+        sealKeyIn = macKey
+      }
+      if (sealNonceOf !== stream) {
         stream.nonce.copy(sealScratch, MACED)
-        sealKeyOf = stream
+        sealNonceOf = stream
       }
       writePosition(sealScratch, MACED + NONCE_BYTES, at)
       const end = TEXT_AT + length
@@ -197,7 +221,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
 
     open(frame, me, channel, baseOf, context = '') {
       const tag = streamTagOf(frame)
-      if (tag === undefined || frame.length < PREAMBLE) return { ok: false, reason: 'malformed' }
+      if (tag === undefined || frame.length < PREAMBLE || (!aligned && tag === 'sha256')) return { ok: false, reason: 'malformed' }
       const headerLength = frame.readUInt16BE(MAGIC.length)
       const start = PREAMBLE + headerLength // of the nonce
       const body = start + NONCE_BYTES + POSITION_BYTES // of the ciphertext
@@ -222,19 +246,20 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
             if (typeof base === 'string') return { ok: false, reason: base }
             found = streamKeys(base, name.slice(uuidDot + 1), channel === 'events' ? '*' : me, channel)
           }
-          stream = new Keystream(found.key, found.macKey, Buffer.from(frame.subarray(start, start + NONCE_BYTES)), name.slice(uuidDot + 1))
+          stream = new Keystream(found.key, found.macKey, found.macKey3, Buffer.from(frame.subarray(start, start + NONCE_BYTES)), name.slice(uuidDot + 1))
         }
       }
       // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead.
-      if (openKeyOf !== stream) {
-        stream.macKey.copy(openScratch)
-        openKeyOf = stream
+      const macKey = tag === 'sha256' ? stream.macKey3 : stream.macKey
+      if (openKeyIn !== macKey) {
+        macKey.copy(openScratch)
+        openKeyIn = macKey
       }
       frame.copy(openScratch, MACED, start, tagAt)
       if (!sameTag(frame, tagAt, mac(tag, openScratch.subarray(0, TEXT_AT + length)), TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
       if (sender !== undefined && !keys.has(sender)) {
         if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value as string)
-        keys.set(sender, { key: stream.key, macKey: stream.macKey })
+        keys.set(sender, { key: stream.key, macKey: stream.macKey, macKey3: stream.macKey3 })
       }
       const from = stream.peer
       const at = readPosition(frame, start + NONCE_BYTES)
@@ -246,9 +271,10 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer): 
       const end = TEXT_AT + length
       const clock = readClock(openScratch, TEXT_AT, end, after)
       if (clock < 0) return { ok: false, reason: 'malformed', from }
-      if (!(Math.abs(Date.now() - clock) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
+      if (!(Math.abs(Date.now() - clock) <= MAX_SKEW) || (!known && clock <= forgottenUpTo)) return { ok: false, reason: 'too old', from }
       if (!hasContext(openScratch, after.at, end, context)) return { ok: false, reason: 'another request', from }
       stream.next = at + length
+      stream.clock = clock
       if (id !== undefined) {
         if (!known && !receiving.has(id)) {
           forgetOldest(receiving, MAX_RECEIVING)

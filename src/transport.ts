@@ -304,7 +304,8 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const opensStreams = new WeakMap<Socket, StreamTag>()
   ownFraming(pubSock, (socket, parts) => {
     if (parts.length === 1 && parts[0] === OPENS_STREAMS) return void opensStreams.set(socket, 'sha3-256')
-    if (parts.length === 1 && parts[0] === OPENS_SHA256) return void opensStreams.set(socket, 'sha256')
+    // (An app standing in for one of 1.3 does not know the word, as one of 1.3 would not.)
+    if (parts.length === 1 && parts[0] === OPENS_SHA256 && sha256) return void opensStreams.set(socket, 'sha256')
     throw new FrameError(`a subscriber sent a frame (${socket.remoteAddress})`)
   })
   let dropped = 0

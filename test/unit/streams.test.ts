@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { createHash, randomBytes, randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
-import { flip, reason, shifted } from '../helpers/sealing'
+import { flip, reason, referenceStream, shifted } from '../helpers/sealing'
 import { createStreamSealer } from '../../src/streams'
 import type { Channel, StreamTag } from '../../src/streams'
 
@@ -185,8 +185,8 @@ for (const tag of ['sha3-256', 'sha256'] as const) describe(`stream-sealed frame
     expect(b.open(reply, 'replies', '18')).to.deep.equal({ ok: false, reason: 'another request', from: a.uuid })
     expect(reason(b.open(a.seal(text, b.uuid, 'replies', '18'), 'replies'))).to.equal('another request')
     expect(b.open(a.seal(text, b.uuid, 'replies', '19'), 'replies', '19')).to.deep.equal({ ok: true, text, from: a.uuid })
-    // A context too long for a stream frame seals the 1.2 way, which carries none.
-    expect(a.seal(text, b.uuid, 'calls', 'x'.repeat(17)).subarray(0, 3).toString()).to.equal('S1.')
+    // A context too long for a stream frame, or not plain ASCII, seals the 1.2 way, which carries none.
+    for (const context of ['x'.repeat(17), 'ı1', 'a|b']) expect(a.seal(text, b.uuid, 'calls', context).subarray(0, 3).toString()).to.equal('S1.')
   })
 
   it('derive a sender\'s keys once: later streams of it, stale and replayed frames cost no derivation', () => {
@@ -276,6 +276,46 @@ describe('stream frames of both tags (protocols 1.3 and 1.4)', () => {
     expect(reason(b.open(Buffer.concat(sealer.seal('x', b.uuid, 'calls', undefined, 'sha256')), 'replies'))).to.equal('authentication failed')
   })
 
+  it('an app of 1.3 (stood in for) and one of 1.4: SHA3 frames at any position open both ways, S3 frames are unknown to 1.3', () => {
+    const old = { uuid: randomUUID() }
+    const oldSealer = createSealer([S1], 'old', old.uuid, '1.3')
+    const fresh = app('todos')
+    for (let i = 0; i < 2000; i++) {
+      // Lengths that leave 1.3's positions on every remainder of 4: 1.4 XORs those a byte at a time.
+      const body = `${i}:${'é'.repeat(i % 9)}${'x'.repeat(i % 13)}`
+      const result = fresh.open(Buffer.concat(oldSealer.seal(body, fresh.uuid, 'calls', String(i))), 'calls', String(i))
+      if (!result.ok || result.text !== body) expect.fail(`frame ${i} of 1.3: ${reason(result)}`)
+      const reply = oldSealer.open(Buffer.concat(createSealerFor(fresh).seal(body, old.uuid, 'replies', String(i), 'sha3-256')), old.uuid, 'replies', String(i))
+      if (!reply.ok || reply.text !== body) expect.fail(`reply ${i} to 1.3: ${reason(reply)}`)
+    }
+    expect(reason(oldSealer.open(Buffer.concat(createSealerFor(fresh).seal(text, old.uuid, 'calls', undefined, 'sha256')), old.uuid, 'calls'))).to.equal('not sealed')
+    expect(() => oldSealer.seal(text, fresh.uuid, 'calls', undefined, 'sha256')).to.throw(RangeError, /1\.3/)
+  })
+
+  it('remember 10,000 streams: a frame of a forgotten one, sent again, does not open; new streams still do', () => {
+    const base = randomBytes(32)
+    const receiver = createStreamSealer(base, 'gateway-0', Buffer.from('gateway.0badc0de.gateway-0'))
+    const open = (frame: Buffer[]) => reason(receiver.open(Buffer.concat(frame), 'gateway-0', 'calls', () => base))
+    const senderOf = (i: number) => createStreamSealer(base, `app-${i}`, Buffer.from(`todos.0badc0de.app-${i}`))
+    const first = senderOf(0).seal(text, 'gateway-0', 'calls').map((piece) => Buffer.from(piece))
+    expect(open(first)).to.equal('opened')
+    expect(open(first)).to.equal('replayed')
+    // 10,000 other streams: the first one is forgotten.
+    for (let i = 1; i <= 10_000; i++) {
+      const result = open(senderOf(i).seal(text, 'gateway-0', 'calls'))
+      if (result !== 'opened') expect.fail(`stream ${i}: ${result}`)
+    }
+    expect(open(first)).to.equal('too old')
+    expect(open(shifted(1, () => senderOf(10_001).seal(text, 'gateway-0', 'calls')))).to.equal('opened')
+  })
+
+  it('refuse to put on a stream what does not fit one', () => {
+    const sender = createStreamSealer(randomBytes(32), 'app-a', Buffer.from('todos.0badc0de.app-a'))
+    expect(() => sender.seal('x'.repeat(2049), 'app-b', 'calls')).to.throw(RangeError)
+    expect(() => sender.seal(text, 'app-b', 'calls', 'é')).to.throw(RangeError)
+    expect(() => sender.seal(text, 'app-b', 'calls', '1'.repeat(17))).to.throw(RangeError)
+  })
+
   it('open frames from several senders and streams interleaved (the last stream opened is only a shortcut)', () => {
     const b = app('todos')
     const senders = [app('consumer'), app('consumer'), app('other')]
@@ -284,6 +324,37 @@ describe('stream frames of both tags (protocols 1.3 and 1.4)', () => {
       const channel: Channel = i % 5 === 0 ? 'events' : 'calls'
       const frame = Buffer.concat(createSealerFor(sender).seal(`${i}`, channel === 'events' ? '*' : b.uuid, channel, undefined, i % 3 ? 'sha256' : 'sha3-256'))
       expect(b.open(frame, channel)).to.deep.equal({ ok: true, text: `${i}`, from: sender.uuid })
+    }
+  })
+})
+
+describe('stream frames against an independent reading of the README', () => {
+  it('an app of 1.4 opens S2 and S3 frames sealed at any byte position', () => {
+    const me = randomUUID()
+    const from = randomUUID()
+    const receiver = createSealer([S1], 'gateway', me)
+    const reference = referenceStream(S1, 'todos', from, me, 'calls')
+    let position = 0
+    for (let i = 0; i < 400; i++) {
+      const body = `${i}:${'é'.repeat(i % 5)}${'x'.repeat(i % 11)}`
+      const frame = reference.seal(i % 2 ? '3' : '2', position, body, String(i))
+      const result = receiver.open(frame, me, 'calls', String(i))
+      if (!result.ok || result.text !== body) expect.fail(`frame ${i} at ${position}: ${reason(result)}`)
+      // The next frame starts 0 to 2 bytes after this one ends: every remainder of 4 comes up.
+      position += frame.length - 16 - (5 + frame.readUInt16BE(3) + 16) + (i % 3)
+    }
+  })
+
+  it('what an app of 1.4 seals opens by that reading, with either tag', () => {
+    const from = randomUUID()
+    const to = randomUUID()
+    const sender = createSealer([S1], 'todos', from)
+    const reference = referenceStream(S1, 'todos', from, to, 'replies')
+    for (let i = 0; i < 400; i++) {
+      const body = `${i}:${'é'.repeat(i % 5)}${'x'.repeat(i % 11)}`
+      const frame = Buffer.concat(sender.seal(body, to, 'replies', String(i), i % 2 ? 'sha256' : 'sha3-256'))
+      const plain = reference.open(frame)
+      if (!plain.endsWith(`|${i}|${body}`)) expect.fail(`frame ${i}: ${plain}`)
     }
   })
 })
