@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import net from 'net'
 import { TRANSPORTS, Mesh, waitFor } from '../helpers/mesh'
 import { http, socketClient } from '../helpers/clients'
 
@@ -37,6 +38,40 @@ for (const transport of TRANSPORTS) describe(`calls through a proxy (${transport
     for (let round = 0; round < 2; round++) {
       const results = await Promise.all(payloads.map((data) => gateway.service('echo').create(data)))
       results.forEach((result: any, i: number) => expect(result.data).to.deep.equal(payloads[i]))
+    }
+  })
+
+  it('writes a lone call at once; with calls in flight, those made in one turn of the event loop leave in one write', async () => {
+    const todos = gateway.service('todos')
+    const { responder } = await provider.send({ cmd: 'ports' })
+    const socket = (process as any)._getActiveHandles().find((handle: any) => handle instanceof net.Socket && handle.remotePort === responder)
+    expect(socket, 'the connection to the provider').to.exist
+    let flushes = 0
+    const { _write, _writev } = socket
+    socket._write = function (...args: any[]) {
+      flushes++
+      return _write.apply(this, args)
+    }
+    socket._writev = function (...args: any[]) {
+      flushes++
+      return _writev.apply(this, args)
+    }
+    try {
+      await todos.find({ query: {} })
+      expect(flushes).to.equal(1)
+      flushes = 0
+      // One call in flight, then ten made in ten callbacks of one turn (as a gateway makes them for
+      // the HTTP requests of one poll): without gathering, each would be a write of its own.
+      const first = todos.find({ query: {} })
+      const ten: Promise<unknown>[] = await new Promise((resolve) => {
+        const calls: Promise<unknown>[] = []
+        for (let i = 0; i < 10; i++) setImmediate(() => calls.push(todos.find({ query: {} })) === 10 && resolve(calls))
+      })
+      await Promise.all([first, ...ten])
+      expect(flushes).to.be.at.most(3)
+    } finally {
+      socket._write = _write
+      socket._writev = _writev
     }
   })
 
