@@ -101,7 +101,7 @@ export type StreamOpened = { ok: true; text: string; from: string } | { ok: fals
 
 export interface StreamSealer {
   /**
-   * A text of at most STREAM_TEXT characters. `context` (no `|`) is sealed with it, and the frame
+   * A text of at most STREAM_TEXT characters. `context` (see isPlainContext) is sealed with it, and the frame
    * opens only where the same context is expected: a request's id, so that ids, which travel in
    * clear, cannot be swapped between requests or between replies. The frame comes as pieces to
    * write one after the other, valid until the next seal: the last one is this sealer's scratch.
