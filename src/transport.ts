@@ -13,6 +13,8 @@ import { KEEPALIVE_MS, Links } from './links'
 import type { Connector } from './links'
 import { encodeFrame, FrameError, FrameReader } from './wire'
 import { LARGE, largeBuffers } from './buffers'
+import { Batch, write } from './outgoing'
+import { Deadlines } from './deadlines'
 import type { PeerInfo } from './links'
 import type { Sealer } from './security'
 import type { StreamTag } from './streams'
@@ -144,7 +146,6 @@ const PUBLISHED_BATCH = 'message::mesh-batch'
 // tagged with SHA-256 (since 1.4; sent only to a publisher that advertises them).
 const OPENS_STREAMS = 'mesh-opens-streams'
 const OPENS_SHA256 = 'mesh-opens-streams-sha256'
-const BATCH_BYTES = 64 * 1024 // a batch is sent once it holds this much (less with a low maxPayload or maxBacklog)
 const FRAME_SLACK = 64 * 1024 // bytes of sealing and framing a part may add to maxPayload
 const MAX_PART = 2 ** 31 - 1
 
@@ -546,89 +547,6 @@ function describe(err: unknown): string {
   } catch {
     return 'the replica sent an error'
   }
-}
-
-/** Texts collected until the end of the tick (or a size limit), then handed over together, in order. */
-class Batch {
-  private texts: Text[] = []
-  private bytes = 0
-  private readonly limit: number
-
-  constructor(
-    maxPayload: number,
-    maxBacklog: number,
-    private readonly send: (texts: Text[]) => void
-  ) {
-    // Within every receiver's maxPayload (with room for the list's commas and brackets), and small
-    // next to maxBacklog, which a slow subscriber may hold (it is checked per frame).
-    this.limit = Math.min(BATCH_BYTES, maxBacklog / 8, maxPayload > 0 ? maxPayload - 1024 : Infinity)
-  }
-
-  add(text: Text) {
-    const length = textLength(text)
-    if (this.texts.length > 0 && this.bytes + length + 1 > this.limit) this.flush()
-    if (this.texts.length === 0) process.nextTick(() => this.flush())
-    this.texts.push(text)
-    this.bytes += length + 1
-  }
-
-  flush() {
-    if (this.texts.length === 0) return
-    const texts = this.texts
-    this.texts = []
-    this.bytes = 0
-    this.send(texts)
-  }
-}
-
-/** A single timer armed for the earliest deadline; `expire` settles what is due and returns the next one. */
-class Deadlines {
-  private timer?: NodeJS.Timeout
-  private at = Infinity
-
-  constructor(private readonly expire: () => number) {}
-
-  arm(at: number) {
-    if (at >= this.at) return
-    clearTimeout(this.timer)
-    this.at = at
-    this.timer = setTimeout(() => this.fire(), Math.max(0, at - performance.now()))
-    this.timer.unref()
-  }
-
-  close() {
-    clearTimeout(this.timer)
-    this.at = Infinity
-  }
-
-  private fire() {
-    this.timer = undefined
-    this.at = Infinity
-    const next = this.expire()
-    if (next < Infinity) this.arm(next)
-  }
-}
-
-/**
- * Writes a frame, holding the socket's writes until the current tick's work is done: calls, replies
- * and events produced together leave in one system call instead of one each. With `gather`, until
- * the end of this turn of the event loop: the frames that the callbacks of one poll make (one per
- * HTTP request read, on a gateway) then leave in one system call too. A write to a local socket
- * costs about as much as the HTTP handling of a request here, so this is what a gateway's
- * throughput needs; a lone call is not held (its write would only wait).
- */
-function write(socket: Socket, frame: Buffer, written?: () => void, gather = false) {
-  if (socket.writableCorked === 0) {
-    socket.cork()
-    if (gather) setImmediate(uncork, socket)
-    else process.nextTick(uncork, socket)
-  }
-  // A large frame is a lent buffer: it goes back once the socket is done with it (written or not).
-  socket.write(frame, written ?? (frame.length >= LARGE ? () => largeBuffers.give(frame) : undefined))
-}
-
-function uncork(socket: Socket) {
-  socket.uncork()
 }
 
 function serializeReply(value: unknown, maxPayload: number): Text {
