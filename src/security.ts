@@ -4,7 +4,7 @@ import { ReplayWindow } from './replay'
 import { utf8Text } from './wire'
 import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
-import { createStreamSealer, isStreamFrame, STREAM_TEXT, streamTagOf } from './streams'
+import { createStreamSealer, isStreamFrame, STREAM_TEXT } from './streams'
 import { isPlainContext } from './stream-fields'
 import type { Channel, StreamOpened, StreamTag } from './streams'
 
@@ -145,10 +145,6 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
   header.copy(preamble, PREAMBLE)
   const sealing = { key: senderKey(own.base, uuid), aad: preamble }
   const streams = createStreamSealer(own.base, uuid, header, speaks)
-  const opensStream = (frame: Buffer) => {
-    const tag = streamTagOf(frame)
-    return tag === 'sha3-256' || (tag === 'sha256' && speaks === '1.4')
-  }
   const baseOf = (partition: string, id: string) => basesOf(partition).find((candidate) => candidate.id === id)?.base ?? 'unknown secret'
   const bases = new Map<string, SecretKey[]>() // partition → its key under every secret
   const senders = new Map<string, Sender>() // `partition.id.uuid` → sender, once a frame of it opened
@@ -242,7 +238,7 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
     },
 
     open(frame, me, channel, context) {
-      if (opensStream(frame)) return channel ? streams.open(frame, me, channel, baseOf, context) : { ok: false, reason: 'malformed' }
+      if (isStreamFrame(frame)) return channel ? streams.open(frame, me, channel, baseOf, context) : { ok: false, reason: 'malformed' }
       if (!isMessageSealed(frame)) return { ok: false, reason: 'not sealed' }
       const name = headerOf(frame)
       if (name === undefined) return { ok: false, reason: 'malformed' }

@@ -221,7 +221,9 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
 
     open(frame, me, channel, baseOf, context = '') {
       const tag = streamTagOf(frame)
-      if (tag === undefined || frame.length < PREAMBLE || (!aligned && tag === 'sha256')) return { ok: false, reason: 'malformed' }
+      // To an app of 1.3, an `S3.` frame is no sealed frame at all.
+      if (!aligned && tag === 'sha256') return { ok: false, reason: 'not sealed' }
+      if (tag === undefined || frame.length < PREAMBLE) return { ok: false, reason: 'malformed' }
       const headerLength = frame.readUInt16BE(MAGIC.length)
       const start = PREAMBLE + headerLength // of the nonce
       const body = start + NONCE_BYTES + POSITION_BYTES // of the ciphertext

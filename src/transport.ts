@@ -329,8 +329,15 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     // frame sealed on its own (older apps, one whose word has not arrived yet). One message never
     // travels in both forms: each form has its own replay check, so a copy of the other form, taken
     // from another subscriber's connection, would open once more.
-    const channel = streams && sealer && receivers.every((socket) => opensStreams.has(socket)) ? 'events' : undefined
-    const tag = tagFor(receivers.every((socket) => opensStreams.get(socket) === 'sha256'))
+    let everyOpens = true
+    let everySha256 = true
+    for (const socket of receivers) {
+      const opens = opensStreams.get(socket)
+      everyOpens &&= opens !== undefined
+      everySha256 &&= opens === 'sha256'
+    }
+    const channel = streams && sealer && everyOpens ? 'events' : undefined
+    const tag = tagFor(everySha256)
     const frame = encodeFrame([topic, seal(text, '*', channel, undefined, tag)])
     let writing = receivers.length
     const written = frame.length >= LARGE ? () => --writing === 0 && largeBuffers.give(frame) : undefined
