@@ -1,5 +1,7 @@
-import { createCipheriv } from 'crypto'
+import { createCipheriv, createSecretKey, hkdfSync } from 'crypto'
 import type { KeyObject } from 'crypto'
+import { MAC_KEY_BYTES } from './stream-fields'
+import type { Channel } from './stream-fields'
 
 /**
  * The keystreams of stream-sealed frames (streams.ts): AES-256-CTR computed ahead in chunks, so a
@@ -133,4 +135,20 @@ export function createKeystreams(): Keystreams {
       xor(into, into32, at, chunk, stream.chunk32, position - stream.chunkAt, length)
     }
   }
+}
+
+export interface StreamKeys {
+  key: KeyObject
+  macKey: Buffer
+  macKey3: Buffer
+}
+
+/**
+ * The cipher key and the MAC keys of the stream from `from` to `to` on `channel`. HKDF's output is
+ * the same stream of bytes whatever length is asked, so the first two keys are those of 1.3, and
+ * the MAC key of `S3.` frames comes after them: a tag of one kind says nothing about the other.
+ */
+export function streamKeys(base: Buffer, from: string, to: string, channel: Channel): StreamKeys {
+  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + 2 * MAC_KEY_BYTES))
+  return { key: createSecretKey(keys.subarray(0, 32)), macKey: keys.subarray(32, 32 + MAC_KEY_BYTES), macKey3: keys.subarray(32 + MAC_KEY_BYTES) }
 }

@@ -1,8 +1,44 @@
+import { createHash } from 'crypto'
+import * as crypto from 'crypto'
+
 /**
  * The fields of a stream-sealed frame (streams.ts) and of its plaintext `<clock>|<context>|<text>`,
  * written and read as bytes in JavaScript: on a frame's hot path a native call, a number turned into
  * a string or a string joined costs more than the loop over a few bytes.
  */
+
+/** The channel a stream carries: a sender keeps one stream per recipient and channel. */
+export type Channel = 'calls' | 'replies' | 'events'
+
+/** The hash a stream frame's tag is cut from: `sha3-256` (`S2.`, 1.3) or `sha256` (`S3.`, 1.4). */
+export type StreamTag = 'sha3-256' | 'sha256'
+
+export const MAGIC = Buffer.from('S2.') // its second byte is the kind's digit
+export const KIND_AT = 1
+export const DIGIT_SHA3 = 0x32 // '2'
+export const DIGIT_SHA256 = 0x33 // '3'
+export const PREAMBLE = MAGIC.length + 2
+export const NONCE_BYTES = 8
+export const POSITION_BYTES = 8
+export const MAC_KEY_BYTES = 32
+/** In the scratch buffer: the MAC key, then the nonce, the position and the ciphertext, as the tag covers them. */
+export const MACED = MAC_KEY_BYTES
+export const TEXT_AT = MAC_KEY_BYTES + NONCE_BYTES + POSITION_BYTES
+export const TAG_BYTES = 16
+export const HEADER_MAX = 128 + 1 + 8 + 1 + 64
+/** The kind of a stream frame, or undefined when the part is not one. */
+export function streamTagOf(part: unknown): StreamTag | undefined {
+  if (!Buffer.isBuffer(part) || part.length < MAGIC.length || part[0] !== MAGIC[0] || part[2] !== MAGIC[2]) return undefined
+  const digit = part[KIND_AT]
+  return digit === DIGIT_SHA256 ? 'sha256' : digit === DIGIT_SHA3 ? 'sha3-256' : undefined
+}
+
+export const isStreamFrame = (part: unknown): boolean => streamTagOf(part) !== undefined
+
+const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'latin1') => string }).hash
+/** The MAC of `data` as a latin1 string: no buffer allocated (Node 20.12+; older versions build a Hash). */
+export const mac = oneShot ? (tag: StreamTag, data: Buffer) => oneShot(tag, data, 'latin1') : (tag: StreamTag, data: Buffer) => createHash(tag).update(data).digest('latin1' as 'base64')
+
 const BAR = 0x7c // '|'
 const CLOCK_DIGITS = 16
 

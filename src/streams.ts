@@ -1,8 +1,12 @@
-import { createHash, createSecretKey, hkdfSync, randomBytes } from 'crypto'
-import * as crypto from 'crypto'
-import type { KeyObject } from 'crypto'
-import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, wordsOf } from './keystream'
-import { hasContext, isPlainContext, STREAM_CONTEXT, readClock, readPosition, sameTag, utf8Write, writeHead, writePosition } from './stream-fields'
+import { randomBytes } from 'crypto'
+import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, streamKeys, wordsOf } from './keystream'
+import type { StreamKeys } from './keystream'
+import { hasContext, isPlainContext, mac, readClock, readPosition, sameTag, streamTagOf, utf8Write, writeHead, writePosition } from './stream-fields'
+import { DIGIT_SHA256, DIGIT_SHA3, HEADER_MAX, KIND_AT, MACED, MAGIC, NONCE_BYTES, POSITION_BYTES, PREAMBLE, STREAM_CONTEXT, TAG_BYTES, TEXT_AT } from './stream-fields'
+import type { Channel, StreamTag } from './stream-fields'
+
+export { isStreamFrame, streamTagOf } from './stream-fields'
+export type { Channel, StreamTag } from './stream-fields'
 
 /**
  * Stream-sealed frames (protocols 1.3 and 1.4): what a secret costs per small message, cut to one hash.
@@ -34,24 +38,7 @@ import { hasContext, isPlainContext, STREAM_CONTEXT, readClock, readPosition, sa
  * captured before a recipient restarted is refused once 60 s old; the context, a request's id.
  * Texts over STREAM_TEXT characters are sealed message by message (security.ts) on any channel.
  */
-export type Channel = 'calls' | 'replies' | 'events'
 
-/** The hash a stream frame's tag is cut from: `sha3-256` (`S2.`, 1.3) or `sha256` (`S3.`, 1.4). */
-export type StreamTag = 'sha3-256' | 'sha256'
-
-const MAGIC = Buffer.from('S2.') // its second byte is the kind's digit
-const KIND_AT = 1
-const DIGIT_SHA3 = 0x32 // '2'
-const DIGIT_SHA256 = 0x33 // '3'
-const PREAMBLE = MAGIC.length + 2
-const NONCE_BYTES = 8
-const POSITION_BYTES = 8
-const MAC_KEY_BYTES = 32
-/** In the scratch buffer: the MAC key, then the nonce, the position and the ciphertext, as the tag covers them. */
-const MACED = MAC_KEY_BYTES
-const TEXT_AT = MAC_KEY_BYTES + NONCE_BYTES + POSITION_BYTES
-const TAG_BYTES = 16
-const HEADER_MAX = 128 + 1 + 8 + 1 + 64
 /**
  * The longest text sealed on a stream, in characters (at most 3 bytes each in UTF-8). XOR in
  * JavaScript and one hash call beat a cipher object for small frames only: on a 64 KB batch of
@@ -67,35 +54,6 @@ const MAX_RECEIVING = 10_000 // streams whose position is remembered; the oldest
 const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten first (a new one takes a new nonce)
 const KEY_CACHE = 1024 // keys of senders whose frames opened, so a stale or replayed frame costs no derivation
 const CHANNELS: Channel[] = ['calls', 'replies', 'events']
-
-const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'latin1') => string }).hash
-/** The MAC of `data` as a latin1 string: no buffer allocated (Node 20.12+; older versions build a Hash). */
-const mac = oneShot ? (tag: StreamTag, data: Buffer) => oneShot(tag, data, 'latin1') : (tag: StreamTag, data: Buffer) => createHash(tag).update(data).digest('latin1' as 'base64')
-
-/** The kind of a stream frame, or undefined when the part is not one. */
-export function streamTagOf(part: unknown): StreamTag | undefined {
-  if (!Buffer.isBuffer(part) || part.length < MAGIC.length || part[0] !== MAGIC[0] || part[2] !== MAGIC[2]) return undefined
-  const digit = part[KIND_AT]
-  return digit === DIGIT_SHA256 ? 'sha256' : digit === DIGIT_SHA3 ? 'sha3-256' : undefined
-}
-
-export const isStreamFrame = (part: unknown): boolean => streamTagOf(part) !== undefined
-
-interface StreamKeys {
-  key: KeyObject
-  macKey: Buffer
-  macKey3: Buffer
-}
-
-/**
- * The cipher key and the MAC keys of the stream from `from` to `to` on `channel`. HKDF's output is
- * the same stream of bytes whatever length is asked, so the first two keys are those of 1.3, and
- * the MAC key of `S3.` frames comes after them: a tag of one kind says nothing about the other.
- */
-function streamKeys(base: Buffer, from: string, to: string, channel: Channel): StreamKeys {
-  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + 2 * MAC_KEY_BYTES))
-  return { key: createSecretKey(keys.subarray(0, 32)), macKey: keys.subarray(32, 32 + MAC_KEY_BYTES), macKey3: keys.subarray(32 + MAC_KEY_BYTES) }
-}
 
 export type StreamOpened = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
 

@@ -1,0 +1,86 @@
+import createDebug from 'debug'
+import type { Socket } from 'net'
+import { deserialize, serialize } from './frames'
+import type { FrameSource } from './frames'
+import { textLength } from './json-pieces'
+import type { Text } from './json-pieces'
+import type { Links } from './links'
+import { write } from './outgoing'
+import type { HelloMessage, RequestMessage } from './protocol'
+import { isPort } from './discovery'
+import type { Wiring } from './wiring'
+import { encodeFrame, FrameError } from './wire'
+
+const debug = createDebug('feathers-mesh:answers')
+
+export interface AnswerSides {
+  links: Links
+  source: FrameSource
+  /** The app's handler of a request; its value is the reply. */
+  onRequest(message: RequestMessage): Promise<unknown>
+  /** Sends the events published so far, so that those a call emitted leave before its reply. */
+  flushPublished(): void
+}
+
+/**
+ * The responder's side: a request frame `[sealed request, id]` is opened, handled, and answered with
+ * `[null, sealed reply, id]` on the connection it came on, sealed for the sender it proved to be.
+ */
+export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Socket, parts: unknown[]) => void {
+  const { uuid, short, options, gate, drops, streams } = wiring
+  const { links } = sides
+
+  /** A peer that greets us before discovery reported it: connect to it now, at the address it names. */
+  function linkBack(hello: HelloMessage, socket: Socket) {
+    const endpoint = hello.endpoint
+    if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
+    const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
+    if (!host || host === '0.0.0.0' || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
+    const sha256 = endpoint.streams === true && endpoint.streamTag === 'sha256'
+    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, sha256 }, false)
+  }
+
+  return function onRequestFrame(socket, parts) {
+    const [payload, id] = parts
+    if (parts.length !== 2 || typeof id !== 'string') throw new FrameError('a request frame is [request, id]')
+    const opened = gate.open(payload, uuid, 'a requester', 'calls', id)
+    if (opened === undefined) return
+    // The reply goes the way the request came (a requester that seals on streams opens them, with
+    // the tag it used), to the sender the request proved to be.
+    const tag = streams ? gate.streamed(payload) : undefined
+    const channel = tag ? 'replies' : undefined
+    let message: RequestMessage
+    try {
+      message = deserialize(opened.text) as RequestMessage
+    } catch (error) {
+      sides.source.current?.destroy()
+      return drops.note('undecodable', 'a requester', (error as Error).message)
+    }
+    if (message?.type === 'hello') linkBack(message, socket)
+    const answer = (value: unknown) => {
+      // Events the call emitted leave before its reply, as they would without batching.
+      sides.flushPublished()
+      if (!socket.writable) return
+      const sealed = gate.seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel, id, tag)
+      write(socket, encodeFrame([null, sealed, id]))
+    }
+    sides
+      .onRequest(message)
+      .then(answer, (error) => {
+        // Handlers turn service errors into replies; reaching here is a bug, but never leave the caller hanging.
+        debug('%s request handler failed: %O', short, error)
+        answer({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } })
+      })
+      .catch((error) => debug('%s a reply could not be sent: %s', short, error?.message))
+  }
+}
+
+function serializeReply(value: unknown, maxPayload: number): Text {
+  try {
+    const text = serialize(value)
+    if (maxPayload === 0 || textLength(text) <= maxPayload) return text
+    return serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${textLength(text)} bytes, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large' } })
+  } catch (error) {
+    return serialize({ ok: false, error: { name: 'GeneralError', message: `the reply cannot be sent: ${(error as Error).message}`, code: 500, className: 'general-error' } })
+  }
+}

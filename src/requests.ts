@@ -1,0 +1,167 @@
+import type { Socket } from 'net'
+import { Deadlines } from './deadlines'
+import { deserialize, serialize } from './frames'
+import { textLength } from './json-pieces'
+import type { Text } from './json-pieces'
+import type { Links } from './links'
+import { write } from './outgoing'
+import type { HelloMessage, RequestMessage } from './protocol'
+import type { Wiring } from './wiring'
+import { encodeFrame, FrameError } from './wire'
+
+/** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
+export class TransportError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'timeout' | 'peer-gone' | 'closed' | 'encode' | 'too-large'
+  ) {
+    super(message)
+  }
+}
+
+interface Pending {
+  peer: string
+  id: string
+  socket: Socket
+  reject: (error: Error) => void
+  settle: (err: unknown, reply: unknown) => void
+  /** When the call times out (performance.now() ms), if it has a timeout. */
+  deadline?: number
+  timeout?: number
+}
+
+export interface Requests {
+  /** Sends a request to a peer's responder; resolves with its reply. */
+  request(peer: string, message: RequestMessage, timeout: number): Promise<unknown>
+  /** A reply frame, `[error, sealed reply, id]`, read on one of the requester's connections. */
+  onReplyFrame(socket: Socket, parts: unknown[]): void
+  /** Rejects every request in flight to a peer. */
+  abandon(peer: string, reason: string): void
+  /** Resolves when no request is in flight, or after `ms`. */
+  idle(ms: number): Promise<void>
+  /** Rejects every request in flight, and stops the deadline timer. */
+  close(): void
+}
+
+export interface RequestSides {
+  links: Links
+  /** This app's endpoint, as its hellos carry it. */
+  ownEndpoint(): HelloMessage['endpoint']
+  /** Sends the events published so far, so that they leave before the request. */
+  flushPublished(): void
+}
+
+/** The calls this app makes: ids, deadlines, sealing, and the replies that settle them. */
+export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
+  const { uuid, options, gate, sealer, streams } = wiring
+  const { links } = sides
+  const pending = new Map<string, Pending>()
+  let lastId = 0
+
+  const settle = (entry: Pending) => pending.delete(entry.id)
+
+  // One timer for every call's deadline, armed for the earliest: no timer set and cleared per call.
+  const deadlines = new Deadlines(() => {
+    const now = performance.now()
+    let next = Infinity
+    for (const entry of [...pending.values()]) {
+      if (entry.deadline === undefined) continue
+      if (entry.deadline <= now) {
+        settle(entry)
+        entry.reject(new TransportError(`no reply within ${entry.timeout} ms`, 'timeout'))
+      } else next = Math.min(next, entry.deadline)
+    }
+    return next
+  })
+
+  function rejectAll(reason: string, kind: TransportError['reason'], peer?: string) {
+    for (const entry of [...pending.values()]) {
+      if (peer !== undefined && entry.peer !== peer) continue
+      settle(entry)
+      entry.reject(new TransportError(reason, kind))
+    }
+  }
+
+  return {
+    request(peer, message, timeout) {
+      if (message.type === 'hello') message = { ...message, endpoint: sides.ownEndpoint() }
+      let text: Text
+      try {
+        text = serialize(message)
+      } catch (error) {
+        return Promise.reject(new TransportError((error as Error).message, 'encode'))
+      }
+      if (options.maxPayload > 0 && textLength(text) > options.maxPayload) {
+        return Promise.reject(new TransportError(`the message is ${textLength(text)} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
+      }
+      const socket = links.socketOf(peer)
+      if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'peer-gone'))
+      return new Promise((resolve, reject) => {
+        const id = String(++lastId)
+        const entry: Pending = {
+          peer,
+          id,
+          socket,
+          reject,
+          settle(err, reply) {
+            // A reply that does not open leaves the call pending: a forged or replayed reply must not settle it.
+            // Our providers never send an error frame; a peer that does is answered as gone, but
+            // only after its reply opened too, when there is a secret.
+            const opened = err && reply === undefined ? undefined : gate.open(reply, uuid, peer, 'replies', id)
+            // A sealed reply must come from the replica asked (it did, unless someone else holds its connection).
+            const text = opened && (opened.from === undefined || opened.from === peer) ? opened.text : undefined
+            if (text === undefined && (sealer || !err)) return
+            settle(entry)
+            if (err) return reject(new TransportError(describe(err), 'peer-gone'))
+            try {
+              resolve(deserialize(text))
+            } catch (error) {
+              reject(new TransportError(`undecodable reply: ${(error as Error).message}`, 'peer-gone'))
+            }
+          }
+        }
+        pending.set(id, entry)
+        if (timeout > 0) {
+          entry.timeout = timeout
+          entry.deadline = performance.now() + timeout
+          deadlines.arm(entry.deadline)
+        }
+        sides.flushPublished() // events emitted before this call leave before it
+        const endpoint = links.endpoint(peer)
+        const sealed = gate.seal(text, peer, streams && endpoint?.streams ? 'calls' : undefined, id, wiring.tagFor(endpoint?.sha256))
+        // With other calls in flight (a gateway under load), a request waits for the rest of this
+        // turn of the event loop, and leaves with the others made in it.
+        write(socket, encodeFrame([sealed, id]), undefined, pending.size > 1)
+      })
+    },
+
+    onReplyFrame(socket, parts) {
+      const [err, reply, id] = parts
+      if (parts.length !== 3 || typeof id !== 'string') throw new FrameError('a reply frame is [error, reply, id]')
+      const entry = pending.get(id)
+      // Only the connection the request went out on may answer it.
+      if (entry && entry.socket === socket) entry.settle(err, reply)
+    },
+
+    abandon: (peer, reason) => rejectAll(reason, 'peer-gone', peer),
+
+    async idle(ms) {
+      const end = performance.now() + ms
+      while (pending.size > 0 && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5))
+    },
+
+    close() {
+      deadlines.close()
+      rejectAll('the mesh is closed', 'closed')
+    }
+  }
+}
+
+/** A peer's error value as text, whatever its shape. */
+function describe(err: unknown): string {
+  try {
+    return String((err as { message?: unknown })?.message ?? err)
+  } catch {
+    return 'the replica sent an error'
+  }
+}
