@@ -1,5 +1,36 @@
-import type { EventPredicate } from './options'
-import type { Distribution } from './plugin'
+import type { HealthReport } from './healthcheck'
+import type { EventPredicate, ResolvedOptions } from './options'
+import type { MeshStatus } from './status'
+
+/** The mesh handle: `app.distribution`. */
+export interface Distribution {
+  /** This app's partition key. */
+  readonly key: string
+  /** This app's id in the mesh (new at every start). */
+  readonly uuid: string
+  /** Resolves once this app is reachable and its services are announced. */
+  readonly ready: Promise<void>
+  /** The resolved options. */
+  readonly options: Readonly<ResolvedOptions>
+  /** Resolves with the service at `path` once it exists (local, or remote through a proxy). */
+  waitForService(path: string, options?: { timeout?: number }): Promise<any>
+  /** Probes every replica of `key` (as `GET {healthcheckPath}:key` does). */
+  healthcheck(key?: string): Promise<HealthReport>
+  /** TCP ports this app listens on for the mesh (calls, events); undefined until started. */
+  readonly ports?: { responder: number; publisher: number }
+  /** Messages dropped so far (unauthenticated, replayed, malformed...), by reason. */
+  drops(): Record<string, number>
+  /** This app, its peers, its proxies and its counters (see MeshStatus). */
+  status(): MeshStatus
+  /** Prometheus registry of the mesh metrics, when metrics are on. */
+  readonly metrics?: import('prom-client').Registry
+  /** Peers refused (incompatible protocol version), with the reason. */
+  refused(): Array<{ uuid: string; key: string; reason: string }>
+  /** Admitted peers, with the host this app reaches each on. */
+  peers(): Array<{ uuid: string; key: string; host?: string; services: string[] }>
+  /** Closes everything the mesh opened (as `finalize(app)`). */
+  close(): Promise<void>
+}
 
 declare module '@feathersjs/feathers/lib/declarations' {
   interface Application<Services, Settings> {

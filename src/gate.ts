@@ -1,6 +1,6 @@
 import type { Drops } from './drops'
 import type { FrameSource } from './frames'
-import { headerOf, isSealed } from './security'
+import { headerOf, isSealed } from './message-frames'
 import { streamTagOf } from './streams'
 import type { Sealer } from './security'
 import type { Part } from './wire'

@@ -22,7 +22,7 @@ export {
   DEFAULT_HEALTHCHECK_PATH
 }
 export type { DistributionOptions, ServiceDescriptor, LocalServiceInfo, ResolvedOptions, EventFilter, EventPredicate } from './options'
-export type { Distribution } from './plugin'
+export type { Distribution } from './declarations'
 export type { RemoteServiceEvent } from './registry'
 export type { MeshServiceOptions } from './announcer'
 export type { HealthReport } from './healthcheck'

@@ -1,53 +1,33 @@
 import createDebug from 'debug'
 import type { ServiceDescriptor } from './options'
-import type { AnnounceMessage, HeartbeatMessage, HelloMessage, HelloReply } from './protocol'
+import type { Peer } from './peers'
+import type { AnnounceMessage, HeartbeatMessage, HelloReply } from './protocol'
 import { PROTOCOL_VERSION } from './protocol'
 import type { Transport } from './transport'
-import { validState } from './dispatch'
+import { Greeter } from './greeter'
+import type { GreeterOptions } from './greeter'
+import { Departures, GOODBYE, Refusals } from './peers'
 import { startTicker } from './ticker'
 import type { Ticker } from './ticker'
 
 const debug = createDebug('feathers-mesh:membership')
 
-export interface Peer {
-  uuid: string
-  key: string
-  /** Sequence number of the service list last applied. */
-  seq: number
-  services: ServiceDescriptor[]
-  /** Monotonic time (ms) of the last message heard from the peer. */
-  lastSeen: number
-  /** Round-trip time of the last hello, in ms. */
-  rtt?: number
-}
-
-export interface MembershipOptions {
-  uuid: string
-  key: string
+export interface MembershipOptions extends GreeterOptions {
   heartbeatInterval: number
   heartbeatTimeout: number
-  /** How long a hello may wait for its reply. */
-  helloTimeout: number
   /**
    * Whether this app's discovery hellos stand for its heartbeats (no secret, and hellos at least as
    * often as heartbeats): then it publishes heartbeats only while a peer does not take hellos for them.
    */
   hellosForHeartbeats: boolean
-  /** This app's current list and its sequence number. */
-  localState(): { seq: number; services: ServiceDescriptor[] }
   /** Called with a peer whose services changed (added, updated or emptied). */
   onPeerServices(peer: Peer, previous: ServiceDescriptor[]): void
   onPeerLeft(peer: Peer, reason: string): void
 }
 
 const now = () => performance.now()
-const HELLO_RETRIES = 3
-const MAX_REFUSED = 1_000
-const GOODBYE = 'it said goodbye'
 const SILENT = 'no heartbeat for'
-const MAX_WARNINGS = 10 // refusal lines a minute
-/** Heartbeat timeouts a peer's request for heartbeats lasts; it asks again if it still misses us. */
-const BEATS_FOR = 10
+const BEATS_FOR = 10 // heartbeat timeouts a peer's request for heartbeats lasts (it asks again if it still misses us)
 
 /**
  * Who is in the mesh. A newly found peer is greeted with our state and answers with its own (one
@@ -58,28 +38,25 @@ const BEATS_FOR = 10
  */
 export class Membership {
   readonly peers = new Map<string, Peer>()
-  /** Peers refused for an incompatible protocol: never admitted, reported by the healthcheck. */
-  readonly refused = new Map<string, { uuid: string; key: string; reason: string }>()
-  /** Peers that left recently (kept a minute for the status API). */
-  readonly departed = new Map<string, { uuid: string; key: string; reason: string; at: number }>()
+  readonly refused = new Refusals()
+  readonly departed = new Departures()
   /** Heartbeat messages received from peers since start (hellos are counted by discovery). */
   heartbeatsIn = 0
   /** Heartbeats published since start. */
   heartbeatsOut = 0
   private ticker?: Ticker
-  private greeting = new Set<string>()
   /** Peers that do not hear our hellos (they asked), until when (monotonic ms). */
   private beatsFor = new Map<string, number>()
   private closed = false
-  private warnedAt = 0
-  private warnings = 0
   private readonly short: string
+  private readonly greeter: Greeter
 
   constructor(
     private readonly transport: Transport,
     private readonly options: MembershipOptions
   ) {
     this.short = options.uuid.slice(0, 8)
+    this.greeter = new Greeter(transport, options)
   }
 
   start() {
@@ -102,7 +79,7 @@ export class Membership {
     if (this.closed) return
     this.closed = true
     this.stop()
-    const goodbye = { v: PROTOCOL_VERSION, type: 'goodbye' as const, from: this.options.uuid, key: this.options.key }
+    const goodbye = this.greeter.goodbye()
     this.transport.publish(goodbye)
     const peers = [...this.peers.values()]
     await Promise.allSettled(peers.map((peer) => this.transport.request(peer.uuid, goodbye, timeout)))
@@ -140,7 +117,7 @@ export class Membership {
    * links are down must not be kept alive by discovery. Refused and departing apps are ignored.
    */
   onHello(uuid: string, seq: number | undefined) {
-    if (!this.transport.linked(uuid) || this.refused.has(uuid) || this.departed.get(uuid)?.reason === GOODBYE) return
+    if (!this.transport.linked(uuid) || this.refused.has(uuid) || this.departed.saidGoodbye(uuid)) return
     this.onBeat(uuid, seq ?? -1)
   }
 
@@ -160,7 +137,7 @@ export class Membership {
     if (this.closed) return
     let peer = this.peers.get(message.from)
     // An app that said goodbye never comes back under the same uuid: a late hello must not re-admit it.
-    if (!peer && this.departed.get(message.from)?.reason === GOODBYE) return
+    if (!peer && this.departed.saidGoodbye(message.from)) return
     if (!peer) {
       // A peer is admitted only once our links to it are up, or its first events could be lost;
       // the transport reports the links, and we greet it then.
@@ -186,63 +163,27 @@ export class Membership {
 
   /** Refuses a peer, logging one line per peer (and at most a few a minute, whatever a flood claims). */
   refuse(uuid: unknown, key: unknown, reason: string) {
-    if (typeof uuid !== 'string' || this.refused.has(uuid) || this.peers.has(uuid)) return
-    if (this.refused.size >= MAX_REFUSED) this.refused.delete(this.refused.keys().next().value as string)
-    this.refused.set(uuid, { uuid, key: String(key), reason })
-    const now = Date.now()
-    if (now - this.warnedAt > 60_000) {
-      this.warnedAt = now
-      this.warnings = 0
-    }
-    if (this.warnings++ < MAX_WARNINGS) console.warn(`feathers-mesh: peer ${uuid} (key ${String(key)}) refused: it ${reason}`)
+    if (typeof uuid === 'string' && !this.peers.has(uuid)) this.refused.note(uuid, String(key), reason)
   }
 
   /** Publishes our list (after app.use / app.unuse). */
   announce() {
-    if (this.closed) return
-    const { seq, services } = this.options.localState()
-    this.transport.publish({ v: PROTOCOL_VERSION, type: 'announce', from: this.options.uuid, key: this.options.key, seq, services })
-  }
-
-  helloMessage(): HelloMessage {
-    const { seq, services } = this.options.localState()
-    return { v: PROTOCOL_VERSION, type: 'hello', from: this.options.uuid, key: this.options.key, seq, services }
+    if (!this.closed) this.transport.publish(this.greeter.announcement())
   }
 
   helloReply(): HelloReply {
-    const { seq, services } = this.options.localState()
-    return { v: PROTOCOL_VERSION, from: this.options.uuid, key: this.options.key, seq, services }
+    return this.greeter.reply()
   }
 
-  /** Sends our hello and applies the answer; `missed`: we have not heard from the peer (it should send heartbeats). */
+  /** Greets a peer and applies its answer; `missed`: we have not heard from it (it should send heartbeats). */
   private async greet(uuid: string, missed = false) {
-    if (this.greeting.has(uuid) || this.closed) return
-    this.greeting.add(uuid)
-    try {
-      for (let attempt = 1; attempt <= HELLO_RETRIES && !this.closed; attempt++) {
-        try {
-          const sent = now()
-          const hello: HelloMessage = missed ? { ...this.helloMessage(), beats: true } : this.helloMessage()
-          const reply = (await this.transport.request(uuid, hello, this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
-          const rtt = now() - sent
-          const state = reply?.ok ? reply.value : undefined
-          if (state && state.from === uuid && validState(state)) {
-            if (state.v !== PROTOCOL_VERSION) this.refuse(uuid, state.key, `speaks protocol version ${state.v}, this app ${PROTOCOL_VERSION}`)
-            else {
-              this.onAnnounce(state)
-              const peer = this.peers.get(uuid)
-              if (peer) peer.rtt = rtt
-            }
-          }
-          return
-        } catch (error: any) {
-          debug('%s hello to %s failed (attempt %d): %s', this.short, uuid.slice(0, 8), attempt, error.message)
-          if (error.reason === 'closed') return
-        }
-      }
-    } finally {
-      this.greeting.delete(uuid)
-    }
+    if (this.closed) return
+    await this.greeter.greet(uuid, missed, () => this.closed, ({ state, rtt }) => {
+      if (state.v !== PROTOCOL_VERSION) return this.refuse(uuid, state.key, `speaks protocol version ${state.v}, this app ${PROTOCOL_VERSION}`)
+      this.onAnnounce(state)
+      const peer = this.peers.get(uuid)
+      if (peer) peer.rtt = rtt
+    })
   }
 
   private sweep() {
@@ -297,9 +238,7 @@ export class Membership {
     this.peers.delete(peer.uuid)
     debug('%s peer %s (key %s) left: %s', this.short, peer.uuid.slice(0, 8), peer.key, reason)
     if (abandonCalls) this.transport.abandon(peer.uuid, reason)
-    const at = Date.now()
-    for (const [id, left] of this.departed) if (at - left.at > 60_000 || this.departed.size > 100) this.departed.delete(id)
-    this.departed.set(peer.uuid, { uuid: peer.uuid, key: peer.key, reason, at })
+    this.departed.note(peer.uuid, peer.key, reason)
     this.options.onPeerLeft(peer, reason)
   }
 }

@@ -1,13 +1,15 @@
 import { randomUUID } from 'crypto'
 import createDebug from 'debug'
+import { pick } from 'lodash'
 import type { Application } from '@feathersjs/feathers'
 import { Announcer } from './announcer'
 import type { MeshServiceOptions } from './announcer'
 import { checkHealth } from './healthcheck'
-import type { HealthReport } from './healthcheck'
 import { Membership } from './membership'
-import { resolveOptions, stripSlashes } from './options'
+import { stripSlashes } from './options'
+import { resolveOptions } from './resolve-options'
 import type { DistributionOptions, ResolvedOptions } from './options'
+import type { Distribution } from './declarations'
 import { ephemeralPort, findFreePort } from './ports'
 import { PROTOCOL_VERSION } from './protocol'
 import { Registry } from './registry'
@@ -15,47 +17,16 @@ import { RemoteService } from './remote-service'
 import { CallServer } from './responder'
 import { Stats } from './stats'
 import { meshStatus } from './status'
-import type { MeshStatus } from './status'
 import { createMetrics } from './metrics'
 import { createDispatcher } from './dispatch'
-import { createCoteTransport, TransportError } from './transport'
+import { createCoteTransport } from './transport'
+import { lateTransport } from './late-transport'
 import { createSealer } from './security'
 import { helloIntervalOf } from './discovery'
 import type { Transport } from './transport'
 import { mountHealthcheck, mountStatus, splitUseArguments, transportOf } from './app-hooks'
 
 const debug = createDebug('feathers-mesh:plugin')
-
-/** The mesh handle: `app.distribution`. */
-export interface Distribution {
-  /** This app's partition key. */
-  readonly key: string
-  /** This app's id in the mesh (new at every start). */
-  readonly uuid: string
-  /** Resolves once this app is reachable and its services are announced. */
-  readonly ready: Promise<void>
-  /** The resolved options. */
-  readonly options: Readonly<ResolvedOptions>
-  /** Resolves with the service at `path` once it exists (local, or remote through a proxy). */
-  waitForService(path: string, options?: { timeout?: number }): Promise<any>
-  /** Probes every replica of `key` (as `GET {healthcheckPath}:key` does). */
-  healthcheck(key?: string): Promise<HealthReport>
-  /** TCP ports this app listens on for the mesh (calls, events); undefined until started. */
-  readonly ports?: { responder: number; publisher: number }
-  /** Messages dropped so far (unauthenticated, replayed, malformed...), by reason. */
-  drops(): Record<string, number>
-  /** This app, its peers, its proxies and its counters (see MeshStatus). */
-  status(): MeshStatus
-  /** Prometheus registry of the mesh metrics, when metrics are on. */
-  readonly metrics?: import('prom-client').Registry
-  /** Peers refused (incompatible protocol version), with the reason. */
-  refused(): Array<{ uuid: string; key: string; reason: string }>
-  /** Uuid and key of each peer this app knows. */
-  /** Admitted peers, with the host this app reaches each on. */
-  peers(): Array<{ uuid: string; key: string; host?: string; services: string[] }>
-  /** Closes everything the mesh opened (as `finalize(app)`). */
-  close(): Promise<void>
-}
 
 const DEFAULT_WAIT_TIMEOUT = 10_000 // ms
 const GOODBYE_TIMEOUT = 1_000 // ms, for each peer to acknowledge a goodbye
@@ -100,38 +71,14 @@ function setup(app: Application, options: ResolvedOptions) {
   let closing: Promise<void> | undefined
 
   // Calls and announcements go through this indirection: the transport only exists once cote starts.
-  const lazyTransport: Transport = {
-    get drops() {
-      return transport?.drops ?? {}
-    },
-    start: async () => undefined,
-    publish: (message) => transport?.publish(message),
-    request: (peer, message, timeout) => (transport ? transport.request(peer, message, timeout) : Promise.reject(new TransportError('the mesh has not started', 'closed'))),
-    ports: () => transport?.ports() ?? { responder: 0, publisher: 0 },
-    idle: async (ms) => transport?.idle(ms),
-    linked: (peer) => transport?.linked(peer) ?? false,
-    abandon: (peer, reason) => transport?.abandon(peer, reason),
-    hearsHellos: (peer) => transport?.hearsHellos(peer) ?? false,
-    hostOf: (peer) => transport?.hostOf(peer),
-    discovery: () => transport?.discovery() ?? { mode: options.discovery.redis ? 'redis' : 'broadcast', connected: false, seen: 0, heard: 0 },
-    close: async () => transport?.close()
-  }
+  const lazyTransport = lateTransport(() => transport, options.discovery.redis ? 'redis' : 'broadcast')
   const stats = new Stats()
   const startedAt = Date.now()
   const announcer = new Announcer(options, uuid, (message) => lazyTransport.publish(message), stats)
   const calls = new CallServer(announcer, options.remoteParams)
   const localState = () => (published ? announcer.state() : { seq: 0, services: [] })
-  const registry = new Registry(app, options, {
-    transport: lazyTransport,
-    uuid,
-    key: options.key,
-    timeout: options.timeout,
-    forwardHeaders: options.forwardHeaders,
-    idempotentMethods: options.idempotentMethods,
-    maxRetries: options.maxRetries,
-    replicaTimeout: options.replicaTimeout,
-    stats
-  }, {
+  const callOptions = pick(options, ['key', 'timeout', 'forwardHeaders', 'idempotentMethods', 'maxRetries', 'replicaTimeout'])
+  const registry = new Registry(app, options, { ...callOptions, transport: lazyTransport, uuid, stats }, {
     // Through the outermost app.use/unuse, so transports that wrap them (routing) see proxies too;
     // our own overrides let proxies pass without announcing them.
     use: (path, ...args) => (app.use as any)(path, ...args),

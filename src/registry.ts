@@ -1,5 +1,4 @@
 import createDebug from 'debug'
-import { Timeout, Unavailable } from '@feathersjs/errors'
 import { defaultServiceEvents } from '@feathersjs/feathers'
 import type { Application } from '@feathersjs/feathers'
 import type { ResolvedOptions, ServiceDescriptor } from './options'
@@ -8,6 +7,7 @@ import type { EventMessage } from './protocol'
 import { passes } from './announcer'
 import { RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
+import { ServiceWaiters } from './service-waiters'
 import type { CallContext } from './remote-service'
 
 const debug = createDebug('feathers-mesh:registry')
@@ -16,13 +16,6 @@ const debug = createDebug('feathers-mesh:registry')
 export interface RemoteServiceEvent extends ServiceDescriptor {
   /** Path of the proxy in this app (after `remoteServicePath`). */
   localPath: string
-}
-
-interface Waiter {
-  path: string
-  resolve(): void
-  reject(error: Error): void
-  timer: NodeJS.Timeout
 }
 
 interface ProxyRecord {
@@ -50,7 +43,7 @@ export class Registry {
   private readonly placements = new Map<string, string>()
   private readonly queues = new Map<string, Promise<void>>()
   private readonly conflicts = new Set<string>()
-  private readonly waiters = new Set<Waiter>()
+  private readonly waiters: ServiceWaiters
   private readonly short: string
 
   constructor(
@@ -60,6 +53,7 @@ export class Registry {
     private readonly hooks: RegistryHooks
   ) {
     this.short = context.uuid.slice(0, 8)
+    this.waiters = new ServiceWaiters(app)
   }
 
   isProxy(path: string) {
@@ -121,39 +115,16 @@ export class Registry {
   }
 
   waitForService(path: string, timeout: number): Promise<unknown> {
-    const localPath = stripSlashes(path)
-    if (this.app.services[localPath]) return Promise.resolve(this.app.service(localPath))
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        path: localPath,
-        resolve: () => resolve(this.app.service(localPath)),
-        reject,
-        timer: setTimeout(() => {
-          this.waiters.delete(waiter)
-          reject(new Timeout(`Service ${localPath} did not appear within ${timeout} ms`, { path: localPath, timeout }))
-        }, timeout)
-      }
-      waiter.timer.unref()
-      this.waiters.add(waiter)
-    })
+    return this.waiters.wait(stripSlashes(path), timeout)
   }
 
   /** A service (proxy or local) appeared at `path`: its waiters resolve. */
   appeared(path: string) {
-    for (const waiter of this.waiters) {
-      if (waiter.path !== path || !this.app.services[path]) continue
-      clearTimeout(waiter.timer)
-      this.waiters.delete(waiter)
-      waiter.resolve()
-    }
+    this.waiters.appeared(path)
   }
 
   async close() {
-    for (const waiter of this.waiters) {
-      clearTimeout(waiter.timer)
-      waiter.reject(new Unavailable(`The mesh closed while waiting for ${waiter.path}`))
-    }
-    this.waiters.clear()
+    this.waiters.close()
     const paths = [...this.records.keys()]
     for (const path of paths) this.removeRecord(path)
     await Promise.all([...this.queues.values()])

@@ -39,6 +39,8 @@ export interface Requests {
   abandon(peer: string, reason: string): void
   /** Resolves when no request is in flight, or after `ms`. */
   idle(ms: number): Promise<void>
+  /** Stops the deadline timer: calls still in flight when the mesh closes fail as closed, not as timed out. */
+  stopDeadlines(): void
   /** Rejects every request in flight, and stops the deadline timer. */
   close(): void
 }
@@ -149,6 +151,8 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
       const end = performance.now() + ms
       while (pending.size > 0 && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5))
     },
+
+    stopDeadlines: () => deadlines.close(),
 
     close() {
       deadlines.close()

@@ -1,9 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes } from 'crypto'
+import { createCipheriv, createDecipheriv, randomBytes } from 'crypto'
 import type { CipherGCM, DecipherGCM, KeyObject } from 'crypto'
 import { ReplayWindow } from './replay'
 import { utf8Text } from './wire'
-import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
+import { AEAD, CIPHER, counterOf, ENCODE_FROM, headerOf, isMessageSealed, IV_BYTES, KEY_CACHE, MAGIC, MAX_SKEW, MAX_WINDOWS, partitionKey } from './message-frames'
+import { PREAMBLE, sealBytes, senderKey, setCounter, TAG_BYTES, HEADER_MAX } from './message-frames'
+import type { SecretKey } from './message-frames'
 import { createStreamSealer, isStreamFrame, STREAM_TEXT } from './streams'
 import { isPlainContext } from './stream-fields'
 import type { Channel, StreamOpened, StreamTag } from './streams'
@@ -27,49 +29,6 @@ import type { Channel, StreamOpened, StreamTag } from './streams'
  * of the event loop: the frame at hand has then been written, or handled and answered, and the peer
  * is at work. (A microtask would run before the handler, on the round trip.)
  */
-const MAGIC = Buffer.from('S1.')
-const CIPHER = 'aes-256-gcm'
-const IV_BYTES = 12
-const TAG_BYTES = 16
-const HEADER_MAX = 128 + 1 + 8 + 1 + 64 // partition key, key id, uuid (bounded), dots
-const PREAMBLE = MAGIC.length + 2 // magic and header length
-const MAX_SKEW = 60_000 // ms a frame may be old (or early) before it is refused
-const KEY_CACHE = 1024 // senders whose keys are kept
-const MAX_WINDOWS = 10_000 // beyond this, windows idle for 10 × MAX_SKEW are forgotten
-const AEAD = { authTagLength: TAG_BYTES } as const
-const ENCODE_FROM = 4096 // characters from which a text is encoded before it is sealed
-let scratch = Buffer.alloc(0) // reused to encode texts under LARGE bytes
-
-/** The ciphertext of `head` and `text` (whole or in pieces), encoded into a reused buffer first. */
-function sealBytes(cipher: CipherGCM, head: string, text: Text): Buffer {
-  const pieces = typeof text === 'string' ? [head, text] : [head, ...text]
-  let length = 0
-  for (const piece of pieces) length += Buffer.byteLength(piece, 'utf8')
-  const lent = length >= LARGE ? largeBuffers.take(length) : undefined
-  if (!lent && scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.min(LARGE, Math.max(length, 2 * scratch.length)))
-  const bytes = lent ?? scratch
-  let offset = 0
-  for (const piece of pieces) offset += bytes.write(piece, offset, 'utf8')
-  try {
-    return cipher.update(bytes.subarray(0, offset))
-  } finally {
-    if (lent) largeBuffers.give(lent)
-  }
-}
-
-const isMessageSealed = (part: unknown): part is Buffer => Buffer.isBuffer(part) && part.length >= MAGIC.length && MAGIC.equals(part.subarray(0, MAGIC.length))
-
-/** Whether a frame part is (or claims to be) a sealed frame, of either kind. */
-export const isSealed = (part: unknown): part is Buffer => isMessageSealed(part) || isStreamFrame(part)
-
-/** The clear header of a sealed frame (`<partition key>.<key id>.<uuid>`), or undefined when malformed. */
-export function headerOf(frame: Buffer): string | undefined {
-  if (frame.length < PREAMBLE) return undefined
-  const length = frame.readUInt16BE(MAGIC.length)
-  if (length > HEADER_MAX || frame.length < PREAMBLE + length) return undefined
-  return frame.toString('utf8', PREAMBLE, PREAMBLE + length)
-}
-
 /** What opening a frame gave: its text and proven sender, or why it was refused (and, once proven, by whom). */
 export type OpenResult = StreamOpened
 
@@ -88,12 +47,6 @@ export interface Sealer {
   open(frame: Buffer, me: string, channel?: Channel, context?: string): OpenResult
 }
 
-interface SecretKey {
-  id: string
-  /** HKDF(secret, partition): the sender keys of that partition derive from it. */
-  base: Buffer
-}
-
 /** What opening a sender's frames needs: its key, the header it seals under (the AAD) and its replay window. */
 interface Sender {
   uuid: string
@@ -110,26 +63,8 @@ interface Sender {
   prepare: () => void
 }
 
-function setCounter(iv: Buffer, n: number) {
-  iv.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 4)
-  iv.writeUInt32BE(n >>> 0, 8)
-  return iv
-}
-
-const counterOf = (iv: Buffer) => iv.readUInt32BE(4) * 0x1_0000_0000 + iv.readUInt32BE(8)
-
 /** After this turn of the event loop; never keeps the process alive. */
 const afterTurn = (task: () => void) => setImmediate(task).unref()
-
-function partitionKey(secret: string, partition: string): SecretKey {
-  const base = Buffer.from(hkdfSync('sha256', secret, 'feathers-mesh/v1', partition, 32))
-  return { base, id: createHash('sha256').update(base).digest('hex').slice(0, 8) }
-}
-
-/** One key per app and secret: its counter nonces never meet another app's. */
-function senderKey(base: Buffer, uuid: string): KeyObject {
-  return createSecretKey(Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1 app', uuid, 32)))
-}
 
 /**
  * `secrets[0]` seals; every secret opens, so a rolling deployment can change the secret. An app that

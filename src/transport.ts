@@ -232,6 +232,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       closed = true
       discovery?.close()
       links.close()
+      requests.stopDeadlines()
       await flush([...repSock.socks, ...pubSock.socks])
       // A server still binding would open after close: wait for it (bounded), then close everything.
       await Promise.race([Promise.all([bound(repSock), bound(pubSock)]), new Promise((resolve) => setTimeout(resolve, BIND_WAIT).unref())])

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
-import { envBoolean, resolveOptions, DEFAULT_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../../src/options'
+import { envBoolean, DEFAULT_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../../src/options'
+import { resolveOptions } from '../../src/resolve-options'
 
 describe('options', () => {
   it('fills every default', () => {

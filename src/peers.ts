@@ -1,0 +1,67 @@
+import type { ServiceDescriptor } from './options'
+
+/** What membership (membership.ts) knows of other apps: members, and bounded lists of refused and departed ones. */
+
+export interface Peer {
+  uuid: string
+  key: string
+  /** Sequence number of the service list last applied. */
+  seq: number
+  services: ServiceDescriptor[]
+  /** Monotonic time (ms) of the last message heard from the peer. */
+  lastSeen: number
+  /** Round-trip time of the last hello, in ms. */
+  rtt?: number
+}
+
+export interface RefusedPeer {
+  uuid: string
+  key: string
+  reason: string
+}
+
+export interface DepartedPeer extends RefusedPeer {
+  /** When it left (wall clock, ms). */
+  at: number
+}
+
+const MAX_REFUSED = 1_000
+const MAX_WARNINGS = 10 // refusal lines a minute
+const DEPARTED_FOR = 60_000 // ms a departed peer stays listed
+const MAX_DEPARTED = 100
+/** The reason of a peer that left on its own: it never comes back under the same uuid. */
+export const GOODBYE = 'it said goodbye'
+
+/**
+ * Peers refused (an incompatible protocol, another secret): never admitted, reported by the
+ * healthcheck. Each is logged once, and at most a few lines a minute, whatever a flood claims.
+ */
+export class Refusals extends Map<string, RefusedPeer> {
+  private warnedAt = 0
+  private warnings = 0
+
+  note(uuid: string, key: string, reason: string) {
+    if (this.has(uuid)) return
+    if (this.size >= MAX_REFUSED) this.delete(this.keys().next().value as string)
+    this.set(uuid, { uuid, key, reason })
+    const now = Date.now()
+    if (now - this.warnedAt > 60_000) {
+      this.warnedAt = now
+      this.warnings = 0
+    }
+    if (this.warnings++ < MAX_WARNINGS) console.warn(`feathers-mesh: peer ${uuid} (key ${key}) refused: it ${reason}`)
+  }
+}
+
+/** Peers that left recently, with why (for the status API): a minute, and at most about a hundred. */
+export class Departures extends Map<string, DepartedPeer> {
+  note(uuid: string, key: string, reason: string) {
+    const at = Date.now()
+    for (const [id, left] of this) if (at - left.at > DEPARTED_FOR || this.size > MAX_DEPARTED) this.delete(id)
+    this.set(uuid, { uuid, key, reason, at })
+  }
+
+  saidGoodbye(uuid: string): boolean {
+    return this.get(uuid)?.reason === GOODBYE
+  }
+}

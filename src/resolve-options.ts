@@ -1,0 +1,116 @@
+import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
+import { asArray, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
+import type { Env } from './checks'
+import { resolveSecrets } from './secrets'
+import {
+  DEFAULT_GRACE_PERIOD,
+  DEFAULT_HEALTHCHECK_PATH,
+  DEFAULT_HEALTHCHECK_TIMEOUT,
+  DEFAULT_HEARTBEAT_INTERVAL,
+  DEFAULT_KEY,
+  DEFAULT_MAX_BACKLOG,
+  DEFAULT_MAX_PAYLOAD,
+  DEFAULT_MAX_QUEUE,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_REMOTE_PARAMS,
+  DEFAULT_REPLICA_TIMEOUT,
+  DEFAULT_TIMEOUT
+} from './options'
+import type { DistributionOptions, EventFilter, EventPredicate, ResolvedDiscovery, ResolvedOptions } from './options'
+
+function checkEventFilter(name: string, value: unknown, fallback: string[]): EventFilter {
+  return typeof value === 'function' ? (value as EventPredicate) : checkList(name, value, fallback)
+}
+
+/** Validates options and fills every default once, so the rest of the code never guesses. */
+export function resolveOptions(options: DistributionOptions = {}, env: Env = process.env): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new TypeError('feathers-mesh: options must be an object')
+  const heartbeatInterval = checkMs('heartbeatInterval', options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
+  if (heartbeatInterval === 0) throw new TypeError('feathers-mesh: option heartbeatInterval must be > 0 (heartbeats expire dead peers)')
+  const heartbeatTimeout = checkMs('heartbeatTimeout', options.heartbeatTimeout, 3 * heartbeatInterval)
+  if (heartbeatTimeout <= heartbeatInterval) {
+    throw new TypeError(`feathers-mesh: option heartbeatTimeout (${heartbeatTimeout}) must be greater than heartbeatInterval (${heartbeatInterval})`)
+  }
+  if (options.remoteServicePath !== undefined && typeof options.remoteServicePath !== 'function') {
+    throw new TypeError('feathers-mesh: option remoteServicePath must be a function (descriptor) => path')
+  }
+  if (options.remoteServiceOptions !== undefined && typeof options.remoteServiceOptions !== 'function') {
+    throw new TypeError('feathers-mesh: option remoteServiceOptions must be a function (service) => string[]')
+  }
+  const healthcheckPath = options.healthcheckPath ?? DEFAULT_HEALTHCHECK_PATH
+  if (healthcheckPath !== false && typeof healthcheckPath !== 'string') {
+    throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${JSON.stringify(healthcheckPath)}`)
+  }
+  const cote: Record<string, unknown> = { ...(options.cote ?? {}) }
+  const log = envBoolean(env, 'COTE_LOG')
+  if (cote.log === undefined) cote.log = log ?? false
+  if (cote.broadcast === undefined && env.COTE_BROADCAST_ADDRESS) cote.broadcast = env.COTE_BROADCAST_ADDRESS
+  const basePort = envNumber(env, 'BASE_PORT')
+  const highestPort = envNumber(env, 'HIGHEST_PORT')
+  if (basePort !== undefined && highestPort !== undefined && highestPort < basePort) {
+    throw new TypeError(`feathers-mesh: HIGHEST_PORT (${highestPort}) is below BASE_PORT (${basePort})`)
+  }
+  return {
+    services: toPredicate('services', options.services),
+    remoteServices: toPredicate('remoteServices', options.remoteServices),
+    remoteServicePath: options.remoteServicePath ?? ((descriptor) => descriptor.path),
+    remoteServiceOptions: options.remoteServiceOptions ?? (() => null),
+    hooks: options.hooks,
+    middlewares: { before: asArray(options.middlewares?.before), after: asArray(options.middlewares?.after) },
+    timeout: checkMs('timeout', options.timeout, DEFAULT_TIMEOUT),
+    distributedEvents: checkEventFilter('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
+    distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
+    remoteEvents: options.remoteEvents === undefined ? undefined : checkEventFilter('remoteEvents', options.remoteEvents, []),
+    sync: options.sync ?? false,
+    publishEvents: options.publishEvents ?? true,
+    key: checkKey(options.key ?? DEFAULT_KEY),
+    healthcheckPath,
+    healthcheckTimeout: checkMs('healthcheckTimeout', options.healthcheckTimeout, DEFAULT_HEALTHCHECK_TIMEOUT),
+    coteDelay: checkMs('coteDelay', options.coteDelay ?? envNumber(env, 'COTE_DELAY'), 0),
+    publicationDelay: checkMs('publicationDelay', options.publicationDelay ?? envNumber(env, 'PUBLICATION_DELAY'), 0),
+    heartbeatInterval,
+    heartbeatTimeout,
+    forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
+    secrets: resolveSecrets(options.secret, env),
+    streams: envBoolean(env, 'FEATHERS_MESH_STREAMS') ?? true,
+    streamTag: env.FEATHERS_MESH_STREAMS?.trim() === '1.3' ? 'sha3-256' : 'sha256',
+    remoteParams: checkList('remoteParams', options.remoteParams, [...DEFAULT_REMOTE_PARAMS]),
+    idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
+    maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),
+    replicaTimeout: checkMs('replicaTimeout', options.replicaTimeout, DEFAULT_REPLICA_TIMEOUT),
+    maxQueue: checkCount('maxQueue', options.maxQueue, DEFAULT_MAX_QUEUE),
+    gracePeriod: checkMs('gracePeriod', options.gracePeriod, DEFAULT_GRACE_PERIOD),
+    maxBacklog: checkCount('maxBacklog', options.maxBacklog, DEFAULT_MAX_BACKLOG),
+    maxPayload: checkCount('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD),
+    statusPath: checkPath('statusPath', options.statusPath, '/distribution/status'),
+    statusPage: options.statusPage ?? false,
+    metricsPath: checkPath('metricsPath', options.metricsPath, '/distribution/metrics'),
+    metricsRegistry: options.metricsRegistry,
+    cote,
+    discovery: resolveDiscovery(options, env),
+    basePort,
+    highestPort
+  }
+}
+
+function resolveDiscovery(options: DistributionOptions, env: Env): ResolvedDiscovery {
+  const discovery = options.discovery ?? {}
+  if (discovery === null || typeof discovery !== 'object') throw new TypeError('feathers-mesh: option discovery must be an object such as { redis: "redis://host:6379" }')
+  const redis = discovery.redis ?? (env.COTE_DISCOVERY_REDIS_URL || undefined)
+  if (redis !== undefined) {
+    const name = discovery.redis === undefined ? 'COTE_DISCOVERY_REDIS_URL' : 'option discovery.redis'
+    let url: URL | undefined
+    try {
+      url = new URL(String(redis))
+    } catch {}
+    if (typeof redis !== 'string' || !url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
+      throw new TypeError(`feathers-mesh: ${name} must be a URL such as redis://host:6379, got ${JSON.stringify(redis)}`)
+    }
+  }
+  const advertise = options.advertise ?? (env.DISCOVERY_HOSTNAME || undefined)
+  if (advertise !== undefined && (typeof advertise !== 'string' || advertise.trim() === '' || /[\s/]/.test(advertise))) {
+    const name = options.advertise === undefined ? 'DISCOVERY_HOSTNAME' : 'option advertise'
+    throw new TypeError(`feathers-mesh: ${name} must be a host name or an IP address, got ${JSON.stringify(advertise)}`)
+  }
+  return { redis, advertise }
+}
