@@ -5,7 +5,7 @@ import type { FrameSource } from './frames'
 import { textLength } from './json-pieces'
 import type { Text } from './json-pieces'
 import type { Links } from './links'
-import { write } from './outgoing'
+import { release, write } from './outgoing'
 import type { HelloMessage, RequestMessage } from './protocol'
 import { isPort } from './discovery'
 import type { Wiring } from './wiring'
@@ -60,6 +60,9 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
     const answer = (value: unknown) => {
       // Events the call emitted leave before its reply, as they would without batching.
       sides.flushPublished()
+      // Answering a goodbye tells the leaving peer that no call will follow: calls to it made before,
+      // held for the end of this turn of the event loop (gathered writes), leave first.
+      if (message?.type === 'goodbye') release(links.socketOf(String(message.from)))
       if (!socket.writable) return
       const sealed = gate.seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel, id, tag)
       write(socket, encodeFrame([null, sealed, id]))

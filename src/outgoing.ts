@@ -63,3 +63,8 @@ export function write(socket: Socket, frame: Buffer, written?: () => void, gathe
 function uncork(socket: Socket) {
   socket.uncork()
 }
+
+/** Writes now what `write` holds on the socket for the end of this tick or turn (the held uncork then finds nothing to do). */
+export function release(socket: Socket | undefined) {
+  if (socket && socket.writableCorked > 0) socket.uncork()
+}
