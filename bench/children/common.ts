@@ -1,5 +1,6 @@
 /** What every bench child shares: its configuration, the guard check, the idle app, the IPC command loop, loops and clocks. */
 import path from 'path'
+import { PerformanceObserver, constants } from 'perf_hooks'
 
 export const config: Record<string, any> = JSON.parse(process.env.BENCH_CHILD ?? '{}')
 
@@ -203,5 +204,40 @@ export class EventLog {
       await sleep(20)
     }
     return { phase: this.phase, count: this.count, duplicates: this.duplicates, firstAt: this.firstAt, lastAt: this.lastAt, latencies: this.latencies }
+  }
+}
+
+export interface GcCounts {
+  /** Scavenges and their total pause (ms). */
+  minor: number
+  minorMs: number
+  /** Mark-compacts (full GCs) and their total pause (ms). */
+  major: number
+  majorMs: number
+}
+
+/** Counts this process's garbage collections while `work` runs (what a figure's load costs in GC). */
+export async function countingGcs<T>(work: () => Promise<T>): Promise<{ result: T; gc: GcCounts }> {
+  const gc: GcCounts = { minor: 0, minorMs: 0, major: 0, majorMs: 0 }
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as any).detail?.kind
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        gc.minor++
+        gc.minorMs += entry.duration
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.major++
+        gc.majorMs += entry.duration
+      }
+    }
+  })
+  observer.observe({ entryTypes: ['gc'] })
+  try {
+    const result = await work()
+    // GC entries are delivered asynchronously: let the last ones arrive.
+    await sleep(20)
+    return { result, gc }
+  } finally {
+    observer.disconnect()
   }
 }

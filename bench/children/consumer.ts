@@ -6,7 +6,7 @@
  * With `startup: { path, timeout }` it also reports `{ type: 'first-call', ok, atNs }` as soon as
  * its first remote `find` succeeds.
  */
-import { EventLog, config, inFlight, nowUs, payloadValue, requireGuard, sequential, serve, sleep } from './common'
+import { EventLog, config, countingGcs, inFlight, nowUs, payloadValue, requireGuard, sequential, serve, sleep } from './common'
 import type { Commands } from './common'
 
 requireGuard()
@@ -81,8 +81,8 @@ const commands: Commands = {
   seq: (m) => sequential(() => caller.get(m.record), m),
   flight: async (m) => {
     const warm = m.warmupMs ? await inFlight(() => caller.get(m.record), { concurrency: m.concurrency, maxMs: m.warmupMs }) : undefined
-    const run = await inFlight(() => caller.get(m.record), m)
-    return { ...run, warmupCalls: warm?.calls ?? 0 }
+    const { result: run, gc } = await countingGcs(() => inFlight(() => caller.get(m.record), m))
+    return { ...run, warmupCalls: warm?.calls ?? 0, gc }
   },
 
   /** RSS and heap after a warm-up, then after `calls` more calls (both after a full GC). */

@@ -19,10 +19,17 @@ export async function run(ctx: Context): Promise<FigureResult> {
   )
   const errors = paired.runs.reduce((sum, run: any) => sum + run.subject.errors, 0)
   const firstError = paired.runs.map((run: any) => run.subject.firstError).find(Boolean)
-  const note = `median ratio of ${paired.runs.length} paired rounds, middle half ${paired.spread}${errors ? `; ${errors} errors (${firstError ?? ''})` : ''}`
+  const note = `median ratio of ${paired.runs.length} paired rounds, middle half ${paired.spread}; consumer GC per 10k calls: ${gcPer10k(paired.runs.map((run: any) => run.subject))} (raw cote: ${gcPer10k(paired.runs.map((run: any) => run.baseline))})${errors ? `; ${errors} errors (${firstError ?? ''})` : ''}`
   const line = row('2', 'remote get, 100 in flight', median(paired.runs.map((run: any) => run.subject.perSecond)), median(paired.runs.map((run: any) => run.baseline.perSecond)), 'calls/s', '≥ 0.85× baseline', paired.ratio >= 0.85 && errors === 0, note)
   return {
     rows: [{ ...line, ratio: paired.ratio }],
     details: { ratio: paired.ratio, ratios: paired.ratios, mesh: paired.runs.map((run) => run.subject), raw: paired.runs.map((run) => run.baseline) }
   }
+}
+
+/** Scavenges and full GCs of the consumer per 10,000 calls, with their pause time, over all rounds. */
+function gcPer10k(runs: Array<{ calls: number; gc?: { minor: number; minorMs: number; major: number; majorMs: number } }>): string {
+  const calls = runs.reduce((sum, run) => sum + run.calls, 0)
+  const total = (key: 'minor' | 'minorMs' | 'major' | 'majorMs') => (runs.reduce((sum, run) => sum + (run.gc?.[key] ?? 0), 0) * 10_000) / Math.max(calls, 1)
+  return `${total('minor').toFixed(1)} scavenges (${total('minorMs').toFixed(1)} ms), ${total('major').toFixed(2)} full (${total('majorMs').toFixed(1)} ms)`
 }
