@@ -1,3 +1,7 @@
+/**
+ * What the transport changes in the axon sockets inside cote's components: frames read and written
+ * here instead of through amp, and connections opened by Links instead of by axon itself.
+ */
 import createDebug from 'debug'
 import type { Socket } from 'net'
 import type { Drops } from './drops'
@@ -6,11 +10,6 @@ import type { Connector } from './links'
 import { encodeFrame, FrameError, FrameReader } from './wire'
 
 const debug = createDebug('feathers-mesh:axon-sockets')
-
-/**
- * What the transport changes in the axon sockets inside cote's components: frames read and written
- * here instead of through amp, and connections opened by Links instead of by axon itself.
- */
 
 /** Resolves once an axon server socket listens. */
 export function bound(sock: any): Promise<void> {

@@ -40,18 +40,15 @@ export class Greeter {
   }
 
   hello(): HelloMessage {
-    const { seq, services } = this.options.localState()
-    return { v: PROTOCOL_VERSION, type: 'hello', from: this.options.uuid, key: this.options.key, seq, services }
+    return { v: PROTOCOL_VERSION, type: 'hello', ...this.state() }
   }
 
   reply(): HelloReply {
-    const { seq, services } = this.options.localState()
-    return { v: PROTOCOL_VERSION, from: this.options.uuid, key: this.options.key, seq, services }
+    return { v: PROTOCOL_VERSION, ...this.state() }
   }
 
   announcement(): AnnounceMessage {
-    const { seq, services } = this.options.localState()
-    return { v: PROTOCOL_VERSION, type: 'announce', from: this.options.uuid, key: this.options.key, seq, services }
+    return { v: PROTOCOL_VERSION, type: 'announce', ...this.state() }
   }
 
   goodbye(): GoodbyeMessage {
@@ -75,6 +72,12 @@ export class Greeter {
     } finally {
       this.greeting.delete(uuid)
     }
+  }
+
+  /** Who this app is and what it serves, as every state message carries it. */
+  private state() {
+    const { seq, services } = this.options.localState()
+    return { from: this.options.uuid, key: this.options.key, seq, services }
   }
 
   private async exchange(uuid: string, missed: boolean, stopped: () => boolean): Promise<Greeting | undefined> {

@@ -8,16 +8,16 @@ import { isStreamFrame } from './streams'
  * Frames sealed message by message (`S1.`, see security.ts): their layout, the keys they are
  * sealed under, and the encoding of a plaintext before it is sealed.
  */
-export const MAGIC = Buffer.from('S1.')
+export const S1_MAGIC = Buffer.from('S1.')
 export const CIPHER = 'aes-256-gcm'
 export const IV_BYTES = 12
-export const TAG_BYTES = 16
-export const HEADER_MAX = 128 + 1 + 8 + 1 + 64 // partition key, key id, uuid (bounded), dots
-export const PREAMBLE = MAGIC.length + 2 // magic and header length
+export const S1_TAG_BYTES = 16
+export const S1_HEADER_MAX = 128 + 1 + 8 + 1 + 64 // partition key, key id, uuid (bounded), dots
+export const S1_PREAMBLE = S1_MAGIC.length + 2 // magic and header length
 export const MAX_SKEW = 60_000 // ms a frame may be old (or early) before it is refused
 export const KEY_CACHE = 1024 // senders whose keys are kept
 export const MAX_WINDOWS = 10_000 // beyond this, windows idle for 10 × MAX_SKEW are forgotten
-export const AEAD = { authTagLength: TAG_BYTES } as const
+export const AEAD = { authTagLength: S1_TAG_BYTES } as const
 export const ENCODE_FROM = 4096 // characters from which a text is encoded before it is sealed
 let scratch = Buffer.alloc(0) // reused to encode texts under LARGE bytes
 
@@ -38,17 +38,17 @@ export function sealBytes(cipher: CipherGCM, head: string, text: Text): Buffer {
   }
 }
 
-export const isMessageSealed = (part: unknown): part is Buffer => Buffer.isBuffer(part) && part.length >= MAGIC.length && MAGIC.equals(part.subarray(0, MAGIC.length))
+export const isMessageSealed = (part: unknown): part is Buffer => Buffer.isBuffer(part) && part.length >= S1_MAGIC.length && S1_MAGIC.equals(part.subarray(0, S1_MAGIC.length))
 
 /** Whether a frame part is (or claims to be) a sealed frame, of either kind. */
 export const isSealed = (part: unknown): part is Buffer => isMessageSealed(part) || isStreamFrame(part)
 
 /** The clear header of a sealed frame (`<partition key>.<key id>.<uuid>`), or undefined when malformed. */
 export function headerOf(frame: Buffer): string | undefined {
-  if (frame.length < PREAMBLE) return undefined
-  const length = frame.readUInt16BE(MAGIC.length)
-  if (length > HEADER_MAX || frame.length < PREAMBLE + length) return undefined
-  return frame.toString('utf8', PREAMBLE, PREAMBLE + length)
+  if (frame.length < S1_PREAMBLE) return undefined
+  const length = frame.readUInt16BE(S1_MAGIC.length)
+  if (length > S1_HEADER_MAX || frame.length < S1_PREAMBLE + length) return undefined
+  return frame.toString('utf8', S1_PREAMBLE, S1_PREAMBLE + length)
 }
 
 export interface SecretKey {

@@ -64,7 +64,10 @@ function uncork(socket: Socket) {
   socket.uncork()
 }
 
-/** Writes now what `write` holds on the socket for the end of this tick or turn (the held uncork then finds nothing to do). */
+/**
+ * Writes now what `write` holds on the socket for the end of this tick or turn (the held uncork
+ * then finds nothing to do). `write` is the only place that corks the mesh's sockets.
+ */
 export function release(socket: Socket | undefined) {
   if (socket && socket.writableCorked > 0) socket.uncork()
 }

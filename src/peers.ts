@@ -1,6 +1,5 @@
-import type { ServiceDescriptor } from './options'
-
 /** What membership (membership.ts) knows of other apps: members, and bounded lists of refused and departed ones. */
+import type { ServiceDescriptor } from './options'
 
 export interface Peer {
   uuid: string

@@ -31,28 +31,33 @@ interface Pending {
 }
 
 /**
- * The calls in flight, by id. Not a Map: V8 keeps a Map's replaced hash tables linked to their
- * successors, so under steady set/delete churn the tables and the entries they held survive
- * scavenges until the next full GC. Measured with 10 calls in flight: 3.3 MB promoted per scavenge
- * and 10 ms scavenges with a Map, against 0.1 MB and 1.5 ms with a plain object.
+ * The calls in flight, by id. Not a Map: under the constant set/delete of calls in flight, a Map
+ * kept calls' objects alive past scavenges (likely through its replaced hash tables, which V8
+ * keeps linked) until the next full GC. Measured on a bench consumer with 100 calls in flight:
+ * 1.5 MB promoted per scavenge and 6 ms scavenges with a Map, 0.05 MB and 1.4 ms with this.
+ * Null prototype: ids from the wire (`__proto__`, `constructor`) find nothing.
  */
 class PendingCalls {
   private byId: Record<string, Pending> = Object.create(null)
-  size = 0
+  private count = 0
+
+  get size() {
+    return this.count
+  }
 
   get(id: string): Pending | undefined {
     return this.byId[id]
   }
 
   add(entry: Pending) {
+    if (this.byId[entry.id] === undefined) this.count++
     this.byId[entry.id] = entry
-    this.size++
   }
 
   delete(entry: Pending) {
     if (this.byId[entry.id] !== entry) return
     delete this.byId[entry.id]
-    this.size--
+    this.count--
   }
 
   values(): Pending[] {

@@ -3,8 +3,8 @@ import type { CipherGCM, DecipherGCM, KeyObject } from 'crypto'
 import { ReplayWindow } from './replay'
 import { utf8Text } from './wire'
 import type { Text } from './json-pieces'
-import { AEAD, CIPHER, counterOf, ENCODE_FROM, headerOf, isMessageSealed, IV_BYTES, KEY_CACHE, MAGIC, MAX_SKEW, MAX_WINDOWS, partitionKey } from './message-frames'
-import { PREAMBLE, sealBytes, senderKey, setCounter, TAG_BYTES, HEADER_MAX } from './message-frames'
+import { AEAD, CIPHER, counterOf, ENCODE_FROM, headerOf, isMessageSealed, IV_BYTES, KEY_CACHE, S1_MAGIC, MAX_SKEW, MAX_WINDOWS, partitionKey } from './message-frames'
+import { S1_PREAMBLE, sealBytes, senderKey, setCounter, S1_TAG_BYTES, S1_HEADER_MAX } from './message-frames'
 import type { SecretKey } from './message-frames'
 import { createStreamSealer, isStreamFrame, STREAM_TEXT } from './streams'
 import { isPlainContext } from './stream-fields'
@@ -73,11 +73,11 @@ const afterTurn = (task: () => void) => setImmediate(task).unref()
 export function createSealer(secrets: string[], partition: string, uuid: string, speaks: '1.3' | '1.4' = '1.4'): Sealer {
   const own = partitionKey(secrets[0], partition)
   const header = Buffer.from(`${partition}.${own.id}.${uuid}`)
-  if (header.length > HEADER_MAX) throw new RangeError(`the partition key is too long to seal under (${header.length} bytes of header)`)
-  const preamble = Buffer.alloc(PREAMBLE + header.length)
-  MAGIC.copy(preamble)
-  preamble.writeUInt16BE(header.length, MAGIC.length)
-  header.copy(preamble, PREAMBLE)
+  if (header.length > S1_HEADER_MAX) throw new RangeError(`the partition key is too long to seal under (${header.length} bytes of header)`)
+  const preamble = Buffer.alloc(S1_PREAMBLE + header.length)
+  S1_MAGIC.copy(preamble)
+  preamble.writeUInt16BE(header.length, S1_MAGIC.length)
+  header.copy(preamble, S1_PREAMBLE)
   const sealing = { key: senderKey(own.base, uuid), aad: preamble }
   const streams = createStreamSealer(own.base, uuid, header, speaks)
   const baseOf = (partition: string, id: string) => basesOf(partition).find((candidate) => candidate.id === id)?.base ?? 'unknown secret'
@@ -177,8 +177,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
       if (!isMessageSealed(frame)) return { ok: false, reason: 'not sealed' }
       const name = headerOf(frame)
       if (name === undefined) return { ok: false, reason: 'malformed' }
-      const start = PREAMBLE + frame.readUInt16BE(MAGIC.length) // of the IV
-      if (frame.length < start + IV_BYTES + TAG_BYTES) return { ok: false, reason: 'malformed' }
+      const start = S1_PREAMBLE + frame.readUInt16BE(S1_MAGIC.length) // of the IV
+      if (frame.length < start + IV_BYTES + S1_TAG_BYTES) return { ok: false, reason: 'malformed' }
       const sender = senders.get(name) ?? senderOf(name, frame.subarray(0, start))
       if (typeof sender === 'string') return { ok: false, reason: sender }
       const nonce = frame.subarray(start, start + IV_BYTES)
@@ -188,8 +188,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
         // A spare decipher serves one frame only, whether it opens or not.
         const decipher = sender.spare?.n === n && nonce.readUInt32BE(0) === sender.prefix ? sender.spare.decipher : decipherFor(sender, nonce)
         sender.spare = undefined
-        decipher.setAuthTag(frame.subarray(frame.length - TAG_BYTES))
-        const out = decipher.update(frame.subarray(start + IV_BYTES, frame.length - TAG_BYTES))
+        decipher.setAuthTag(frame.subarray(frame.length - S1_TAG_BYTES))
+        const out = decipher.update(frame.subarray(start + IV_BYTES, frame.length - S1_TAG_BYTES))
         decipher.final()
         plain = utf8Text(out)
       } catch {

@@ -1,10 +1,10 @@
-import { createHash } from 'crypto'
 import * as crypto from 'crypto'
 
 /**
- * The fields of a stream-sealed frame (streams.ts) and of its plaintext `<clock>|<context>|<text>`,
- * written and read as bytes in JavaScript: on a frame's hot path a native call, a number turned into
- * a string or a string joined costs more than the loop over a few bytes.
+ * The layout of a stream-sealed frame (streams.ts): its kinds (`S2.`, `S3.`) and their tags, its
+ * fields and those of its plaintext `<clock>|<context>|<text>`, written and read as bytes in
+ * JavaScript (on a frame's hot path a native call, a number turned into a string or a string
+ * joined costs more than the loop over a few bytes), and the one native call, the MAC.
  */
 
 /** The channel a stream carries: a sender keeps one stream per recipient and channel. */
@@ -37,7 +37,7 @@ export const isStreamFrame = (part: unknown): boolean => streamTagOf(part) !== u
 
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'latin1') => string }).hash
 /** The MAC of `data` as a latin1 string: no buffer allocated (Node 20.12+; older versions build a Hash). */
-export const mac = oneShot ? (tag: StreamTag, data: Buffer) => oneShot(tag, data, 'latin1') : (tag: StreamTag, data: Buffer) => createHash(tag).update(data).digest('latin1' as 'base64')
+export const mac = oneShot ? (tag: StreamTag, data: Buffer) => oneShot(tag, data, 'latin1') : (tag: StreamTag, data: Buffer) => crypto.createHash(tag).update(data).digest('latin1' as 'base64')
 
 const BAR = 0x7c // '|'
 const CLOCK_DIGITS = 16

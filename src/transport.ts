@@ -127,10 +127,9 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const streams = options.streams !== false
   const sha256 = streams && options.streamTag !== 'sha3-256'
   const wiring: Wiring = {
-    ...{ uuid, short, options, drops, sealer, streams, sha256 },
+    uuid, short, options, drops, sealer, streams, sha256,
     gate: createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason))),
-    tagFor: (peerOpensSha256) => (sha256 && peerOpensSha256 ? 'sha256' : 'sha3-256'),
-    safely
+    tagFor: (peerOpensSha256) => (sha256 && peerOpensSha256 ? 'sha256' : 'sha3-256')
   }
 
   const responder = new QuietResponder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, unlogged)

@@ -19,6 +19,4 @@ export interface Wiring {
   sha256: boolean
   /** The tag of a stream frame to a peer: SHA-256 when both sides speak 1.4. */
   tagFor(peerOpensSha256: boolean | undefined): StreamTag
-  /** Runs a handler of the app, logging what it throws instead of throwing it into a socket callback. */
-  safely(what: string, action: () => void): void
 }

@@ -211,7 +211,7 @@ export interface GcCounts {
   /** Scavenges and their total pause (ms). */
   minor: number
   minorMs: number
-  /** Mark-compacts (full GCs) and their total pause (ms). */
+  /** Mark-compacts (full GCs) and the steps of incremental marking, and their total pause (ms). */
   major: number
   majorMs: number
 }
@@ -225,8 +225,8 @@ export async function countingGcs<T>(work: () => Promise<T>): Promise<{ result: 
       if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
         gc.minor++
         gc.minorMs += entry.duration
-      } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
-        gc.major++
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR || kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) {
+        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++
         gc.majorMs += entry.duration
       }
     }

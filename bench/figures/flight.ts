@@ -2,6 +2,7 @@
 import { row } from '../helpers'
 import type { FigureResult } from '../helpers'
 import type { Context } from '../context'
+import type { GcCounts } from '../children/common'
 import { median, pairedRounds } from '../rounds'
 
 export async function run(ctx: Context): Promise<FigureResult> {
@@ -28,8 +29,8 @@ export async function run(ctx: Context): Promise<FigureResult> {
 }
 
 /** Scavenges and full GCs of the consumer per 10,000 calls, with their pause time, over all rounds. */
-function gcPer10k(runs: Array<{ calls: number; gc?: { minor: number; minorMs: number; major: number; majorMs: number } }>): string {
+function gcPer10k(runs: Array<{ calls: number; gc?: GcCounts }>): string {
   const calls = runs.reduce((sum, run) => sum + run.calls, 0)
-  const total = (key: 'minor' | 'minorMs' | 'major' | 'majorMs') => (runs.reduce((sum, run) => sum + (run.gc?.[key] ?? 0), 0) * 10_000) / Math.max(calls, 1)
+  const total = (key: keyof GcCounts) => (runs.reduce((sum, run) => sum + (run.gc?.[key] ?? 0), 0) * 10_000) / Math.max(calls, 1)
   return `${total('minor').toFixed(1)} scavenges (${total('minorMs').toFixed(1)} ms), ${total('major').toFixed(2)} full (${total('majorMs').toFixed(1)} ms)`
 }

@@ -101,8 +101,7 @@ describe('outgoing writes', () => {
         gate: createGate(undefined, 'me', drops, {}, () => undefined),
         streams: true,
         sha256: true,
-        tagFor: () => 'sha256',
-        safely: (_what, action) => action()
+        tagFor: () => 'sha256'
       }
       const links = { socketOf: (peer: string) => (peer === 'leaving' ? calls.client : undefined), endpoint: () => undefined } as unknown as Links
       let heldWhenAnswered: number | undefined
