@@ -3,10 +3,8 @@ import net from 'net'
 import type { AddressInfo, Server, Socket } from 'net'
 import { release, write } from '../../src/outgoing'
 import { createAnswers } from '../../src/answers'
-import { Drops } from '../../src/drops'
-import { createGate } from '../../src/gate'
 import type { Links } from '../../src/links'
-import type { Wiring } from '../../src/wiring'
+import { testWiring } from '../helpers/wiring'
 
 /** A client socket connected to a loopback server that records what it receives. */
 async function connectedPair(): Promise<{ client: Socket; received: () => string; close: () => Promise<void> }> {
@@ -92,17 +90,7 @@ describe('outgoing writes', () => {
     const calls = await connectedPair()
     const answers = await connectedPair()
     try {
-      const drops = new Drops('test')
-      const wiring: Wiring = {
-        uuid: 'me',
-        short: 'me',
-        options: { maxPayload: 0, maxBacklog: 1024 * 1024 },
-        drops,
-        gate: createGate(undefined, 'me', drops, {}, () => undefined),
-        streams: true,
-        sha256: true,
-        tagFor: () => 'sha256'
-      }
+      const wiring = testWiring()
       const links = { socketOf: (peer: string) => (peer === 'leaving' ? calls.client : undefined), endpoint: () => undefined } as unknown as Links
       let heldWhenAnswered: number | undefined
       const reply = answers.client.write.bind(answers.client)

@@ -1,23 +1,11 @@
 import { expect } from 'chai'
 import type { Socket } from 'net'
-import { Drops } from '../../src/drops'
-import { createGate } from '../../src/gate'
 import type { Links } from '../../src/links'
 import { createRequests } from '../../src/requests'
-import type { Wiring } from '../../src/wiring'
+import { testWiring } from '../helpers/wiring'
 
 describe('requests', () => {
-  const drops = new Drops('test')
-  const wiring: Wiring = {
-    uuid: 'me',
-    short: 'me',
-    options: { maxPayload: 0, maxBacklog: 1024 * 1024 },
-    drops,
-    gate: createGate(undefined, 'me', drops, {}, () => undefined),
-    streams: true,
-    sha256: true,
-    tagFor: () => 'sha256'
-  }
+  const wiring = testWiring()
   const links = { socketOf: () => undefined, endpoint: () => undefined } as unknown as Links
 
   it('a reply whose id names a property of Object.prototype settles nothing and throws nothing', async () => {

@@ -1,0 +1,18 @@
+import { Drops } from '../../src/drops'
+import { createGate } from '../../src/gate'
+import type { Wiring } from '../../src/wiring'
+
+/** What the parts of a transport share, for unit tests of one part: no secret, no frame source. */
+export function testWiring(uuid = 'me'): Wiring {
+  const drops = new Drops(uuid)
+  return {
+    uuid,
+    short: uuid,
+    options: { maxPayload: 0, maxBacklog: 1024 * 1024 },
+    drops,
+    gate: createGate(undefined, uuid, drops, {}, () => undefined),
+    streams: true,
+    sha256: true,
+    tagFor: () => 'sha256'
+  }
+}
