@@ -1,5 +1,5 @@
 import type { Socket } from 'net'
-import { LARGE, largeBuffers } from './buffers'
+import { largeBuffers, LENT_FRAME } from './buffers'
 import { textLength } from './json-pieces'
 import type { Text } from './json-pieces'
 
@@ -57,7 +57,7 @@ export function write(socket: Socket, frame: Buffer, written?: () => void, gathe
     else process.nextTick(uncork, socket)
   }
   // A large frame is a lent buffer: it goes back once the socket is done with it (written or not).
-  socket.write(frame, written ?? (frame.length >= LARGE ? () => largeBuffers.give(frame) : undefined))
+  socket.write(frame, written ?? (frame.length >= LENT_FRAME ? () => largeBuffers.give(frame) : undefined))
 }
 
 function uncork(socket: Socket) {

@@ -1,6 +1,6 @@
 import createDebug from 'debug'
 import type { Socket } from 'net'
-import { LARGE, largeBuffers } from './buffers'
+import { largeBuffers, LENT_FRAME } from './buffers'
 import { deserialize, serialize } from './frames'
 import { joinText, textLength } from './json-pieces'
 import type { Text } from './json-pieces'
@@ -77,7 +77,7 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
     const channel = streams && sealer && everyOpens ? 'events' : undefined
     const frame = encodeFrame([topic, gate.seal(text, '*', channel, undefined, wiring.tagFor(everySha256))])
     let writing = sockets.length
-    const written = frame.length >= LARGE ? () => --writing === 0 && largeBuffers.give(frame) : undefined
+    const written = frame.length >= LENT_FRAME ? () => --writing === 0 && largeBuffers.give(frame) : undefined
     for (const socket of sockets) write(socket, frame, written)
   })
 

@@ -10,7 +10,7 @@
  * Sealed frames travel as raw bytes; they start with `S1.`, never with a type tag and a colon.
  */
 import { isAscii } from 'buffer'
-import { LARGE, largeBuffers } from './buffers'
+import { LARGE, largeBuffers, LENT_FRAME } from './buffers'
 
 const VERSION = 1
 const HEADER = 4
@@ -19,12 +19,6 @@ const JSON_TAG = 0x6a // 'j'
 const COLON = 0x3a
 /** Bytes a frame may hold beyond its largest part: the other parts of a mesh frame are ids and `null`. */
 const FRAME_EXTRA = 64 * 1024
-/**
- * Joins of at least this many bytes use a lent buffer. Lower than LARGE: a join is given back before
- * the next one, so one buffer serves them all, and an event batch (64 KB, always over two reads)
- * would otherwise cost a fresh buffer, and garbage, per frame.
- */
-const POOLED_JOIN = 16 * 1024
 /** Texts at least this long are checked for ASCII: then a copy decodes them, faster than UTF-8 decoding. */
 const ASCII_CHECK = 16 * 1024
 
@@ -43,8 +37,8 @@ const byteLength = (pieces: string[] | Buffer[]) => {
 }
 
 /**
- * Encodes parts into one frame: the only copy of their bytes on the way out. A frame of LARGE bytes
- * or more is lent by `largeBuffers`: give it back once written (one never given back is collected).
+ * Encodes parts into one frame: the only copy of their bytes on the way out. A frame of LENT_FRAME
+ * bytes or more is lent by `largeBuffers`: give it back once written (one never given back is collected).
  */
 export function encodeFrame(parts: Part[]): Buffer {
   if (parts.length > 15) throw new FrameError('a frame holds at most 15 parts')
@@ -55,7 +49,7 @@ export function encodeFrame(parts: Part[]): Buffer {
     lengths[i] = part === null ? 6 : typeof part === 'string' ? 2 + Buffer.byteLength(part, 'utf8') : Buffer.isBuffer(part) ? part.length : (isTextPieces(part) ? 2 : 0) + byteLength(part)
     size += HEADER + lengths[i]
   }
-  const frame = size >= LARGE ? largeBuffers.take(size) : Buffer.allocUnsafe(size)
+  const frame = size >= LENT_FRAME ? largeBuffers.take(size) : Buffer.allocUnsafe(size)
   frame[0] = (VERSION << 4) | parts.length
   let offset = 1
   for (let i = 0; i < parts.length; i++) {
@@ -140,7 +134,7 @@ export class FrameReader {
     this.chunks.push(chunk)
     this.buffered += chunk.length
     if (this.buffered < this.needed) return
-    let lent = this.chunks.length > 1 && this.buffered >= POOLED_JOIN ? join(this.chunks, largeBuffers.take(this.buffered)) : undefined
+    let lent = this.chunks.length > 1 && this.buffered >= LENT_FRAME ? join(this.chunks, largeBuffers.take(this.buffered)) : undefined
     const buffer = lent ?? (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered))
     this.chunks = []
     this.buffered = 0

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { encodeFrame, FrameError, FrameReader, utf8Text } from '../../src/wire'
-import { BufferPool, LARGE, largeBuffers } from '../../src/buffers'
+import { BufferPool, LARGE, largeBuffers, LENT_FRAME } from '../../src/buffers'
 
 // axon's own encoder and decoder: frames must stay byte-compatible with plain cote components.
 const AmpMessage = require('amp-message')
@@ -154,10 +154,25 @@ describe('large buffer pool', () => {
     expect(pool.held()).to.equal(0)
   })
 
-  it('keeps at most two idle buffers', () => {
+  it('keeps at most two idle buffers of LARGE bytes or more, and eight smaller ones', () => {
     const pool = new BufferPool()
     const lent = [pool.take(LARGE), pool.take(LARGE), pool.take(LARGE)]
     for (const buffer of lent) pool.give(buffer)
     expect(pool.held()).to.equal(2 * lent[0].buffer.byteLength)
+    const smalls = new BufferPool()
+    const small = Array.from({ length: 10 }, () => smalls.take(LENT_FRAME))
+    for (const buffer of small) smalls.give(buffer)
+    expect(smalls.held()).to.equal(8 * small[0].buffer.byteLength)
+    // The newest are kept: the first two given back went.
+    expect(smalls.take(LENT_FRAME).buffer).to.equal(small[2].buffer)
+  })
+
+  it('lends frames of LENT_FRAME bytes or more, so a burst of 64 KB batches reuses the same memory', () => {
+    const before = largeBuffers.take(LENT_FRAME + 100)
+    largeBuffers.give(before)
+    const frame = encodeFrame(['topic', 'x'.repeat(LENT_FRAME)])
+    expect(frame.buffer).to.equal(before.buffer)
+    largeBuffers.give(frame)
+    expect(encodeFrame(['topic', 'x'.repeat(100)]).buffer).not.to.equal(before.buffer)
   })
 })
