@@ -80,12 +80,21 @@ export function isPlainContext(context: string): boolean {
   return true
 }
 
+// The digits of the last clock written: frames sealed within one millisecond copy them.
+const clockDigits = Buffer.alloc(CLOCK_DIGITS)
+let digitsOf = -1
+let digitCount = 0
+
 /** Writes `<clock>|<context>|` at `at` (`context`: see isPlainContext); returns where the text goes. */
 export function writeHead(into: Buffer, at: number, clock: number, context: string): number {
-  let digits = 1
-  for (let rest = Math.floor(clock / 10); rest > 0; rest = Math.floor(rest / 10)) digits++
-  for (let i = digits - 1, rest = clock; i >= 0; i--, rest = Math.floor(rest / 10)) into[at + i] = 0x30 + (rest % 10)
-  at += digits
+  if (clock !== digitsOf) {
+    digitCount = 1
+    for (let rest = Math.floor(clock / 10); rest > 0; rest = Math.floor(rest / 10)) digitCount++
+    for (let i = digitCount - 1, rest = clock; i >= 0; i--, rest = Math.floor(rest / 10)) clockDigits[i] = 0x30 + (rest % 10)
+    digitsOf = clock
+  }
+  for (let i = 0; i < digitCount; i++) into[at + i] = clockDigits[i]
+  at += digitCount
   into[at++] = BAR
   for (let i = 0; i < context.length; i++) into[at++] = context.charCodeAt(i)
   into[at++] = BAR
@@ -114,4 +123,31 @@ export function hasContext(from: Buffer, at: number, end: number, context: strin
   if (at + context.length >= end) return false
   for (let i = 0; i < context.length; i++) if (from[at + i] !== context.charCodeAt(i)) return false
   return from[at + context.length] === BAR
+}
+
+/** Views up to this many bytes long are kept: the frames of calls and replies. */
+const KEPT_VIEWS = 1024
+
+/**
+ * Views of a scratch buffer from `from` on, kept by end: a small frame's hot path would otherwise
+ * build two or three Buffer objects per frame, which cost more than its XOR.
+ */
+export class ScratchViews {
+  private readonly kept: Array<Buffer | undefined> = []
+
+  constructor(
+    private readonly scratch: Buffer,
+    private readonly from: number
+  ) {}
+
+  /** The scratch's bytes [from, end). */
+  to(end: number): Buffer {
+    if (end - this.from > KEPT_VIEWS) return this.scratch.subarray(this.from, end)
+    let view = this.kept[end]
+    if (view === undefined) {
+      view = this.scratch.subarray(this.from, end)
+      this.kept[end] = view
+    }
+    return view
+  }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'crypto'
 import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, streamKeys, wordsOf } from './keystream'
 import type { StreamKeys } from './keystream'
-import { hasContext, isPlainContext, mac, readClock, readPosition, sameTag, streamTagOf, utf8Write, writeHead, writePosition } from './stream-fields'
+import { hasContext, isPlainContext, mac, readClock, readPosition, sameTag, ScratchViews, streamTagOf, utf8Write, writeHead, writePosition } from './stream-fields'
 import { DIGIT_SHA256, DIGIT_SHA3, HEADER_MAX, KIND_AT, MACED, MAGIC, NONCE_BYTES, POSITION_BYTES, PREAMBLE, STREAM_CONTEXT, TAG_BYTES, TEXT_AT } from './stream-fields'
 import type { Channel, StreamTag } from './stream-fields'
 
@@ -62,7 +62,7 @@ export interface StreamSealer {
    * A text of at most STREAM_TEXT characters. `context` (see isPlainContext) is sealed with it, and the frame
    * opens only where the same context is expected: a request's id, so that ids, which travel in
    * clear, cannot be swapped between requests or between replies. The frame comes as pieces to
-   * write one after the other, valid until the next seal: the last one is this sealer's scratch.
+   * write one after the other, valid until the next seal: the list and its last piece (this sealer's scratch) are reused.
    */
   seal(text: string, to: string, channel: Channel, context?: string, tag?: StreamTag): Buffer[]
   /** `me`: this app's uuid; `base` finds the partition key a header names (or why it cannot). */
@@ -96,6 +96,11 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
   const openScratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
   const sealScratch32 = wordsOf(sealScratch)
   const openScratch32 = wordsOf(openScratch)
+  const sealMaced = new ScratchViews(sealScratch, 0) // what a tag covers, with the MAC key
+  const sealSent = new ScratchViews(sealScratch, MACED) // what a frame carries after its preamble
+  const openMaced = new ScratchViews(openScratch, 0)
+  // A seal's pieces: the caller writes them before the next seal (see `seal`).
+  const sealed: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)]
   let sealKeyIn: Buffer | undefined
   let sealNonceOf: Keystream | undefined
   let openKeyIn: Buffer | undefined
@@ -171,10 +176,12 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       }
       writePosition(sealScratch, MACED + NONCE_BYTES, at)
       const end = TEXT_AT + length
-      const digest = mac(tag, sealScratch.subarray(0, end))
+      const digest = mac(tag, sealMaced.to(end))
       for (let i = 0; i < TAG_BYTES; i++) sealScratch[end + i] = digest.charCodeAt(i)
       // No frame is put together here: the wire frame is the one copy of these pieces.
-      return [preambles[tag], sealScratch.subarray(MACED, end + TAG_BYTES)]
+      sealed[0] = preambles[tag]
+      sealed[1] = sealSent.to(end + TAG_BYTES)
+      return sealed
     },
 
     open(frame, me, channel, baseOf, context = '') {
@@ -216,7 +223,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
         openKeyIn = macKey
       }
       frame.copy(openScratch, MACED, start, tagAt)
-      if (!sameTag(frame, tagAt, mac(tag, openScratch.subarray(0, TEXT_AT + length)), TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
+      if (!sameTag(frame, tagAt, mac(tag, openMaced.to(TEXT_AT + length)), TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
       if (sender !== undefined && !keys.has(sender)) {
         if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value as string)
         keys.set(sender, { key: stream.key, macKey: stream.macKey, macKey3: stream.macKey3 })

@@ -3,6 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
 import { flip, reason, referenceStream, shifted } from '../helpers/sealing'
 import { createStreamSealer } from '../../src/streams'
+import { ScratchViews, writeHead } from '../../src/stream-fields'
 import type { Channel, StreamTag } from '../../src/streams'
 
 const S1 = 'first-mesh-secret-0123456789'
@@ -359,3 +360,27 @@ describe('stream frames against an independent reading of the README', () => {
   })
 })
 
+
+describe('stream frame fields', () => {
+  it('write each frame\'s own clock, whether or not the last frame had the same one', () => {
+    const into = Buffer.alloc(64)
+    for (const [clock, context] of [[1_765_000_000_123, '42'], [1_765_000_000_123, ''], [999, '7'], [1_765_000_000_124, '8'], [0, '']] as const) {
+      const end = writeHead(into, 3, clock, context)
+      expect(into.toString('latin1', 3, end)).to.equal(`${clock}|${context}|`)
+    }
+  })
+
+  it('give the same view of a scratch buffer for the same end, and fresh ones past the kept length', () => {
+    const scratch = Buffer.alloc(4096)
+    const views = new ScratchViews(scratch, 32)
+    const view = views.to(100)
+    expect(views.to(100)).to.equal(view)
+    expect(view.byteOffset - scratch.byteOffset).to.equal(32)
+    expect(view.length).to.equal(68)
+    scratch[32] = 7
+    expect(view[0]).to.equal(7)
+    const long = views.to(3000)
+    expect(long.length).to.equal(2968)
+    expect(views.to(3000)).not.to.equal(long)
+  })
+})
