@@ -6,7 +6,7 @@ import { textLength } from './json-pieces'
 import type { Text } from './json-pieces'
 import type { Links } from './links'
 import { release, write } from './outgoing'
-import type { HelloMessage, RequestMessage } from './protocol'
+import type { HelloMessage, ReplyMessage, RequestMessage } from './protocol'
 import { isPort } from './discovery'
 import type { Wiring } from './wiring'
 import { encodeFrame, FrameError } from './wire'
@@ -27,7 +27,7 @@ export interface AnswerSides {
  * `[null, sealed reply, id]` on the connection it came on, sealed for the sender it proved to be.
  */
 export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Socket, parts: unknown[]) => void {
-  const { uuid, short, options, gate, drops, streams } = wiring
+  const { uuid, short, options, gate, drops, streams, ledger } = wiring
   const { links } = sides
 
   /** A peer that greets us before discovery reported it: connect to it now, at the address it names. */
@@ -57,14 +57,20 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
       return drops.note('undecodable', 'a requester', (error as Error).message)
     }
     if (message?.type === 'hello') linkBack(message, socket)
+    const peer = opened.from ?? String(message?.from)
     const answer = (value: unknown) => {
       // Events the call emitted leave before its reply, as they would without batching.
       sides.flushPublished()
-      // Answering a goodbye tells the leaving peer that no call will follow: calls to it made before,
-      // held for the end of this turn of the event loop (gathered writes), leave first.
-      if (message?.type === 'goodbye') release(links.socketOf(String(message.from)))
+      // Answering a goodbye tells the leaving peer that no call will follow: calls to it made
+      // before, held for the end of this turn of the event loop (gathered writes), leave first, and
+      // the answer names the last of them, which the peer waits for (see ledger.ts).
+      if (message?.type === 'goodbye') {
+        release(links.socketOf(peer))
+        const lastRequest = ledger.lastSentTo(peer)
+        if (lastRequest !== undefined && (value as ReplyMessage)?.ok === true) value = { ...(value as object), lastRequest }
+      }
       if (!socket.writable) return
-      const sealed = gate.seal(serializeReply(value, options.maxPayload), opened.from ?? String(message?.from), channel, id, tag)
+      const sealed = gate.seal(serializeReply(value, options.maxPayload), peer, channel, id, tag)
       write(socket, encodeFrame([null, sealed, id]))
     }
     sides
@@ -75,6 +81,8 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
         answer({ ok: false, error: { name: 'GeneralError', message: String(error?.message ?? error), code: 500, className: 'general-error' } })
       })
       .catch((error) => debug('%s a reply could not be sent: %s', short, error?.message))
+    // After the handler took it: a goodbye that waited for this request may now let its app drain and close.
+    ledger.received(peer, id)
   }
 }
 

@@ -84,7 +84,11 @@ export type RequestMessage = HelloMessage | CallMessage | PingMessage | GoodbyeM
 
 /** Replies carry either a value or an error in wire form (see errors.ts). */
 export type ReplyMessage =
-  | { ok: true; value: unknown }
+  /**
+   * `lastRequest`, in the answer to a goodbye only: the id of the last request the answering app
+   * sent to the leaving one, which waits for it before it closes (apps before 0.1 do not send it).
+   */
+  | { ok: true; value: unknown; lastRequest?: string }
   | { ok: false; error: WireError }
   /** The provider is leaving and did not run the call: safe to send to another replica, whatever the method. */
   | { ok: false; refused: string }

@@ -151,7 +151,12 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
             settle(entry)
             if (err) return reject(new TransportError(describe(err), 'peer-gone'))
             try {
-              resolve(deserialize(text))
+              const reply = deserialize(text) as { lastRequest?: unknown } | undefined
+              // A goodbye's answer names the last request the peer sent us: it must have arrived
+              // before this app drains its calls and closes (it waits within the deadline).
+              const last = message.type === 'goodbye' ? reply?.lastRequest : undefined
+              if (typeof last === 'string' && entry.deadline) wiring.ledger.whenReceived(peer, last, entry.deadline - performance.now()).then(() => resolve(reply))
+              else resolve(reply)
             } catch (error) {
               reject(new TransportError(`undecodable reply: ${(error as Error).message}`, 'peer-gone'))
             }
@@ -169,6 +174,7 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
         // With other calls in flight (a gateway under load), a request waits for the rest of this
         // turn of the event loop, and leaves with the others made in it.
         write(socket, encodeFrame([sealed, id]), undefined, pending.size > 1)
+        wiring.ledger.sent(peer, id)
       })
     },
 

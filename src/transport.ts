@@ -11,6 +11,7 @@ import type { MeshDiscovery } from './discovery'
 import { KEEPALIVE_MS, Links } from './links'
 import type { PeerInfo } from './links'
 import { createPublished } from './published'
+import { RequestLedger } from './ledger'
 import { createRequests, TransportError } from './requests'
 import type { Sealer } from './security'
 import type { StreamTag } from './streams'
@@ -127,7 +128,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const streams = options.streams !== false
   const sha256 = streams && options.streamTag !== 'sha3-256'
   const wiring: Wiring = {
-    uuid, short, options, drops, sealer, streams, sha256,
+    uuid, short, options, drops, sealer, streams, sha256, ledger: new RequestLedger(),
     gate: createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason))),
     tagFor: (peerOpensSha256) => (sha256 && peerOpensSha256 ? 'sha256' : 'sha3-256')
   }
@@ -161,6 +162,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       down: (peer) => {
         // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
         requests.abandon(peer, 'the connection to the replica closed')
+        wiring.ledger.forget(peer)
         safely('peer-down', () => handlers.onPeerDown(peer))
       }
     }

@@ -1,5 +1,6 @@
 import type { Drops } from './drops'
 import type { Gate } from './gate'
+import type { RequestLedger } from './ledger'
 import type { Sealer } from './security'
 import type { StreamTag } from './streams'
 
@@ -17,6 +18,8 @@ export interface Wiring {
   streams: boolean
   /** Tags stream frames with SHA-256 (1.4) for the peers that open them. */
   sha256: boolean
+  /** Requests sent to and received from each peer, by id (for goodbyes). */
+  ledger: RequestLedger
   /** The tag of a stream frame to a peer: SHA-256 when both sides speak 1.4. */
   tagFor(peerOpensSha256: boolean | undefined): StreamTag
 }

@@ -1,5 +1,6 @@
 import { Drops } from '../../src/drops'
 import { createGate } from '../../src/gate'
+import { RequestLedger } from '../../src/ledger'
 import type { Wiring } from '../../src/wiring'
 
 /** What the parts of a transport share, for unit tests of one part: no secret, no frame source. */
@@ -13,6 +14,7 @@ export function testWiring(uuid = 'me'): Wiring {
     gate: createGate(undefined, uuid, drops, {}, () => undefined),
     streams: true,
     sha256: true,
+    ledger: new RequestLedger(),
     tagFor: () => 'sha256'
   }
 }

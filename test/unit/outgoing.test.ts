@@ -109,4 +109,28 @@ describe('outgoing writes', () => {
       await answers.close()
     }
   })
+
+  it('the answer to a goodbye names the last request sent to the leaving peer', async () => {
+    const answers = await connectedPair()
+    try {
+      const wiring = testWiring()
+      wiring.ledger.sent('leaving', '41')
+      wiring.ledger.sent('staying', '42')
+      const links = { socketOf: () => undefined, endpoint: () => undefined } as unknown as Links
+      const onRequestFrame = createAnswers(wiring, { links, source: {}, flushPublished: () => undefined, onRequest: async () => ({ ok: true, value: null }) })
+      onRequestFrame(answers.client, [JSON.stringify({ v: 1, type: 'goodbye', from: 'leaving', key: 'k' }), '7'])
+      await until(() => answers.received().includes('"lastRequest":"41"'))
+      // Other requests are answered as they are; the ledger notes that they arrived.
+      onRequestFrame(answers.client, [JSON.stringify({ v: 1, type: 'ping', from: 'staying', key: 'k', paths: [] }), '8'])
+      await until(() => answers.received().split('"ok":true').length === 3)
+      expect(answers.received().match(/lastRequest/g)).to.have.length(1)
+      let arrived = false
+      void wiring.ledger.whenReceived('staying', '8', 10_000).then(() => (arrived = true))
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(arrived).to.equal(true)
+    } finally {
+      await answers.close()
+    }
+  })
 })
+

@@ -29,4 +29,31 @@ describe('requests', () => {
       requests.close()
     }
   })
+
+  it('a goodbye resolves only once the request its answer names has arrived (or at its deadline)', async () => {
+    const ledger = testWiring().ledger
+    const local = { ...wiring, ledger }
+    const socket = { writableCorked: 0, cork() {}, uncork() {}, write: () => true } as unknown as Socket
+    const linked = { socketOf: () => socket, endpoint: () => undefined } as unknown as Links
+    const requests = createRequests(local, { links: linked, ownEndpoint: () => undefined, flushPublished: () => undefined })
+    const goodbye = { v: 1, type: 'goodbye', from: 'me', key: 'k' } as any
+    try {
+      let done = false
+      const answered = requests.request('peer', goodbye, 10_000).then((reply) => ((done = true), reply))
+      requests.onReplyFrame(socket, [null, JSON.stringify({ ok: true, value: null, lastRequest: '5' }), '1'])
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(done).to.equal(false)
+      ledger.received('peer', '5')
+      expect(await answered).to.deep.equal({ ok: true, value: null, lastRequest: '5' })
+      // The request never comes: the goodbye still resolves, at its deadline.
+      const started = Date.now()
+      const late = requests.request('peer', goodbye, 100)
+      requests.onReplyFrame(socket, [null, JSON.stringify({ ok: true, value: null, lastRequest: '9' }), '2'])
+      await late
+      expect(Date.now() - started).to.be.at.least(80)
+    } finally {
+      requests.close()
+    }
+  })
 })
+
