@@ -44,12 +44,15 @@ export class BufferPool {
     this.maxKept = options.maxKept ?? MAX_KEPT
   }
 
-  /** `size` bytes (uninitialized): a reused buffer when one fits, or a new one. */
+  /** `size` bytes (uninitialized): a reused buffer when one fits (at most twice the size), or a new one. */
   take(size: number): Buffer {
     let best = -1
+    // Not one more than twice the size it would have: a small frame must not hold a large buffer
+    // (while a slow subscriber's queue holds the frame, the next large one would need fresh memory).
+    const most = 2 * capacityFor(size)
     for (let i = 0; i < this.idle.length; i++) {
       const length = this.idle[i].buffer.length
-      if (length >= size && (best < 0 || length < this.idle[best].buffer.length)) best = i
+      if (length >= size && length <= most && (best < 0 || length < this.idle[best].buffer.length)) best = i
     }
     const whole = best >= 0 ? this.idle.splice(best, 1)[0].buffer : Buffer.allocUnsafeSlow(capacityFor(size))
     this.lent.add(whole.buffer)

@@ -7,6 +7,8 @@
  *
  * Request ids are an app's own counter, in decimal: a peer's requests reach us in increasing order
  * on one connection, so "the request with this id has arrived" is "the highest id seen is at least it".
+ * Without a secret, senders are who they claim to be: a forged request can end a wait early (or a
+ * forged answer make a goodbye wait its full second), as it could also say goodbye for another app.
  */
 const MAX_PEERS = 10_000 // peers remembered; the one first seen goes first (a flood of forged senders stays bounded)
 
@@ -71,13 +73,13 @@ export class RequestLedger {
     })
   }
 
-  /** The peer is gone: what is known of it goes, and whoever waits for it stops waiting. */
-  forget(peer: string) {
+  /**
+   * This app's connection to the peer closed: no request of ours is on its way there any more.
+   * What came from the peer stays (it came on the peer's own connection, which may still be open,
+   * and a goodbye may still wait for a request on it); it is bounded, and waits end at their deadline.
+   */
+  forgetSent(peer: string) {
     this.sentTo.delete(peer)
-    this.receivedFrom.delete(peer)
-    const waiting = this.waiters.get(peer)
-    this.waiters.delete(peer)
-    if (waiting) for (const waiter of waiting) waiter.done()
   }
 }
 

@@ -37,7 +37,7 @@ export interface Sealer {
    * The sealed frame, as the pieces to write one after the other (no copy of the ciphertext): on
    * `channel`'s stream to `to` (streams.ts) when given and the text is short, which the recipient
    * must open (protocol 1.3; 1.4 for a `sha256` tag), else sealed on its own (1.2). Valid until the
-   * next seal: a stream frame's last piece is a reused buffer.
+   * next seal: a stream frame's list of pieces, and its last piece, are reused.
    */
   seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag): Buffer[]
   /**

@@ -162,7 +162,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       down: (peer) => {
         // Calls in flight on a closed connection will never be answered: fail them now, not at the timeout.
         requests.abandon(peer, 'the connection to the replica closed')
-        wiring.ledger.forget(peer)
+        wiring.ledger.forgetSent(peer)
         safely('peer-down', () => handlers.onPeerDown(peer))
       }
     }

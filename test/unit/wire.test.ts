@@ -167,6 +167,14 @@ describe('large buffer pool', () => {
     expect(smalls.take(LENT_FRAME).buffer).to.equal(small[2].buffer)
   })
 
+  it('lends no idle buffer more than twice the size asked: a small frame does not hold a large one', () => {
+    const pool = new BufferPool()
+    const large = pool.take(4 * LARGE)
+    pool.give(large)
+    expect(pool.take(LENT_FRAME).buffer).not.to.equal(large.buffer)
+    expect(pool.take(3 * LARGE).buffer).to.equal(large.buffer)
+  })
+
   it('lends frames of LENT_FRAME bytes or more, so a burst of 64 KB batches reuses the same memory', () => {
     const before = largeBuffers.take(LENT_FRAME + 100)
     largeBuffers.give(before)
