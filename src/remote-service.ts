@@ -128,7 +128,8 @@ export class RemoteService {
     const { transport, uuid, key, timeout, forwardHeaders, idempotentMethods, maxRetries, replicaTimeout } = this.context
     const deadline = timeout > 0 ? performance.now() + timeout : Infinity
     const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) }
-    const tried = new Set<string>()
+    // Made on the first retry only: most calls never need it.
+    let tried: Set<string> | undefined
     let failures = 0
     for (;;) {
       const choice = this.replicas.pick(method, tried)
@@ -137,7 +138,7 @@ export class RemoteService {
         // No replica (or none left untried): a joining one may still take the call.
         const wait = Math.min(replicaTimeout, deadline - performance.now())
         if (await this.replicas.waitForReplica(wait)) continue
-        throw unavailableError(this.path, method, choice.error === 'none' ? 'no replica is available' : `all ${tried.size} replica(s) failed`)
+        throw unavailableError(this.path, method, choice.error === 'none' ? 'no replica is available' : `all ${tried?.size ?? 0} replica(s) failed`)
       }
       const left = deadline - performance.now()
       // Out of time after waits or retries: never send a call that the caller has already given up on.
@@ -154,6 +155,7 @@ export class RemoteService {
         if (error.reason === 'peer-gone' && idempotentMethods.includes(method) && failures < maxRetries) {
           failures++
           this.context.stats.retries++
+          tried ??= new Set()
           tried.add(choice.uuid)
           continue
         }
@@ -162,6 +164,7 @@ export class RemoteService {
       if (!reply || typeof reply !== 'object') throw unavailableError(this.path, method, 'the replica sent a malformed reply')
       if (reply.ok) return reply.value
       if ('refused' in reply) {
+        tried ??= new Set()
         tried.add(choice.uuid)
         continue
       }

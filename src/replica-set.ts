@@ -38,8 +38,8 @@ export class ReplicaSet {
     return this.replicas.size
   }
 
-  /** The next replica that serves `method`, skipping `exclude` (replicas this call already tried). */
-  pick(method: string, exclude: Set<string>): { uuid: string } | { error: 'none' | 'method' | 'exhausted' } {
+  /** The next replica that serves `method`, skipping `exclude` (replicas this call already tried, if any). */
+  pick(method: string, exclude?: Set<string>): { uuid: string } | { error: 'none' | 'method' | 'exhausted' } {
     const uuids = this.order
     if (uuids.length === 0) return { error: 'none' }
     let serving = 0
@@ -48,7 +48,7 @@ export class ReplicaSet {
       const uuid = uuids[index]
       if (!this.replicas.get(uuid)!.methods.includes(method)) continue
       serving++
-      if (exclude.has(uuid)) continue
+      if (exclude?.has(uuid)) continue
       this.cursor = (index + 1) % uuids.length
       return { uuid }
     }
