@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import net from 'net'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { load } from '../helpers/load'
 import { socketsBy } from '../helpers/processes'
@@ -94,6 +95,37 @@ describe('failures', function () {
     expect(stream.failures().map((r) => r.error?.message)).to.deep.equal([])
     expect(writes.failures().map((r) => r.error?.message)).to.deep.equal([])
     expect(three.uuid).to.be.a('string')
+  })
+
+  it('a call written just before the answer to a goodbye, and held up on its way, is still served', async () => {
+    const leaving = await mesh.child('leaving', { key: 'late', services: ['todos:late'], replica: 'leaving' })
+    const gateway = await mesh.app({ key: 'gateway-late' })
+    const late = await gateway.distribution.waitForService('late')
+    const { responder } = await leaving.send({ cmd: 'ports' })
+    // The network holds what the gateway writes to the leaving app's responder for 300 ms; its
+    // answer to the app's goodbye leaves on another connection (the app's to the gateway) at once.
+    const write = net.Socket.prototype.write
+    const own = Object.hasOwn(net.Socket.prototype, 'write')
+    let held = 0
+    net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+      if (this.remotePort !== responder) return (write as (...a: unknown[]) => boolean).apply(this, args)
+      held++
+      setTimeout(() => (write as (...a: unknown[]) => boolean).apply(this, args), 300)
+      return true
+    }
+    try {
+      // Not idempotent: lost on the way, it would fail with Unavailable instead of moving on.
+      const created = late.create({ title: 'sent before the goodbye' })
+      await waitFor(() => held > 0, 2000, 'the call to be written')
+      const exited = leaving.send({ cmd: 'exit' })
+      const item = await created
+      expect(item).to.include({ title: 'sent before the goodbye' })
+      expect(item.id).to.be.a('number')
+      await exited
+    } finally {
+      if (own) net.Socket.prototype.write = write
+      else delete (net.Socket.prototype as { write?: unknown }).write
+    }
   })
 
   it('a single replica restarted gracefully: calls wait for its successor instead of failing', async () => {
