@@ -46,8 +46,8 @@ export class RequestLedger {
   }
 
   /**
-   * Resolves once the request `id` from `peer` has arrived, or after `ms`, or when the peer is
-   * forgotten. Never rejects: a request that does not come must not keep an app from closing.
+   * Resolves once the request `id` from `peer` has arrived, or after `ms`. Never rejects: a
+   * request that does not come must not keep an app from closing.
    */
   whenReceived(peer: string, id: string, ms: number): Promise<void> {
     const n = Number(id)
