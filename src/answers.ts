@@ -8,6 +8,7 @@ import type { Links } from './links'
 import { release, write } from './outgoing'
 import type { HelloMessage, ReplyMessage, RequestMessage } from './protocol'
 import { isPort } from './discovery'
+import { namedTag } from './streams'
 import type { Wiring } from './wiring'
 import { encodeFrame, FrameError } from './wire'
 
@@ -36,8 +37,8 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
     if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
     const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
     if (!host || host === '0.0.0.0' || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
-    const sha256 = endpoint.streams === true && endpoint.streamTag === 'sha256'
-    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, sha256 }, false)
+    const streamTag = endpoint.streams === true ? namedTag(endpoint.streamTag) : undefined
+    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, streamTag }, false)
   }
 
   return function onRequestFrame(socket, parts) {

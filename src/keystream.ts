@@ -8,7 +8,7 @@ import type { Channel } from './stream-fields'
  * frame's bytes come from memory, XORed in JavaScript a word at a time, with no native call.
  */
 const CHUNK = 8 * 1024 // keystream computed ahead per stream
-const MAX_CHUNKS = 256 // streams holding a chunk at once (2 MB)
+const MAX_CHUNKS = 512 // keystreams holding a chunk at once (4 MB): a stream's, and the pads of its `S4.` frames
 const REFILL_BELOW = 2048 // bytes left in a chunk when the next one is computed
 const ZEROS = Buffer.alloc(CHUNK + 16)
 
@@ -30,16 +30,23 @@ export class Keystream {
   refilling = false
   /** The clock of the newest frame opened (receiving). */
   clock = 0
+  /**
+   * The pads of the stream's `S4.` frames: a keystream of its own, under its own key, whose bytes
+   * [p, p + 16) are the Poly1305 `s` of the frame at position p. Never XORed into a text, so no
+   * plaintext, guessed or known, gives any of it away. Made on a stream's first `S4.` frame.
+   */
+  pads: Keystream | undefined = undefined
 
   constructor(
-    readonly key: KeyObject,
-    /** The MAC keys of `S2.` (SHA3) and `S3.` (SHA-256) frames: one key per kind of tag. */
-    readonly macKey: Buffer,
-    readonly macKey3: Buffer,
+    readonly keys: StreamKeys,
     readonly nonce: Buffer,
     /** The recipient (sending), or the sender's uuid (receiving). */
     readonly peer: string
   ) {}
+
+  get key() {
+    return this.keys.key
+  }
 }
 
 /** A cipher producing the keystream from byte `at` on. */
@@ -114,6 +121,7 @@ export function createKeystreams(): Keystreams {
     chunked.delete(stream)
     stream.chunk = undefined
     stream.chunk32 = undefined
+    if (stream.pads) drop(stream.pads)
   }
 
   return {
@@ -139,16 +147,31 @@ export function createKeystreams(): Keystreams {
 
 export interface StreamKeys {
   key: KeyObject
+  /** The MAC keys of `S2.` (SHA3) and `S3.` (SHA-256) frames: one key per kind of tag. */
   macKey: Buffer
   macKey3: Buffer
+  /** The key of the pads of `S4.` frames, and their Poly1305 `r` (clamped by Poly1305 itself). */
+  padKey: KeyObject
+  polyR: Buffer
 }
 
+/** The bytes of a Poly1305 `r`. */
+export const POLY_R_BYTES = 16
+
 /**
- * The cipher key and the MAC keys of the stream from `from` to `to` on `channel`. HKDF's output is
- * the same stream of bytes whatever length is asked, so the first two keys are those of 1.3, and
- * the MAC key of `S3.` frames comes after them: a tag of one kind says nothing about the other.
+ * The keys of the stream from `from` to `to` on `channel`. HKDF's output is the same stream of
+ * bytes whatever length is asked, so the first two keys are those of 1.3, the MAC key of `S3.`
+ * frames comes after them, and the two keys of `S4.` frames after that: a tag of one kind says
+ * nothing about another.
  */
 export function streamKeys(base: Buffer, from: string, to: string, channel: Channel): StreamKeys {
-  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + 2 * MAC_KEY_BYTES))
-  return { key: createSecretKey(keys.subarray(0, 32)), macKey: keys.subarray(32, 32 + MAC_KEY_BYTES), macKey3: keys.subarray(32 + MAC_KEY_BYTES) }
+  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + 2 * MAC_KEY_BYTES + 32 + POLY_R_BYTES))
+  const pads = 32 + 2 * MAC_KEY_BYTES
+  return {
+    key: createSecretKey(keys.subarray(0, 32)),
+    macKey: keys.subarray(32, 32 + MAC_KEY_BYTES),
+    macKey3: keys.subarray(32 + MAC_KEY_BYTES, pads),
+    padKey: createSecretKey(keys.subarray(pads, pads + 32)),
+    polyR: keys.subarray(pads + 32)
+  }
 }

@@ -176,8 +176,9 @@ export interface ResolvedOptions {
   /** Seal on streams to the peers that open them (1.3); FEATHERS_MESH_STREAMS=false seals each message on its own, as 1.2 did. */
   streams: boolean
   /**
-   * The tag of the stream frames this app sends where the peer opens them: `sha256` (1.4), or
-   * `sha3-256` with FEATHERS_MESH_STREAMS=1.3, which stands in for an app of 1.3.
+   * The newest kind of stream frame tag this app opens, and sends where the peer opens it too:
+   * `poly1305` (1.5); `sha256` with FEATHERS_MESH_STREAMS=1.4 and `sha3-256` with
+   * FEATHERS_MESH_STREAMS=1.3, which stand in for apps of 1.4 and 1.3.
    */
   streamTag: StreamTag
   remoteParams: string[]

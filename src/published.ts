@@ -7,6 +7,7 @@ import type { Text } from './json-pieces'
 import type { Endpoint } from './discovery'
 import { Batch, write } from './outgoing'
 import type { PublishedMessage } from './protocol'
+import { commonTag } from './streams'
 import type { StreamTag } from './streams'
 import type { Wiring } from './wiring'
 import { encodeFrame, FrameError } from './wire'
@@ -17,10 +18,11 @@ const debug = createDebug('feathers-mesh:published')
 const PUBLISHED = 'message::mesh'
 // Topic of a frame holding a JSON list of published messages (since protocol 1.1).
 const PUBLISHED_BATCH = 'message::mesh-batch'
-// The one frame a subscriber sends: it opens stream-sealed frames (since 1.3), or also those
-// tagged with SHA-256 (since 1.4; sent only to a publisher that advertises them).
-const OPENS_STREAMS = 'mesh-opens-streams'
-const OPENS_SHA256 = 'mesh-opens-streams-sha256'
+// The one frame a subscriber sends: it opens stream-sealed frames (since 1.3), also those tagged
+// with SHA-256 (since 1.4), or also those tagged with Poly1305 (since 1.5). A word is sent only to a
+// publisher that advertises that kind of tag: an older one would take it for garbage.
+const OPENS: Record<StreamTag, string> = { 'sha3-256': 'mesh-opens-streams', sha256: 'mesh-opens-streams-sha256', poly1305: 'mesh-opens-streams-poly1305' }
+const OPENED = new Map(Object.entries(OPENS).map(([tag, word]) => [word, tag as StreamTag]))
 
 export interface Published {
   /** Queues a message for every subscriber; the messages of one tick leave as one frame. */
@@ -40,7 +42,7 @@ export interface Published {
  * messages in from the publishers this app subscribes to.
  */
 export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; ready?: boolean }, onPublished: (message: PublishedMessage) => void): Published {
-  const { short, options, gate, drops, sealer, streams, sha256 } = wiring
+  const { short, options, gate, drops, sealer, streams, streamTag } = wiring
   // What each subscriber said it opens (nothing yet: frames sealed on their own).
   const opensStreams = new WeakMap<Socket, StreamTag>()
   let dropped = 0
@@ -68,14 +70,14 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
     // travels in both forms: each form has its own replay check, so a copy of the other form, taken
     // from another subscriber's connection, would open once more.
     let everyOpens = true
-    let everySha256 = true
+    let tag = streamTag
     for (const socket of sockets) {
       const opens = opensStreams.get(socket)
       everyOpens &&= opens !== undefined
-      everySha256 &&= opens === 'sha256'
+      tag = commonTag(tag, opens)
     }
     const channel = streams && sealer && everyOpens ? 'events' : undefined
-    const frame = encodeFrame([topic, gate.seal(text, '*', channel, undefined, wiring.tagFor(everySha256))])
+    const frame = encodeFrame([topic, gate.seal(text, '*', channel, undefined, tag)])
     let writing = sockets.length
     const written = frame.length >= LENT_FRAME ? () => --writing === 0 && largeBuffers.give(frame) : undefined
     for (const socket of sockets) write(socket, frame, written)
@@ -110,9 +112,9 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
     flush: () => batch.flush(),
 
     onSubscriberFrame(socket, parts) {
-      if (parts.length === 1 && parts[0] === OPENS_STREAMS) return void opensStreams.set(socket, 'sha3-256')
-      // (An app standing in for one of 1.3 does not know the word, as one of 1.3 would not.)
-      if (parts.length === 1 && parts[0] === OPENS_SHA256 && sha256) return void opensStreams.set(socket, 'sha256')
+      // (An app standing in for an older one does not know the newer words, as the older one would not.)
+      const opens = parts.length === 1 && typeof parts[0] === 'string' ? OPENED.get(parts[0]) : undefined
+      if (opens !== undefined && commonTag(streamTag, opens) === opens) return void opensStreams.set(socket, opens)
       throw new FrameError(`a subscriber sent a frame (${socket.remoteAddress})`)
     },
 
@@ -134,7 +136,7 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
 
     greet(socket, endpoint) {
       // Only to a publisher that says it opens them too: one of 1.2 would cut the connection.
-      if (streams && sealer && endpoint.streams) write(socket, encodeFrame([sha256 && endpoint.sha256 ? OPENS_SHA256 : OPENS_STREAMS]))
+      if (streams && sealer && endpoint.streams) write(socket, encodeFrame([OPENS[commonTag(streamTag, endpoint.streamTag)]]))
     }
   }
 }

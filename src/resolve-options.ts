@@ -73,7 +73,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
     secrets: resolveSecrets(options.secret, env),
     streams: envBoolean(env, 'FEATHERS_MESH_STREAMS') ?? true,
-    streamTag: env.FEATHERS_MESH_STREAMS?.trim() === '1.3' ? 'sha3-256' : 'sha256',
+    streamTag: ({ '1.3': 'sha3-256', '1.4': 'sha256' } as const)[env.FEATHERS_MESH_STREAMS?.trim() ?? ''] ?? 'poly1305',
     remoteParams: checkList('remoteParams', options.remoteParams, [...DEFAULT_REMOTE_PARAMS]),
     idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
     maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),

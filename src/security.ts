@@ -70,7 +70,7 @@ const afterTurn = (task: () => void) => setImmediate(task).unref()
  * `secrets[0]` seals; every secret opens, so a rolling deployment can change the secret. An app that
  * `speaks` 1.3 stands in for one (tests, benchmarks): `S3.` frames are unknown to it.
  */
-export function createSealer(secrets: string[], partition: string, uuid: string, speaks: '1.3' | '1.4' = '1.4'): Sealer {
+export function createSealer(secrets: string[], partition: string, uuid: string, speaks: '1.3' | '1.4' | '1.5' = '1.5'): Sealer {
   const own = partitionKey(secrets[0], partition)
   const header = Buffer.from(`${partition}.${own.id}.${uuid}`)
   if (header.length > S1_HEADER_MAX) throw new RangeError(`the partition key is too long to seal under (${header.length} bytes of header)`)

@@ -10,13 +10,17 @@ import * as crypto from 'crypto'
 /** The channel a stream carries: a sender keeps one stream per recipient and channel. */
 export type Channel = 'calls' | 'replies' | 'events'
 
-/** The hash a stream frame's tag is cut from: `sha3-256` (`S2.`, 1.3) or `sha256` (`S3.`, 1.4). */
-export type StreamTag = 'sha3-256' | 'sha256'
+/**
+ * How a stream frame is tagged: a hash cut to 16 bytes, `sha3-256` (`S2.`, 1.3) or `sha256` (`S3.`,
+ * 1.4), or Poly1305 (`S4.`, 1.5) under a one-time key.
+ */
+export type StreamTag = 'sha3-256' | 'sha256' | 'poly1305'
 
 export const MAGIC = Buffer.from('S2.') // its second byte is the kind's digit
 export const KIND_AT = 1
 export const DIGIT_SHA3 = 0x32 // '2'
 export const DIGIT_SHA256 = 0x33 // '3'
+export const DIGIT_POLY1305 = 0x34 // '4'
 export const PREAMBLE = MAGIC.length + 2
 export const NONCE_BYTES = 8
 export const POSITION_BYTES = 8
@@ -30,14 +34,29 @@ export const HEADER_MAX = 128 + 1 + 8 + 1 + 64
 export function streamTagOf(part: unknown): StreamTag | undefined {
   if (!Buffer.isBuffer(part) || part.length < MAGIC.length || part[0] !== MAGIC[0] || part[2] !== MAGIC[2]) return undefined
   const digit = part[KIND_AT]
-  return digit === DIGIT_SHA256 ? 'sha256' : digit === DIGIT_SHA3 ? 'sha3-256' : undefined
+  return digit === DIGIT_POLY1305 ? 'poly1305' : digit === DIGIT_SHA256 ? 'sha256' : digit === DIGIT_SHA3 ? 'sha3-256' : undefined
 }
 
 export const isStreamFrame = (part: unknown): boolean => streamTagOf(part) !== undefined
 
+const TAG_RANK: Record<StreamTag, number> = { 'sha3-256': 0, sha256: 1, poly1305: 2 }
+
+/** The newest kind of tag both sides open: an app opens its own kind and every older one (a peer that named none opens `S2.`). */
+export function commonTag(mine: StreamTag, theirs: StreamTag | undefined): StreamTag {
+  if (theirs === undefined) return 'sha3-256'
+  return TAG_RANK[theirs] < TAG_RANK[mine] ? theirs : mine
+}
+
+/** The kind of tag a peer's advertisement or hello names (`streamTag`): 1.3 named none. */
+export function namedTag(value: unknown): StreamTag {
+  return value === 'poly1305' || value === 'sha256' ? value : 'sha3-256'
+}
+
+/** The hashes of `S2.` and `S3.` tags. */
+export type HashTag = Exclude<StreamTag, 'poly1305'>
 const oneShot = (crypto as unknown as { hash?: (algorithm: string, data: Buffer, encoding: 'latin1') => string }).hash
 /** The MAC of `data` as a latin1 string: no buffer allocated (Node 20.12+; older versions build a Hash). */
-export const mac = oneShot ? (tag: StreamTag, data: Buffer) => oneShot(tag, data, 'latin1') : (tag: StreamTag, data: Buffer) => crypto.createHash(tag).update(data).digest('latin1' as 'base64')
+export const mac = oneShot ? (tag: HashTag, data: Buffer) => oneShot(tag, data, 'latin1') : (tag: HashTag, data: Buffer) => crypto.createHash(tag).update(data).digest('latin1' as 'base64')
 
 const BAR = 0x7c // '|'
 const CLOCK_DIGITS = 16
@@ -61,6 +80,13 @@ export const utf8Write: (into: Buffer, text: string, at: number) => number = buf
 export function sameTag(frame: Buffer, offset: number, tag: string, length: number) {
   let diff = 0
   for (let i = 0; i < length; i++) diff |= frame[offset + i] ^ tag.charCodeAt(i)
+  return diff === 0
+}
+
+/** Whether the `length` bytes at `offset` of `a` and at `at` of `b` are equal, in time that does not depend on where they differ. */
+export function sameBytes(a: Buffer, offset: number, b: Buffer, at: number, length: number) {
+  let diff = 0
+  for (let i = 0; i < length; i++) diff |= a[offset + i] ^ b[at + i]
   return diff === 0
 }
 

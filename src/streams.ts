@@ -1,11 +1,12 @@
 import { randomBytes } from 'crypto'
-import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, streamKeys, wordsOf } from './keystream'
+import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, POLY_R_BYTES, streamKeys, wordsOf } from './keystream'
+import { createPoly1305, POLY1305_MEMORY } from './poly1305'
 import type { StreamKeys } from './keystream'
-import { hasContext, isPlainContext, mac, readClock, readPosition, sameTag, ScratchViews, streamTagOf, utf8Write, writeHead, writePosition } from './stream-fields'
-import { DIGIT_SHA256, DIGIT_SHA3, HEADER_MAX, KIND_AT, MACED, MAGIC, NONCE_BYTES, POSITION_BYTES, PREAMBLE, STREAM_CONTEXT, TAG_BYTES, TEXT_AT } from './stream-fields'
+import { hasContext, isPlainContext, mac, readClock, readPosition, sameBytes, sameTag, ScratchViews, streamTagOf, utf8Write, writeHead, writePosition } from './stream-fields'
+import { DIGIT_POLY1305, DIGIT_SHA256, DIGIT_SHA3, HEADER_MAX, KIND_AT, MACED, MAGIC, NONCE_BYTES, POSITION_BYTES, PREAMBLE, STREAM_CONTEXT, TAG_BYTES, TEXT_AT } from './stream-fields'
 import type { Channel, StreamTag } from './stream-fields'
 
-export { isStreamFrame, streamTagOf } from './stream-fields'
+export { commonTag, isStreamFrame, namedTag, streamTagOf } from './stream-fields'
 export type { Channel, StreamTag } from './stream-fields'
 
 /**
@@ -54,6 +55,21 @@ const MAX_RECEIVING = 10_000 // streams whose position is remembered; the oldest
 const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten first (a new one takes a new nonce)
 const KEY_CACHE = 1024 // keys of senders whose frames opened, so a stale or replayed frame costs no derivation
 const CHANNELS: Channel[] = ['calls', 'replies', 'events']
+/**
+ * Where a sealer keeps its bytes in its Poly1305 instance's memory: the one-time key (r, then the
+ * frame's pad as s), the tag of a frame being opened, then the scratch buffers of sealing and opening.
+ */
+const POLY_KEY = 0
+const POLY_OUT = 32
+const SEAL_SCRATCH = 64
+const SEAL_BYTES = TEXT_AT + MAX_CIPHERTEXT + TAG_BYTES
+const OPEN_SCRATCH = SEAL_SCRATCH + SEAL_BYTES + (8 - (SEAL_BYTES % 8))
+const OPEN_BYTES = TEXT_AT + MAX_CIPHERTEXT
+if (OPEN_SCRATCH + OPEN_BYTES > POLY1305_MEMORY) throw new Error('the scratch buffers of stream frames do not fit in a Poly1305 instance')
+/** The least a frame tagged with Poly1305 moves its stream on: its pad's 16 bytes are used once. */
+const PAD_BYTES = 16
+/** An `S4.` frame this far beyond its stream's position gets a pad computed for itself alone (before its tag is checked, nothing is kept). */
+const NEAR = MAX_FRAME_KEYSTREAM
 
 export type StreamOpened = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
 
@@ -71,11 +87,13 @@ export interface StreamSealer {
 
 /**
  * Stream sealing for one app: `base` is its partition key under the sealing secret, `header` names
- * it. An app that `speaks` 1.3 (only to stand in for one, in tests and benchmarks) does what 1.3
- * did: it opens no `S3.` frames and does not start frames on multiples of 4.
+ * it. An app that `speaks` an older protocol (only to stand in for one, in tests and benchmarks)
+ * does what it did: 1.3 opens no `S3.` frames and does not start frames on multiples of 4; 1.3 and
+ * 1.4 open no `S4.` frames.
  */
-export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, speaks: '1.3' | '1.4' = '1.4'): StreamSealer {
-  const aligned = speaks === '1.4'
+export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, speaks: '1.3' | '1.4' | '1.5' = '1.5'): StreamSealer {
+  const aligned = speaks !== '1.3'
+  const opensPoly = speaks === '1.5'
   if (header.length > HEADER_MAX) throw new RangeError(`the partition key is too long to seal under (${header.length} bytes of header)`)
   const preambleOf = (digit: number) => {
     const preamble = Buffer.alloc(PREAMBLE + header.length)
@@ -85,15 +103,18 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     header.copy(preamble, PREAMBLE)
     return preamble
   }
-  const preambles: Record<StreamTag, Buffer> = { 'sha3-256': preambleOf(DIGIT_SHA3), sha256: preambleOf(DIGIT_SHA256) }
+  const preambles: Record<StreamTag, Buffer> = { 'sha3-256': preambleOf(DIGIT_SHA3), sha256: preambleOf(DIGIT_SHA256), poly1305: preambleOf(DIGIT_POLY1305) }
   const sending = new Map<string, Keystream>() // `to/channel` → stream
   const receiving = new Map<string, Keystream>() // `header/channel/nonce` → stream, once a frame of it opened
   const keys = new Map<string, StreamKeys>() // `header/channel` → keys, once a frame opened
   const keystreams = createKeystreams()
   // What a frame's tag covers (see MACED) while it is sealed, and while it is opened. The MAC key
   // (and, sealing, the nonce) is copied in only when it differs from the last frame's.
-  const sealScratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT + TAG_BYTES)
-  const openScratch = Buffer.alloc(TEXT_AT + MAX_CIPHERTEXT)
+  const poly = createPoly1305()
+  const memory = poly.memory
+  const memory32 = wordsOf(memory)
+  const sealScratch = memory.subarray(SEAL_SCRATCH, SEAL_SCRATCH + SEAL_BYTES)
+  const openScratch = memory.subarray(OPEN_SCRATCH, OPEN_SCRATCH + OPEN_BYTES)
   const sealScratch32 = wordsOf(sealScratch)
   const openScratch32 = wordsOf(openScratch)
   const sealMaced = new ScratchViews(sealScratch, 0) // what a tag covers, with the MAC key
@@ -104,6 +125,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
   let sealKeyIn: Buffer | undefined
   let sealNonceOf: Keystream | undefined
   let openKeyIn: Buffer | undefined
+  let polyKeyOf: Keystream | undefined // the stream whose Poly1305 r is in memory
   // Per channel, the stream of the last frame sent and of the last frame opened: a call and its
   // reply mostly go to and come from the same peer, and finding the stream again then costs
   // no string built or hashed.
@@ -121,8 +143,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     let stream = sending.get(id)
     if (!stream) {
       forgetOldest(sending, MAX_SENDING)
-      const { key, macKey, macKey3 } = streamKeys(base, uuid, to, channel)
-      stream = new Keystream(key, macKey, macKey3, randomBytes(NONCE_BYTES), to)
+      stream = new Keystream(streamKeys(base, uuid, to, channel), randomBytes(NONCE_BYTES), to)
       sending.set(id, stream)
     }
     lastSent[channel] = stream
@@ -142,6 +163,21 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     }
   }
 
+  /**
+   * Puts the one-time Poly1305 key of the `S4.` frame at `position` of `stream` in memory: the
+   * stream's r, and as s the 16 bytes of its pads from `position` on (kept ahead when `keep`).
+   */
+  function polyKey(stream: Keystream, position: number, keep: boolean) {
+    if (polyKeyOf !== stream) {
+      stream.keys.polyR.copy(memory, POLY_KEY)
+      polyKeyOf = stream
+    }
+    const pads = (stream.pads ??= new Keystream({ ...stream.keys, key: stream.keys.padKey }, stream.nonce, stream.peer))
+    pads.next = stream.next
+    for (let i = POLY_R_BYTES; i < 32; i++) memory[POLY_KEY + i] = 0
+    keystreams.xorInto(pads, position, PAD_BYTES, keep, memory, memory32, POLY_KEY + POLY_R_BYTES)
+  }
+
   /** The stream of the frame opened last on `channel`, when this frame's header and nonce are the same. */
   function sameAsLast(frame: Buffer, channel: Channel, nonceEnd: number): Keystream | undefined {
     const last = lastOpened[channel]
@@ -157,27 +193,33 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     seal(text, to, channel, context = '', tag = 'sha3-256') {
       if (text.length > STREAM_TEXT || !isPlainContext(context)) throw new RangeError('a stream frame holds a text of at most 2048 characters and a context of at most 16 ASCII characters')
       if (!aligned && tag === 'sha256') throw new RangeError('an app of 1.3 tags stream frames with SHA3-256 only')
+      if (!opensPoly && tag === 'poly1305') throw new RangeError(`an app of ${speaks} does not tag stream frames with Poly1305`)
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
       const textAt = writeHead(sealScratch, TEXT_AT, Date.now(), context)
       const length = textAt - TEXT_AT + utf8Write(sealScratch, text, textAt)
       const at = stream.next
       // Frames start at multiples of 4 (the skipped bytes are never used), so that their keystream
-      // is XORed a word at a time.
-      stream.next += aligned ? length + ((4 - (length % 4)) % 4) : length
+      // is XORed a word at a time; one tagged with Poly1305 moves the stream on by 16 bytes at least.
+      stream.next += aligned ? Math.max(length + ((4 - (length % 4)) % 4), tag === 'poly1305' ? PAD_BYTES : 0) : length
       keystreams.xorInto(stream, at, length, true, sealScratch, sealScratch32, TEXT_AT)
-      const macKey = tag === 'sha256' ? stream.macKey3 : stream.macKey
-      if (sealKeyIn !== macKey) {
-        macKey.copy(sealScratch)
-        sealKeyIn = macKey
-      }
       if (sealNonceOf !== stream) {
         stream.nonce.copy(sealScratch, MACED)
         sealNonceOf = stream
       }
       writePosition(sealScratch, MACED + NONCE_BYTES, at)
       const end = TEXT_AT + length
-      const digest = mac(tag, sealMaced.to(end))
-      for (let i = 0; i < TAG_BYTES; i++) sealScratch[end + i] = digest.charCodeAt(i)
+      if (tag === 'poly1305') {
+        polyKey(stream, at, true)
+        poly.tag(POLY_KEY, SEAL_SCRATCH + MACED, end - MACED, SEAL_SCRATCH + end)
+      } else {
+        const macKey = tag === 'sha256' ? stream.keys.macKey3 : stream.keys.macKey
+        if (sealKeyIn !== macKey) {
+          macKey.copy(sealScratch)
+          sealKeyIn = macKey
+        }
+        const digest = mac(tag, sealMaced.to(end))
+        for (let i = 0; i < TAG_BYTES; i++) sealScratch[end + i] = digest.charCodeAt(i)
+      }
       // No frame is put together here: the wire frame is the one copy of these pieces.
       sealed[0] = preambles[tag]
       sealed[1] = sealSent.to(end + TAG_BYTES)
@@ -186,8 +228,8 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
 
     open(frame, me, channel, baseOf, context = '') {
       const tag = streamTagOf(frame)
-      // To an app of 1.3, an `S3.` frame is no sealed frame at all.
-      if (!aligned && tag === 'sha256') return { ok: false, reason: 'not sealed' }
+      // To an app of 1.3, an `S3.` frame is no sealed frame at all; nor an `S4.` one to an app of 1.4.
+      if ((!aligned && tag === 'sha256') || (!opensPoly && tag === 'poly1305')) return { ok: false, reason: 'not sealed' }
       if (tag === undefined || frame.length < PREAMBLE) return { ok: false, reason: 'malformed' }
       const headerLength = frame.readUInt16BE(MAGIC.length)
       const start = PREAMBLE + headerLength // of the nonce
@@ -213,27 +255,34 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
             if (typeof base === 'string') return { ok: false, reason: base }
             found = streamKeys(base, name.slice(uuidDot + 1), channel === 'events' ? '*' : me, channel)
           }
-          stream = new Keystream(found.key, found.macKey, found.macKey3, Buffer.from(frame.subarray(start, start + NONCE_BYTES)), name.slice(uuidDot + 1))
+          stream = new Keystream(found, Buffer.from(frame.subarray(start, start + NONCE_BYTES)), name.slice(uuidDot + 1))
         }
       }
-      // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead.
-      const macKey = tag === 'sha256' ? stream.macKey3 : stream.macKey
-      if (openKeyIn !== macKey) {
-        macKey.copy(openScratch)
-        openKeyIn = macKey
-      }
+      // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead
+      // (a pad near the stream's position comes from the chunk of pads it already has).
       frame.copy(openScratch, MACED, start, tagAt)
-      if (!sameTag(frame, tagAt, mac(tag, openMaced.to(TEXT_AT + length)), TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
+      const at = readPosition(frame, start + NONCE_BYTES)
+      const known = stream.next > 0
+      if (tag === 'poly1305') {
+        polyKey(stream, at, known && at >= stream.next && at - stream.next < NEAR)
+        poly.tag(POLY_KEY, OPEN_SCRATCH + MACED, TEXT_AT + length - MACED, POLY_OUT)
+        if (!sameBytes(frame, tagAt, memory, POLY_OUT, TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
+      } else {
+        const macKey = tag === 'sha256' ? stream.keys.macKey3 : stream.keys.macKey
+        if (openKeyIn !== macKey) {
+          macKey.copy(openScratch)
+          openKeyIn = macKey
+        }
+        if (!sameTag(frame, tagAt, mac(tag, openMaced.to(TEXT_AT + length)), TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
+      }
       if (sender !== undefined && !keys.has(sender)) {
         if (keys.size >= KEY_CACHE) keys.delete(keys.keys().next().value as string)
-        keys.set(sender, { key: stream.key, macKey: stream.macKey, macKey3: stream.macKey3 })
+        keys.set(sender, stream.keys)
       }
       const from = stream.peer
-      const at = readPosition(frame, start + NONCE_BYTES)
       // Positions only grow within a stream: a frame below the end of the last one opened is a
       // replay (or comes from a dead connection).
       if (at < stream.next) return { ok: false, reason: 'replayed', from }
-      const known = stream.next > 0
       keystreams.xorInto(stream, at, length, known, openScratch, openScratch32, TEXT_AT)
       const end = TEXT_AT + length
       const clock = readClock(openScratch, TEXT_AT, end, after)

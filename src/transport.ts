@@ -14,6 +14,7 @@ import { createPublished } from './published'
 import { RequestLedger } from './ledger'
 import { createRequests, TransportError } from './requests'
 import type { Sealer } from './security'
+import { commonTag } from './streams'
 import type { StreamTag } from './streams'
 import type { HelloMessage, PublishedMessage, RequestMessage } from './protocol'
 import type { Wiring } from './wiring'
@@ -88,7 +89,7 @@ export interface TransportOptions {
   hellos?: { seq: () => number }
   /** Seal on streams (1.3) to the peers that say they open them. Off only to stand in for an older app. */
   streams?: boolean
-  /** Tag stream frames with SHA-256 (1.4, the default) for the peers that open them; `sha3-256` stands in for an app of 1.3. */
+  /** The newest kind of stream frame tag to open and send (`poly1305`, 1.5, by default); `sha256` and `sha3-256` stand in for apps of 1.4 and 1.3. */
   streamTag?: StreamTag
 }
 
@@ -126,11 +127,11 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     }
   }
   const streams = options.streams !== false
-  const sha256 = streams && options.streamTag !== 'sha3-256'
+  const streamTag: StreamTag = options.streamTag ?? 'poly1305'
   const wiring: Wiring = {
-    uuid, short, options, drops, sealer, streams, sha256, ledger: new RequestLedger(),
+    uuid, short, options, drops, sealer, streams, streamTag, ledger: new RequestLedger(),
     gate: createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason))),
-    tagFor: (peerOpensSha256) => (sha256 && peerOpensSha256 ? 'sha256' : 'sha3-256')
+    tagFor: (peerTag) => commonTag(streamTag, peerTag)
   }
 
   const responder = new QuietResponder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, unlogged)
@@ -181,7 +182,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     const host = discovery?.host()
     const endpoint: HelloMessage['endpoint'] = host ? { calls, events, host } : { calls, events }
     if (streams) endpoint!.streams = true
-    if (sha256) endpoint!.streamTag = 'sha256'
+    if (streams && streamTag !== 'sha3-256') endpoint!.streamTag = streamTag
     return endpoint
   }
 
@@ -197,7 +198,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       for (const sock of [repSock, pubSock]) tuneAccepted(sock, KEEPALIVE_MS)
       const { responder: calls, publisher: events } = ports()
       discovery = startDiscovery(
-        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos, streams, streamTag: sha256 ? 'sha256' : 'sha3-256' },
+        { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos, streams, streamTag },
         { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer), seen: (peer, seq) => safely('peer-seen', () => handlers.onPeerSeen?.(peer, seq)) }
       )
     },

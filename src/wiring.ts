@@ -16,10 +16,10 @@ export interface Wiring {
   sealer?: Sealer
   /** Seals on streams (1.3) to the peers that open them. */
   streams: boolean
-  /** Tags stream frames with SHA-256 (1.4) for the peers that open them. */
-  sha256: boolean
+  /** The newest kind of stream frame tag this app opens, and sends to the peers that open it too. */
+  streamTag: StreamTag
   /** Requests sent to and received from each peer, by id (for goodbyes). */
   ledger: RequestLedger
-  /** The tag of a stream frame to a peer: SHA-256 when both sides speak 1.4. */
-  tagFor(peerOpensSha256: boolean | undefined): StreamTag
+  /** The tag of a stream frame to a peer that opens `peerTag` (see `commonTag`). */
+  tagFor(peerTag: StreamTag | undefined): StreamTag
 }

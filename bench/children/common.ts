@@ -63,6 +63,11 @@ const cpuUs = () => {
   const { user, system } = process.cpuUsage()
   return user + system
 }
+/** Page faults this process has taken (a fault costs about 14 µs on the VMs these figures come from). */
+const faults = () => {
+  const { minorPageFault, majorPageFault } = process.resourceUsage()
+  return minorPageFault + majorPageFault
+}
 
 export function serve(commands: Commands, close: () => Promise<void>) {
   const exit = async () => {
@@ -72,7 +77,7 @@ export function serve(commands: Commands, close: () => Promise<void>) {
   }
   process.on('message', (message: any) => {
     // cpu: µs of CPU this process has used (user + system), for figures that report CPU per call.
-    const handler = message?.cmd === 'exit' ? exit : message?.cmd === 'cpu' ? cpuUs : commands[message?.cmd]
+    const handler = message?.cmd === 'exit' ? exit : message?.cmd === 'cpu' ? cpuUs : message?.cmd === 'faults' ? faults : commands[message?.cmd]
     Promise.resolve()
       .then(() => {
         if (!handler) throw new Error(`unknown command ${message?.cmd}`)

@@ -13,8 +13,8 @@ export function testWiring(uuid = 'me'): Wiring {
     drops,
     gate: createGate(undefined, uuid, drops, {}, () => undefined),
     streams: true,
-    sha256: true,
+    streamTag: 'poly1305',
     ledger: new RequestLedger(),
-    tagFor: () => 'sha256'
+    tagFor: () => 'poly1305'
   }
 }

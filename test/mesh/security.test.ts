@@ -120,8 +120,8 @@ describe('security', function () {
     const captured = tap(ports.responder, 'remote')
     await todos.create({ title: 'once' })
     captured.restore()
-    // Apps of 1.4 seal on streams with SHA-256 tags (S3): a replay is refused for its position, before any crypto.
-    const frame = captured.frames.find((f) => f.includes(Buffer.from('S3.')))
+    // Apps of 1.5 seal on streams with Poly1305 tags (S4): a replay opens (its tag is right) and is refused for its position.
+    const frame = captured.frames.find((f) => f.includes(Buffer.from('S4.')))
     expect(frame, 'a stream-sealed frame was captured').to.exist
     expect(frame!.includes(Buffer.from('once'))).to.equal(false) // sealed: the record is not readable
     await sendRaw(ports.responder, frame as Buffer)
@@ -173,7 +173,7 @@ describe('security', function () {
     await provider.service('news').create({ headline: 'once' })
     await events.until(() => events.seen.length === 2, 'the event')
     captured.restore()
-    const frame = captured.frames.find((f) => f.includes(Buffer.from('S3.')))
+    const frame = captured.frames.find((f) => f.includes(Buffer.from('S4.')))
     expect(frame, 'a stream-sealed frame was captured').to.exist
     // Re-send the same bytes to every subscriber connected to the provider's publisher.
     for (const handle of (process as any)._getActiveHandles()) {
@@ -238,7 +238,7 @@ describe('security', function () {
     // What the 1.3 app wrote to it was sealed the 1.2 way: it advertises no streams.
     const written = [...toOld.frames, ...published.frames]
     expect(written.some((f) => f.includes(Buffer.from('S1.')))).to.equal(true)
-    expect(written.some((f) => f.includes(Buffer.from('S2.')) || f.includes(Buffer.from('S3.')))).to.equal(false)
+    expect(written.some((f) => ['S2.', 'S3.', 'S4.'].some((magic) => f.includes(Buffer.from(magic))))).to.equal(false)
     expect(Object.keys(await old.send({ cmd: 'drops' }))).to.deep.equal([])
   })
 
@@ -256,39 +256,42 @@ describe('security', function () {
     published.restore()
     // Both subscribers got the same frame, sealed on its own: a copy on a stream would open once more beside it.
     expect(published.frames.filter((f) => f.includes(Buffer.from('S1.'))).length).to.be.at.least(2)
-    expect(published.frames.some((f) => f.includes(Buffer.from('S2.')) || f.includes(Buffer.from('S3.')))).to.equal(false)
+    expect(published.frames.some((f) => ['S2.', 'S3.', 'S4.'].some((magic) => f.includes(Buffer.from(magic))))).to.equal(false)
   })
 
-  it('a 1.3 app (SHA3-tagged streams) and 1.4 apps call and hear each other; SHA-256 tags only between 1.4 apps', async () => {
-    // Two replicas of one key: an app of 1.3 and one of 1.4, as in a rolling upgrade.
+  it('apps of 1.3, 1.4 and 1.5 call and hear each other, each pair with the newest tag both open (SHA3, SHA-256, Poly1305)', async () => {
+    // Three replicas of one key: an app of 1.3, one of 1.4 and one of 1.5, as in rolling upgrades.
     const old = await mesh.child('old', { key: 'todos-app', services: ['todos'], options: { secret: S1 }, env: { FEATHERS_MESH_STREAMS: '1.3' } })
+    const mid = await mesh.child('mid', { key: 'todos-app', services: ['todos'], options: { secret: S1 }, env: { FEATHERS_MESH_STREAMS: '1.4' } })
     const fresh = await mesh.child('new', { key: 'todos-app', services: ['todos'], options: { secret: S1 } })
     const gateway = await mesh.app({ key: 'gateway', secret: S1 }, (app) => app.use('notes', { async find() { return ['a note'] }, async create(data: any) { return data } }))
     const todos = await gateway.distribution.waitForService('todos')
-    await waitFor(() => todos.replicas.size === 2, 10000, 'both todos replicas')
+    await waitFor(() => todos.replicas.size === 3, 10000, 'the three todos replicas')
     const toOld = tap((await old.send({ cmd: 'ports' })).responder, 'remote')
+    const toMid = tap((await mid.send({ cmd: 'ports' })).responder, 'remote')
     const toNew = tap((await fresh.send({ cmd: 'ports' })).responder, 'remote')
     const published = tap(gateway.distribution.ports.publisher, 'local')
     const events = recorder(todos, ['created'])
-    // Replicas are picked in turn: six calls reach both.
-    for (let i = 0; i < 6; i++) expect((await todos.create({ title: `t${i}` })).title).to.equal(`t${i}`)
-    await events.until(() => events.seen.length === 6, 'six events from the two replicas')
-    for (const app of [old, fresh]) {
+    // Replicas are picked in turn: nine calls reach all three.
+    for (let i = 0; i < 9; i++) expect((await todos.create({ title: `t${i}` })).title).to.equal(`t${i}`)
+    await events.until(() => events.seen.length === 9, 'nine events from the three replicas')
+    for (const app of [old, mid, fresh]) {
       await waitFor(async () => (await app.send({ cmd: 'services' })).includes('notes'), 10000, `${app.name} to see notes`)
       expect(await app.send({ cmd: 'call', path: 'notes', method: 'find', args: [{}] })).to.deep.equal(['a note'])
       await app.send({ cmd: 'recordEvents', path: 'notes' })
     }
     await gateway.service('notes').create({ at: new Date() })
-    for (const app of [old, fresh]) await waitFor(async () => (await app.send({ cmd: 'recordedEvents' })).length === 1, 5000, `${app.name} to hear the event`)
-    for (const t of [toOld, toNew, published]) t.restore()
+    for (const app of [old, mid, fresh]) await waitFor(async () => (await app.send({ cmd: 'recordedEvents' })).length === 1, 5000, `${app.name} to hear the event`)
+    for (const t of [toOld, toMid, toNew, published]) t.restore()
     events.stop()
-    const has = (frames: Buffer[], magic: string) => frames.some((f) => f.includes(Buffer.from(magic)))
-    // Calls to the 1.3 app are tagged with SHA3 (S2), to the 1.4 app with SHA-256 (S3).
-    expect([has(toOld.frames, 'S2.'), has(toOld.frames, 'S3.')]).to.deep.equal([true, false])
-    expect([has(toNew.frames, 'S3.'), has(toNew.frames, 'S2.')]).to.deep.equal([true, false])
-    // A message published to both travels in one form only: the one the 1.3 subscriber opens.
-    expect([has(published.frames, 'S2.'), has(published.frames, 'S3.')]).to.deep.equal([true, false])
-    for (const app of [old, fresh]) expect(Object.keys(await app.send({ cmd: 'drops' }))).to.deep.equal([])
+    const kinds = (frames: Buffer[]) => ['S2.', 'S3.', 'S4.'].filter((magic) => frames.some((f) => f.includes(Buffer.from(magic))))
+    // Calls to the 1.3 app are tagged with SHA3, to the 1.4 app with SHA-256, to the 1.5 app with Poly1305.
+    expect(kinds(toOld.frames)).to.deep.equal(['S2.'])
+    expect(kinds(toMid.frames)).to.deep.equal(['S3.'])
+    expect(kinds(toNew.frames)).to.deep.equal(['S4.'])
+    // A message published to all travels in one form only: the one the 1.3 subscriber opens.
+    expect(kinds(published.frames)).to.deep.equal(['S2.'])
+    for (const app of [old, mid, fresh]) expect(Object.keys(await app.send({ cmd: 'drops' }))).to.deep.equal([])
   })
 
   it('a peer on another major protocol version is refused with one log line; a newer minor interoperates', async () => {

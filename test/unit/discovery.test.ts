@@ -15,7 +15,7 @@ describe('discovery settings', () => {
 
   it('reads a peer only from a complete advertisement, preferring the host it names', () => {
     const ad = { key: '$$feathers-mesh', mesh: { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 } }
-    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001, hellos: false, streams: false, sha256: false })
+    expect(endpointOf({ address: '10.0.0.2', advertisement: ad }, '$$feathers-mesh')).to.deep.equal({ uuid: 'u', key: 'k', version: 1, host: '10.0.0.2', calls: 4000, events: 4001, hellos: false, streams: false, streamTag: undefined })
     // Since 1.2 an app may take hellos for heartbeats; anything but `true` means it does not.
     expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: true } } }, '$$feathers-mesh')?.hellos).to.equal(true)
     expect(endpointOf({ address: '10.0.0.2', advertisement: { ...ad, mesh: { ...ad.mesh, hellos: 'yes' } } }, '$$feathers-mesh')?.hellos).to.equal(false)
@@ -50,10 +50,14 @@ describe('discovery settings', () => {
     const settings = { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 }
     expect(advertisement({ ...settings, streams: true, streamTag: 'sha256' }).mesh).to.include({ streams: true, streamTag: 'sha256' })
     expect(advertisement({ ...settings, streams: true, streamTag: 'sha3-256' }).mesh).not.to.have.property('streamTag')
+    expect(advertisement({ ...settings, streams: true, streamTag: 'poly1305' }).mesh).to.include({ streams: true, streamTag: 'poly1305' })
     expect(advertisement({ ...settings, streamTag: 'sha256' }).mesh).not.to.have.property('streamTag')
     const node = (mesh: object) => ({ address: '10.0.0.2', advertisement: { key: '$$feathers-mesh', mesh: { ...settings, ...mesh } } })
-    expect(endpointOf(node({ streams: true, streamTag: 'sha256' }), '$$feathers-mesh')?.sha256).to.equal(true)
-    expect(endpointOf(node({ streams: true, streamTag: 'sha3-256' }), '$$feathers-mesh')?.sha256).to.equal(false)
-    expect(endpointOf(node({ streamTag: 'sha256' }), '$$feathers-mesh')?.sha256).to.equal(false)
+    expect(endpointOf(node({ streams: true, streamTag: 'poly1305' }), '$$feathers-mesh')?.streamTag).to.equal('poly1305')
+    expect(endpointOf(node({ streams: true, streamTag: 'sha256' }), '$$feathers-mesh')?.streamTag).to.equal('sha256')
+    // 1.3 named no tag; a kind this app does not know counts as that.
+    expect(endpointOf(node({ streams: true }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
+    expect(endpointOf(node({ streams: true, streamTag: 'blake3' }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
+    expect(endpointOf(node({ streamTag: 'sha256' }), '$$feathers-mesh')?.streamTag).to.equal(undefined)
   })
 })

@@ -22,13 +22,14 @@ describe('options', () => {
     expect(resolveOptions({ timeout: 0 }, {}).timeout).to.equal(0)
   })
 
-  it('reads FEATHERS_MESH_STREAMS: on with SHA-256 tags by default, 1.3 for SHA3 tags only, off for no streams', () => {
+  it('reads FEATHERS_MESH_STREAMS: on with Poly1305 tags by default, 1.4 for SHA-256 tags at most, 1.3 for SHA3 tags only, off for no streams', () => {
     const pick = (env: Record<string, string>) => {
       const { streams, streamTag } = resolveOptions({}, env)
       return { streams, streamTag }
     }
-    expect(pick({})).to.deep.equal({ streams: true, streamTag: 'sha256' })
-    expect(pick({ FEATHERS_MESH_STREAMS: 'on' })).to.deep.equal({ streams: true, streamTag: 'sha256' })
+    expect(pick({})).to.deep.equal({ streams: true, streamTag: 'poly1305' })
+    expect(pick({ FEATHERS_MESH_STREAMS: 'on' })).to.deep.equal({ streams: true, streamTag: 'poly1305' })
+    expect(pick({ FEATHERS_MESH_STREAMS: '1.4' })).to.deep.equal({ streams: true, streamTag: 'sha256' })
     expect(pick({ FEATHERS_MESH_STREAMS: ' 1.3 ' })).to.deep.equal({ streams: true, streamTag: 'sha3-256' })
     expect(pick({ FEATHERS_MESH_STREAMS: 'off' }).streams).to.equal(false)
   })

@@ -12,7 +12,8 @@ const text = JSON.stringify({ v: 1, type: 'call', path: 'todos', method: 'get', 
 
 /** The tag the apps of a block seal stream frames with: every block runs once per kind. */
 let TAG: StreamTag = 'sha3-256'
-const MAGIC: Record<StreamTag, string> = { 'sha3-256': 'S2.', sha256: 'S3.' }
+const MAGIC: Record<StreamTag, string> = { 'sha3-256': 'S2.', sha256: 'S3.', poly1305: 'S4.' }
+const PROTOCOL: Record<StreamTag, string> = { 'sha3-256': '1.3', sha256: '1.4', poly1305: '1.5' }
 
 /** An app that seals on streams; its frames come as one buffer, as they arrive on the wire. */
 function app(partition: string, secrets = [S1]) {
@@ -34,7 +35,7 @@ const createSealerFor = (app: { sealer: ReturnType<typeof createSealer> }) => ap
 const nonceAt = (frame: Buffer) => 5 + frame.readUInt16BE(3)
 
 
-for (const tag of ['sha3-256', 'sha256'] as const) describe(`stream-sealed frames, ${tag} tags (${MAGIC[tag]}, protocol ${tag === 'sha256' ? '1.4' : '1.3'})`, () => {
+for (const tag of ['sha3-256', 'sha256', 'poly1305'] as const) describe(`stream-sealed frames, ${tag} tags (${MAGIC[tag]}, protocol ${PROTOCOL[tag]})`, () => {
   before(() => {
     TAG = tag
   })
@@ -239,26 +240,31 @@ for (const tag of ['sha3-256', 'sha256'] as const) describe(`stream-sealed frame
   })
 })
 
-describe('stream frames of both tags (protocols 1.3 and 1.4)', () => {
-  it('share a stream: frames of either kind open in order, and each opens once', () => {
+describe('stream frames of every tag (protocols 1.3 to 1.5)', () => {
+  it('share a stream: frames of any kind open in order, and each opens once', () => {
     const { a, b } = pair()
-    const frames = [0, 1, 2, 3, 4, 5].map((i) => Buffer.concat(createSealerFor(a).seal(`${i}`, b.uuid, 'calls', undefined, i % 2 ? 'sha256' : 'sha3-256')))
-    expect(frames.map((f) => f.subarray(0, 3).toString())).to.deep.equal(['S2.', 'S3.', 'S2.', 'S3.', 'S2.', 'S3.'])
+    const kinds = ['sha3-256', 'sha256', 'poly1305'] as const
+    const frames = [0, 1, 2, 3, 4, 5].map((i) => Buffer.concat(createSealerFor(a).seal(`${i}`, b.uuid, 'calls', undefined, kinds[i % 3])))
+    expect(frames.map((f) => f.subarray(0, 3).toString())).to.deep.equal(['S2.', 'S3.', 'S4.', 'S2.', 'S3.', 'S4.'])
     for (const [i, frame] of frames.entries()) expect(b.open(frame)).to.deep.equal({ ok: true, text: `${i}`, from: a.uuid })
     for (const frame of frames) expect(reason(b.open(frame))).to.equal('replayed')
   })
 
   it('refuse a frame relabeled as the other kind (its tag is checked with the hash its label names)', () => {
     const { a, b } = pair()
-    for (const [from, to] of [['sha3-256', 0x33], ['sha256', 0x32]] as const) {
-      const frame = Buffer.concat(createSealerFor(a).seal(text, b.uuid, 'calls', undefined, from))
-      const relabeled = Buffer.from(frame)
-      relabeled[1] = to
-      expect(reason(b.open(relabeled))).to.equal('authentication failed')
-      expect(reason(b.open(frame))).to.equal('opened')
+    const kinds = [['sha3-256', 0x32], ['sha256', 0x33], ['poly1305', 0x34]] as const
+    for (const [from] of kinds) {
+      for (const [to, digit] of kinds) {
+        if (to === from) continue
+        const frame = Buffer.concat(createSealerFor(a).seal(text, b.uuid, 'calls', undefined, from))
+        const relabeled = Buffer.from(frame)
+        relabeled[1] = digit
+        expect(reason(b.open(relabeled)), `${from} as ${to}`).to.equal('authentication failed')
+        expect(reason(b.open(frame))).to.equal('opened')
+      }
     }
     const unknown = Buffer.concat(createSealerFor(a).seal(text, b.uuid, 'calls', undefined, 'sha256'))
-    unknown[1] = 0x34 // 'S4.': no such kind
+    unknown[1] = 0x35 // 'S5.': no such kind
     expect(reason(b.open(unknown))).to.equal('not sealed')
   })
 
@@ -330,15 +336,21 @@ describe('stream frames of both tags (protocols 1.3 and 1.4)', () => {
 })
 
 describe('stream frames against an independent reading of the README', () => {
-  it('an app of 1.4 opens S2 and S3 frames sealed at any byte position', () => {
+  // Bodies up to 1,500 characters and turns of the event loop: some 40 keystream chunks (and as
+  // many chunks of pads), computed ahead or on demand.
+  const turn = () => new Promise((resolve) => setImmediate(resolve))
+  const bodyOf = (i: number) => `${i}:${'é'.repeat(i % 5)}${'x'.repeat(i % 11)}${'y'.repeat((i * 37) % 1500)}`
+
+  it('an app of 1.5 opens S2, S3 and S4 frames sealed at any byte position', async () => {
     const me = randomUUID()
     const from = randomUUID()
     const receiver = createSealer([S1], 'gateway', me)
     const reference = referenceStream(S1, 'todos', from, me, 'calls')
     let position = 0
     for (let i = 0; i < 400; i++) {
-      const body = `${i}:${'é'.repeat(i % 5)}${'x'.repeat(i % 11)}`
-      const frame = reference.seal(i % 2 ? '3' : '2', position, body, String(i))
+      if (i % 3 === 0) await turn()
+      const body = bodyOf(i)
+      const frame = reference.seal((['2', '3', '4'] as const)[i % 3], position, body, String(i))
       const result = receiver.open(frame, me, 'calls', String(i))
       if (!result.ok || result.text !== body) expect.fail(`frame ${i} at ${position}: ${reason(result)}`)
       // The next frame starts 0 to 2 bytes after this one ends: every remainder of 4 comes up.
@@ -346,14 +358,15 @@ describe('stream frames against an independent reading of the README', () => {
     }
   })
 
-  it('what an app of 1.4 seals opens by that reading, with either tag', () => {
+  it('what an app of 1.5 seals opens by that reading, with every tag', async () => {
     const from = randomUUID()
     const to = randomUUID()
     const sender = createSealer([S1], 'todos', from)
     const reference = referenceStream(S1, 'todos', from, to, 'replies')
     for (let i = 0; i < 400; i++) {
-      const body = `${i}:${'é'.repeat(i % 5)}${'x'.repeat(i % 11)}`
-      const frame = Buffer.concat(sender.seal(body, to, 'replies', String(i), i % 2 ? 'sha256' : 'sha3-256'))
+      if (i % 3 === 0) await turn()
+      const body = bodyOf(i)
+      const frame = Buffer.concat(sender.seal(body, to, 'replies', String(i), (['sha3-256', 'sha256', 'poly1305'] as const)[i % 3]))
       const plain = reference.open(frame)
       if (!plain.endsWith(`|${i}|${body}`)) expect.fail(`frame ${i}: ${plain}`)
     }
