@@ -37,7 +37,7 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
     if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
     const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
     if (!host || host === '0.0.0.0' || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
-    const streamTag = endpoint.streams === true ? namedTag(endpoint.streamTag) : undefined
+    const streamTag = endpoint.streams === true ? namedTag(endpoint.streamTag, endpoint.poly1305) : undefined
     links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, streamTag }, false)
   }
 

@@ -3,7 +3,7 @@ import createDebug from 'debug'
 import { dirname } from 'path'
 import { RedisChannel } from './redis-channel'
 import { startTicker } from './ticker'
-import { namedTag } from './streams'
+import { namedTag, tagFields } from './streams'
 import type { StreamTag } from './streams'
 
 const debug = createDebug('feathers-mesh:discovery')
@@ -79,7 +79,7 @@ export interface DiscoverySettings {
    * advertisement then says so and carries `seq`, this app's list number, read at each hello.
    */
   hellos?: { seq: () => number }
-  /** The advertisement says this app opens stream-sealed frames (1.3), and the newest kind of tag it opens (1.4: `sha256`, 1.5: `poly1305`). */
+  /** The advertisement says this app opens stream-sealed frames (1.3), and the newest kind of tag it opens (see `tagFields`). */
   streams?: boolean
   streamTag?: StreamTag
 }
@@ -109,7 +109,7 @@ export function advertisement(settings: Omit<DiscoverySettings, 'cote' | 'redis'
   const mesh: Record<string, unknown> = { uuid: settings.uuid, key: settings.key, version: settings.version, calls: settings.calls, events: settings.events }
   if (settings.advertise) mesh.host = settings.advertise
   if (settings.streams) mesh.streams = true
-  if (settings.streams && settings.streamTag !== undefined && settings.streamTag !== 'sha3-256') mesh.streamTag = settings.streamTag
+  if (settings.streams && settings.streamTag !== undefined) Object.assign(mesh, tagFields(settings.streamTag))
   if (settings.hellos) {
     mesh.hellos = true
     // A getter: node-discover serializes the advertisement at each hello, which then carries the current number.
@@ -130,7 +130,7 @@ export function endpointOf(node: any, key: string): Endpoint | undefined {
   if (!isPort(mesh.calls) || !isPort(mesh.events) || typeof mesh.version !== 'number') return undefined
   const host = typeof mesh.host === 'string' && mesh.host !== '' ? mesh.host : node.address
   if (typeof host !== 'string' || host === '0.0.0.0') return undefined
-  return { uuid: mesh.uuid, key: mesh.key, version: mesh.version, host, calls: mesh.calls, events: mesh.events, hellos: mesh.hellos === true, streams: mesh.streams === true, streamTag: mesh.streams === true ? namedTag(mesh.streamTag) : undefined }
+  return { uuid: mesh.uuid, key: mesh.key, version: mesh.version, host, calls: mesh.calls, events: mesh.events, hellos: mesh.hellos === true, streams: mesh.streams === true, streamTag: mesh.streams === true ? namedTag(mesh.streamTag, mesh.poly1305) : undefined }
 }
 
 /**

@@ -90,6 +90,11 @@ export interface Keystreams {
    * for this frame only (a stream not yet believed keeps nothing).
    */
   xorInto(stream: Keystream, position: number, length: number, keep: boolean, into: Buffer, into32: Int32Array | undefined, at: number): void
+  /**
+   * Computes the stream's chunk from `position` on, unless the chunk it has covers the `length`
+   * bytes there (a chunk running low is refilled after the turn, by `xorInto`).
+   */
+  ahead(stream: Keystream, position: number, length: number): void
   /** The stream's chunk goes (the stream was forgotten). */
   drop(stream: Keystream): void
 }
@@ -126,6 +131,11 @@ export function createKeystreams(): Keystreams {
 
   return {
     drop,
+    ahead(stream, position, length) {
+      stream.next = position
+      const chunk = stream.chunk
+      if (chunk === undefined || position < stream.chunkAt || position + length > stream.chunkAt + chunk.length) fill(stream, position, CHUNK)
+    },
     xorInto(stream, position, length, keep, into, into32, at) {
       let chunk = stream.chunk
       if (chunk && position >= stream.chunkAt && position + length <= stream.chunkAt + chunk.length) {

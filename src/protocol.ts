@@ -55,10 +55,11 @@ export interface HelloMessage extends Envelope<'hello'> {
    * Where the sender's servers listen (since 1.1; set by the transport), so the greeted app can
    * connect back at once instead of waiting for the sender's next discovery announcement. `host`
    * is set only when the sender advertises one; otherwise the connection's source address is used.
-   * `streams` (since 1.3): the sender opens stream-sealed frames; `streamTag`: also those tagged
-   * with SHA-256 (`sha256`, since 1.4), or with Poly1305 and SHA-256 (`poly1305`, since 1.5).
+   * `streams` (since 1.3): the sender opens stream-sealed frames; `streamTag: 'sha256'` (since
+   * 1.4): also those tagged with SHA-256; and `poly1305: true` beside it (since 1.5): also those
+   * tagged with Poly1305.
    */
-  endpoint?: { calls: number; events: number; host?: string; streams?: boolean; streamTag?: 'sha256' | 'poly1305' }
+  endpoint?: { calls: number; events: number; host?: string; streams?: boolean; streamTag?: 'sha256'; poly1305?: boolean }
   /**
    * Set when the sender asks because it has not heard from the greeted app for a while (since
    * 1.2): its discovery hellos do not reach the sender, so it should send heartbeats again.

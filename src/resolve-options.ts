@@ -17,6 +17,13 @@ import {
   DEFAULT_TIMEOUT
 } from './options'
 import type { DistributionOptions, EventFilter, EventPredicate, ResolvedDiscovery, ResolvedOptions } from './options'
+import type { StreamTag } from './streams'
+
+/** FEATHERS_MESH_STREAMS=1.3 or 1.4 stands in for an app of that version; anything else opens every kind of tag. */
+function streamTagOf(value: string | undefined): StreamTag {
+  const version = value?.trim()
+  return version === '1.3' ? 'sha3-256' : version === '1.4' ? 'sha256' : 'poly1305'
+}
 
 function checkEventFilter(name: string, value: unknown, fallback: string[]): EventFilter {
   return typeof value === 'function' ? (value as EventPredicate) : checkList(name, value, fallback)
@@ -73,7 +80,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
     secrets: resolveSecrets(options.secret, env),
     streams: envBoolean(env, 'FEATHERS_MESH_STREAMS') ?? true,
-    streamTag: ({ '1.3': 'sha3-256', '1.4': 'sha256' } as const)[env.FEATHERS_MESH_STREAMS?.trim() ?? ''] ?? 'poly1305',
+    streamTag: streamTagOf(env.FEATHERS_MESH_STREAMS),
     remoteParams: checkList('remoteParams', options.remoteParams, [...DEFAULT_REMOTE_PARAMS]),
     idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
     maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),

@@ -47,9 +47,19 @@ export function commonTag(mine: StreamTag, theirs: StreamTag | undefined): Strea
   return TAG_RANK[theirs] < TAG_RANK[mine] ? theirs : mine
 }
 
-/** The kind of tag a peer's advertisement or hello names (`streamTag`): 1.3 named none. */
-export function namedTag(value: unknown): StreamTag {
-  return value === 'poly1305' || value === 'sha256' ? value : 'sha3-256'
+/**
+ * The newest kind of tag a peer's advertisement or hello names: `streamTag: 'sha256'` (1.4; 1.3
+ * named none), and beside it `poly1305: true` (1.5), which apps of 1.4 do not read: they go on
+ * tagging with SHA-256 what they send to an app of 1.5.
+ */
+export function namedTag(streamTag: unknown, poly1305: unknown): StreamTag {
+  if (streamTag !== 'sha256') return 'sha3-256'
+  return poly1305 === true ? 'poly1305' : 'sha256'
+}
+
+/** The fields an app advertising `tag` puts in its advertisement and in its hellos' endpoint. */
+export function tagFields(tag: StreamTag): { streamTag?: 'sha256'; poly1305?: true } {
+  return tag === 'poly1305' ? { streamTag: 'sha256', poly1305: true } : tag === 'sha256' ? { streamTag: 'sha256' } : {}
 }
 
 /** The hashes of `S2.` and `S3.` tags. */

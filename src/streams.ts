@@ -6,7 +6,7 @@ import { hasContext, isPlainContext, mac, readClock, readPosition, sameBytes, sa
 import { DIGIT_POLY1305, DIGIT_SHA256, DIGIT_SHA3, HEADER_MAX, KIND_AT, MACED, MAGIC, NONCE_BYTES, POSITION_BYTES, PREAMBLE, STREAM_CONTEXT, TAG_BYTES, TEXT_AT } from './stream-fields'
 import type { Channel, StreamTag } from './stream-fields'
 
-export { commonTag, isStreamFrame, namedTag, streamTagOf } from './stream-fields'
+export { commonTag, isStreamFrame, namedTag, streamTagOf, tagFields } from './stream-fields'
 export type { Channel, StreamTag } from './stream-fields'
 
 /**
@@ -66,10 +66,13 @@ const SEAL_BYTES = TEXT_AT + MAX_CIPHERTEXT + TAG_BYTES
 const OPEN_SCRATCH = SEAL_SCRATCH + SEAL_BYTES + (8 - (SEAL_BYTES % 8))
 const OPEN_BYTES = TEXT_AT + MAX_CIPHERTEXT
 if (OPEN_SCRATCH + OPEN_BYTES > POLY1305_MEMORY) throw new Error('the scratch buffers of stream frames do not fit in a Poly1305 instance')
-/** The least a frame tagged with Poly1305 moves its stream on: its pad's 16 bytes are used once. */
+/**
+ * `S4.` frames start on multiples of this, and their pad is the one AES block of the stream's pads
+ * there: every frame has a block of its own, and no two frames share a byte of one.
+ */
 const PAD_BYTES = 16
-/** An `S4.` frame this far beyond its stream's position gets a pad computed for itself alone (before its tag is checked, nothing is kept). */
-const NEAR = MAX_FRAME_KEYSTREAM
+/** Positions at most this large (a position travels as 64 bits, and must be read exactly). */
+const MAX_POSITION = Number.MAX_SAFE_INTEGER
 
 export type StreamOpened = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
 
@@ -163,16 +166,19 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     }
   }
 
+  const padsOf = (stream: Keystream) => (stream.pads ??= new Keystream({ ...stream.keys, key: stream.keys.padKey }, stream.nonce, stream.peer))
+
   /**
    * Puts the one-time Poly1305 key of the `S4.` frame at `position` of `stream` in memory: the
-   * stream's r, and as s the 16 bytes of its pads from `position` on (kept ahead when `keep`).
+   * stream's r, and as s the pad at `position` (from the pads computed ahead when they cover it;
+   * else computed for this frame alone, kept only when `keep`).
    */
   function polyKey(stream: Keystream, position: number, keep: boolean) {
     if (polyKeyOf !== stream) {
       stream.keys.polyR.copy(memory, POLY_KEY)
       polyKeyOf = stream
     }
-    const pads = (stream.pads ??= new Keystream({ ...stream.keys, key: stream.keys.padKey }, stream.nonce, stream.peer))
+    const pads = padsOf(stream)
     pads.next = stream.next
     for (let i = POLY_R_BYTES; i < 32; i++) memory[POLY_KEY + i] = 0
     keystreams.xorInto(pads, position, PAD_BYTES, keep, memory, memory32, POLY_KEY + POLY_R_BYTES)
@@ -197,10 +203,11 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
       const textAt = writeHead(sealScratch, TEXT_AT, Date.now(), context)
       const length = textAt - TEXT_AT + utf8Write(sealScratch, text, textAt)
-      const at = stream.next
       // Frames start at multiples of 4 (the skipped bytes are never used), so that their keystream
-      // is XORed a word at a time; one tagged with Poly1305 moves the stream on by 16 bytes at least.
-      stream.next += aligned ? Math.max(length + ((4 - (length % 4)) % 4), tag === 'poly1305' ? PAD_BYTES : 0) : length
+      // is XORed a word at a time; those tagged with Poly1305 at multiples of 16 (see PAD_BYTES).
+      const step = tag === 'poly1305' ? PAD_BYTES : aligned ? 4 : 1
+      const at = Math.ceil(stream.next / step) * step
+      stream.next = at + Math.ceil(length / step) * step
       keystreams.xorInto(stream, at, length, true, sealScratch, sealScratch32, TEXT_AT)
       if (sealNonceOf !== stream) {
         stream.nonce.copy(sealScratch, MACED)
@@ -262,9 +269,11 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       // (a pad near the stream's position comes from the chunk of pads it already has).
       frame.copy(openScratch, MACED, start, tagAt)
       const at = readPosition(frame, start + NONCE_BYTES)
+      if (at > MAX_POSITION || (tag === 'poly1305' && at % PAD_BYTES !== 0)) return { ok: false, reason: 'malformed' }
       const known = stream.next > 0
       if (tag === 'poly1305') {
-        polyKey(stream, at, known && at >= stream.next && at - stream.next < NEAR)
+        // Before the tag is checked, nothing is kept: a forged frame must not make this app compute pads ahead.
+        polyKey(stream, at, false)
         poly.tag(POLY_KEY, OPEN_SCRATCH + MACED, TEXT_AT + length - MACED, POLY_OUT)
         if (!sameBytes(frame, tagAt, memory, POLY_OUT, TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
       } else {
@@ -291,6 +300,10 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       if (!hasContext(openScratch, after.at, end, context)) return { ok: false, reason: 'another request', from }
       stream.next = at + length
       stream.clock = clock
+      // The pads of the frames to come, computed ahead once a frame of the stream has opened (they
+      // are then refilled as they run low): an `S4.` frame's pad comes from them as long as the
+      // stream's frames come in order.
+      if (tag === 'poly1305') keystreams.ahead(padsOf(stream), Math.ceil(stream.next / PAD_BYTES) * PAD_BYTES, PAD_BYTES)
       if (id !== undefined) {
         if (!known && !receiving.has(id)) {
           forgetOldest(receiving, MAX_RECEIVING)

@@ -14,7 +14,7 @@ import { createPublished } from './published'
 import { RequestLedger } from './ledger'
 import { createRequests, TransportError } from './requests'
 import type { Sealer } from './security'
-import { commonTag } from './streams'
+import { commonTag, tagFields } from './streams'
 import type { StreamTag } from './streams'
 import type { HelloMessage, PublishedMessage, RequestMessage } from './protocol'
 import type { Wiring } from './wiring'
@@ -182,7 +182,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     const host = discovery?.host()
     const endpoint: HelloMessage['endpoint'] = host ? { calls, events, host } : { calls, events }
     if (streams) endpoint!.streams = true
-    if (streams && streamTag !== 'sha3-256') endpoint!.streamTag = streamTag
+    if (streams) Object.assign(endpoint!, tagFields(streamTag))
     return endpoint
   }
 

@@ -50,14 +50,17 @@ describe('discovery settings', () => {
     const settings = { uuid: 'u', key: 'k', version: 1, calls: 4000, events: 4001 }
     expect(advertisement({ ...settings, streams: true, streamTag: 'sha256' }).mesh).to.include({ streams: true, streamTag: 'sha256' })
     expect(advertisement({ ...settings, streams: true, streamTag: 'sha3-256' }).mesh).not.to.have.property('streamTag')
-    expect(advertisement({ ...settings, streams: true, streamTag: 'poly1305' }).mesh).to.include({ streams: true, streamTag: 'poly1305' })
+    // 1.5 keeps `streamTag: 'sha256'`, which apps of 1.4 read, and adds a flag they do not.
+    expect(advertisement({ ...settings, streams: true, streamTag: 'poly1305' }).mesh).to.include({ streams: true, streamTag: 'sha256', poly1305: true })
+    expect(advertisement({ ...settings, streams: true, streamTag: 'sha256' }).mesh).not.to.have.property('poly1305')
     expect(advertisement({ ...settings, streamTag: 'sha256' }).mesh).not.to.have.property('streamTag')
     const node = (mesh: object) => ({ address: '10.0.0.2', advertisement: { key: '$$feathers-mesh', mesh: { ...settings, ...mesh } } })
-    expect(endpointOf(node({ streams: true, streamTag: 'poly1305' }), '$$feathers-mesh')?.streamTag).to.equal('poly1305')
+    expect(endpointOf(node({ streams: true, streamTag: 'sha256', poly1305: true }), '$$feathers-mesh')?.streamTag).to.equal('poly1305')
     expect(endpointOf(node({ streams: true, streamTag: 'sha256' }), '$$feathers-mesh')?.streamTag).to.equal('sha256')
-    // 1.3 named no tag; a kind this app does not know counts as that.
+    // 1.3 named no tag; a value this app does not know, or the flag without SHA-256, counts as that.
     expect(endpointOf(node({ streams: true }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
-    expect(endpointOf(node({ streams: true, streamTag: 'blake3' }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
+    expect(endpointOf(node({ streams: true, streamTag: 'poly1305' }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
+    expect(endpointOf(node({ streams: true, poly1305: true }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
     expect(endpointOf(node({ streamTag: 'sha256' }), '$$feathers-mesh')?.streamTag).to.equal(undefined)
   })
 })

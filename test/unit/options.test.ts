@@ -30,6 +30,7 @@ describe('options', () => {
     expect(pick({})).to.deep.equal({ streams: true, streamTag: 'poly1305' })
     expect(pick({ FEATHERS_MESH_STREAMS: 'on' })).to.deep.equal({ streams: true, streamTag: 'poly1305' })
     expect(pick({ FEATHERS_MESH_STREAMS: '1.4' })).to.deep.equal({ streams: true, streamTag: 'sha256' })
+    expect(pick({ FEATHERS_MESH_STREAMS: 'toString' })).to.deep.equal({ streams: true, streamTag: 'poly1305' })
     expect(pick({ FEATHERS_MESH_STREAMS: ' 1.3 ' })).to.deep.equal({ streams: true, streamTag: 'sha3-256' })
     expect(pick({ FEATHERS_MESH_STREAMS: 'off' }).streams).to.equal(false)
   })

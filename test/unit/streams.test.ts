@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
 import { flip, reason, referenceStream, shifted } from '../helpers/sealing'
 import { createStreamSealer } from '../../src/streams'
-import { ScratchViews, writeHead } from '../../src/stream-fields'
+import { readPosition, ScratchViews, writeHead } from '../../src/stream-fields'
 import type { Channel, StreamTag } from '../../src/streams'
 
 const S1 = 'first-mesh-secret-0123456789'
@@ -146,9 +146,9 @@ for (const tag of ['sha3-256', 'sha256', 'poly1305'] as const) describe(`stream-
   it('forged frames leave no state: the real stream opens afterwards, from its first frame', () => {
     const { a, b } = pair()
     const real = a.seal(text, b.uuid)
-    // A forgery naming the same sender and stream, at a later position.
+    // A forgery naming the same sender and stream, at a later position (on the grid of S4 frames).
     const forged = Buffer.from(real)
-    forged.writeUInt32BE(1, nonceAt(real) + 12)
+    forged.writeUInt32BE(16, nonceAt(real) + 12)
     expect(reason(b.open(forged))).to.equal('authentication failed')
     expect(reason(b.open(real))).to.equal('opened')
   })
@@ -167,7 +167,7 @@ for (const tag of ['sha3-256', 'sha256', 'poly1305'] as const) describe(`stream-
     const keystream = Buffer.from(cipher.map((byte, i) => byte ^ plain[i]))
     // A frame placed inside that stretch, with a text of the attacker's, tagged every way the keystream allows.
     const forged = Buffer.from(`${Date.now()}|{"type":"goodbye"}`)
-    const at = 100
+    const at = 96 // the forged frame's position, 32 bytes further, is on the grid of S4 frames
     const ciphertext = Buffer.from(forged.map((byte, i) => byte ^ keystream[at + 32 + i]))
     const frame = Buffer.alloc(nonce + 16 + ciphertext.length + 16)
     known.copy(frame, 0, 0, nonce + 8)
@@ -259,7 +259,9 @@ describe('stream frames of every tag (protocols 1.3 to 1.5)', () => {
         const frame = Buffer.concat(createSealerFor(a).seal(text, b.uuid, 'calls', undefined, from))
         const relabeled = Buffer.from(frame)
         relabeled[1] = digit
-        expect(reason(b.open(relabeled)), `${from} as ${to}`).to.equal('authentication failed')
+        // (An S4 frame must also sit on a multiple of 16: one of another kind may be refused for its position first.)
+        const refusal = to === 'poly1305' && readPosition(frame, nonceAt(frame) + 8) % 16 !== 0 ? 'malformed' : 'authentication failed'
+        expect(reason(b.open(relabeled)), `${from} as ${to}`).to.equal(refusal)
         expect(reason(b.open(frame))).to.equal('opened')
       }
     }
@@ -350,12 +352,58 @@ describe('stream frames against an independent reading of the README', () => {
     for (let i = 0; i < 400; i++) {
       if (i % 3 === 0) await turn()
       const body = bodyOf(i)
-      const frame = reference.seal((['2', '3', '4'] as const)[i % 3], position, body, String(i))
+      const kind = (['2', '3', '4'] as const)[i % 3]
+      // S4 frames only at multiples of 16 (their pad is one AES block of the pads).
+      if (kind === '4') position = Math.ceil(position / 16) * 16
+      const frame = reference.seal(kind, position, body, String(i))
       const result = receiver.open(frame, me, 'calls', String(i))
       if (!result.ok || result.text !== body) expect.fail(`frame ${i} at ${position}: ${reason(result)}`)
       // The next frame starts 0 to 2 bytes after this one ends: every remainder of 4 comes up.
       position += frame.length - 16 - (5 + frame.readUInt16BE(3) + 16) + (i % 3)
     }
+  })
+
+  it('an app of 1.5 refuses S4 frames off a multiple of 16, and frames at positions past 2^53, before their tag', () => {
+    const me = randomUUID()
+    const from = randomUUID()
+    const receiver = createSealer([S1], 'gateway', me)
+    const reference = referenceStream(S1, 'todos', from, me, 'calls')
+    for (const position of [4, 8, 12, 20, 1004]) expect(reason(receiver.open(reference.seal('4', position, 'off the grid', '1'), me, 'calls', '1'))).to.equal('malformed')
+    for (const kind of ['2', '3', '4'] as const) expect(reason(receiver.open(reference.seal(kind, 2 ** 53 + 16, 'far', '1'), me, 'calls', '1'))).to.equal('malformed')
+    // The same frames on the grid open.
+    expect(reason(receiver.open(reference.seal('4', 16, 'on the grid', '1'), me, 'calls', '1'))).to.equal('opened')
+    expect(reason(receiver.open(reference.seal('4', 2 ** 40, 'far on the grid', '2'), me, 'calls', '2'))).to.equal('opened')
+  })
+
+  it('a forged S4 frame makes an app of 1.5 compute no pads ahead: one AES block at most, kept nowhere', () => {
+    const me = randomUUID()
+    const from = randomUUID()
+    const receiver = createSealer([S1], 'gateway', me)
+    const reference = referenceStream(S1, 'todos', from, me, 'calls')
+    expect(reason(receiver.open(reference.seal('4', 0, 'first', '1'), me, 'calls', '1'))).to.equal('opened')
+    // The stream now stands near the end of the pads computed ahead (8 KB from its first frame).
+    expect(reason(receiver.open(reference.seal('4', 8000, 'later', '1'), me, 'calls', '1'))).to.equal('opened')
+    const computed: number[] = []
+    const crypto = require('crypto') as typeof import('crypto')
+    const createCipheriv = crypto.createCipheriv
+    crypto.createCipheriv = ((...args: Parameters<typeof createCipheriv>) => {
+      const cipher = createCipheriv(...args)
+      const update = cipher.update.bind(cipher)
+      cipher.update = ((data: Buffer) => (computed.push(data.length), update(data))) as typeof cipher.update
+      return cipher
+    }) as typeof createCipheriv
+    try {
+      // Just past the stream's position, past the pads computed ahead, and far from it.
+      for (let i = 1; i <= 200; i++) {
+        const forged = reference.seal('4', 8000 + i * 16 * (i % 2 ? 1 : 97), 'forged', '2')
+        forged[forged.length - 1] ^= 1
+        expect(reason(receiver.open(forged, me, 'calls', '2'))).to.equal('authentication failed')
+      }
+    } finally {
+      crypto.createCipheriv = createCipheriv
+    }
+    expect(Math.max(0, ...computed)).to.be.at.most(32)
+    expect(reason(receiver.open(reference.seal('4', 8032, 'next', '3'), me, 'calls', '3'))).to.equal('opened')
   })
 
   it('what an app of 1.5 seals opens by that reading, with every tag', async () => {
