@@ -86,13 +86,14 @@ function xor(into: Buffer, into32: Int32Array | undefined, at: number, ks: Buffe
 export interface Keystreams {
   /**
    * XORs the stream's keystream bytes [position, position + length) into `into` from `at` on
-   * (`into32`: its word view): from the stream's chunk, computed ahead when `keep`, else computed
-   * for this frame only (a stream not yet believed keeps nothing).
+   * (`into32`: its word view): from the stream's chunk when it covers them; else from a chunk
+   * computed there when `keep`, or computed for this frame only when not (a stream not yet
+   * believed keeps nothing). Only with `keep` is a chunk running low refilled (after the turn).
    */
   xorInto(stream: Keystream, position: number, length: number, keep: boolean, into: Buffer, into32: Int32Array | undefined, at: number): void
   /**
    * Computes the stream's chunk from `position` on, unless the chunk it has covers the `length`
-   * bytes there (a chunk running low is refilled after the turn, by `xorInto`).
+   * bytes there; a chunk running low is refilled after the turn.
    */
   ahead(stream: Keystream, position: number, length: number): void
   /** The stream's chunk goes (the stream was forgotten). */
@@ -122,6 +123,17 @@ export function createKeystreams(): Keystreams {
     return bytes
   }
 
+  /**
+   * Running low: the next chunk is computed after this turn of the event loop, when the frame at
+   * hand has been written (or handled) and the peer is at work, not on the round trip.
+   */
+  function refillWhenLow(stream: Keystream, chunk: Buffer, position: number, length: number) {
+    if (!stream.refilling && stream.chunkAt + chunk.length - position - length < REFILL_BELOW) {
+      stream.refilling = true
+      setImmediate(refill, stream).unref()
+    }
+  }
+
   function drop(stream: Keystream) {
     chunked.delete(stream)
     stream.chunk = undefined
@@ -135,16 +147,12 @@ export function createKeystreams(): Keystreams {
       stream.next = position
       const chunk = stream.chunk
       if (chunk === undefined || position < stream.chunkAt || position + length > stream.chunkAt + chunk.length) fill(stream, position, CHUNK)
+      else refillWhenLow(stream, chunk, position, length)
     },
     xorInto(stream, position, length, keep, into, into32, at) {
       let chunk = stream.chunk
       if (chunk && position >= stream.chunkAt && position + length <= stream.chunkAt + chunk.length) {
-        // Running low: the next chunk is computed after this turn of the event loop, when the frame
-        // at hand has been written (or handled) and the peer is at work, not on the round trip.
-        if (!stream.refilling && stream.chunkAt + chunk.length - position - length < REFILL_BELOW) {
-          stream.refilling = true
-          setImmediate(refill, stream).unref()
-        }
+        if (keep) refillWhenLow(stream, chunk, position, length)
       } else if (keep) {
         chunk = fill(stream, position, Math.max(CHUNK, length))
       } else {

@@ -17,13 +17,20 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => object
   Instance: new (module: object) => { exports: { memory: { buffer: ArrayBuffer }; poly1305: Poly1305['tag'] } }
 }
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly
 let compiled: object | undefined
 
+/**
+ * Whether this process runs WebAssembly: not under `node --jitless`, for one. Without it an app
+ * opens and sends no `S4.` frames, as an app of 1.4 (its peers then tag with SHA-256 what they send it).
+ */
+export const POLY1305_AVAILABLE = typeof wasm === 'object' && wasm !== null
+
 export function createPoly1305(): Poly1305 {
-  compiled ??= new wasm.Module(Buffer.from(POLY1305_WASM, 'base64'))
-  const { exports } = new wasm.Instance(compiled)
-  return { memory: Buffer.from(exports.memory.buffer), tag: exports.poly1305 }
+  if (!POLY1305_AVAILABLE) throw new Error('feathers-mesh: Poly1305 tags need WebAssembly, which this process does not run (node --jitless?)')
+  compiled ??= new wasm!.Module(Buffer.from(POLY1305_WASM, 'base64'))
+  const instance = new wasm!.Instance(compiled)
+  return { memory: Buffer.from(instance.exports.memory.buffer), tag: instance.exports.poly1305 }
 }
 
 /** The bytes of one WebAssembly page: what an instance's memory holds. */

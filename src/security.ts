@@ -11,8 +11,8 @@ import { isPlainContext } from './stream-fields'
 import type { Channel, StreamOpened, StreamTag } from './streams'
 
 /**
- * The sealer of an app: short texts go on streams (streams.ts, `S2.` or `S3.`, protocols 1.3 and
- * 1.4) when the caller names a channel; everything else is sealed here, message by message (`S1.`), and both kinds open.
+ * The sealer of an app: short texts go on streams (streams.ts, `S2.`, `S3.` or `S4.`, protocols
+ * 1.3 to 1.5) when the caller names a channel; everything else is sealed here, message by message (`S1.`), and both kinds open.
  *
  * Sealed frames: AES-256-GCM under a key of the sending app, derived (HKDF-SHA256) from the mesh
  * secret, the sender's partition key and its uuid. A sealed frame is one binary part:
@@ -36,7 +36,7 @@ export interface Sealer {
   /**
    * The sealed frame, as the pieces to write one after the other (no copy of the ciphertext): on
    * `channel`'s stream to `to` (streams.ts) when given and the text is short, which the recipient
-   * must open (protocol 1.3; 1.4 for a `sha256` tag), else sealed on its own (1.2). Valid until the
+   * must open (protocol 1.3; 1.4 for a `sha256` tag, 1.5 for `poly1305`), else sealed on its own (1.2). Valid until the
    * next seal: a stream frame's list of pieces, and its last piece, are reused.
    */
   seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag): Buffer[]
@@ -68,7 +68,8 @@ const afterTurn = (task: () => void) => setImmediate(task).unref()
 
 /**
  * `secrets[0]` seals; every secret opens, so a rolling deployment can change the secret. An app that
- * `speaks` 1.3 stands in for one (tests, benchmarks): `S3.` frames are unknown to it.
+ * `speaks` 1.3 or 1.4 stands in for one (tests, benchmarks): `S3.` and `S4.` frames are unknown to
+ * the first, `S4.` frames to the second.
  */
 export function createSealer(secrets: string[], partition: string, uuid: string, speaks: '1.3' | '1.4' | '1.5' = '1.5'): Sealer {
   const own = partitionKey(secrets[0], partition)

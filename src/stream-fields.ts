@@ -1,10 +1,11 @@
 import * as crypto from 'crypto'
 
 /**
- * The layout of a stream-sealed frame (streams.ts): its kinds (`S2.`, `S3.`) and their tags, its
- * fields and those of its plaintext `<clock>|<context>|<text>`, written and read as bytes in
+ * The layout of a stream-sealed frame (streams.ts): its kinds (`S2.`, `S3.`, `S4.`) and their tags,
+ * its fields and those of its plaintext `<clock>|<context>|<text>`, written and read as bytes in
  * JavaScript (on a frame's hot path a native call, a number turned into a string or a string
- * joined costs more than the loop over a few bytes), and the one native call, the MAC.
+ * joined costs more than the loop over a few bytes), and the one native call of `S2.` and `S3.`
+ * frames, their hash (`S4.` frames are tagged in WebAssembly, poly1305.ts).
  */
 
 /** The channel a stream carries: a sender keeps one stream per recipient and channel. */

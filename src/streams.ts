@@ -10,7 +10,8 @@ export { commonTag, isStreamFrame, namedTag, streamTagOf, tagFields } from './st
 export type { Channel, StreamTag } from './stream-fields'
 
 /**
- * Stream-sealed frames (protocols 1.3 and 1.4): what a secret costs per small message, cut to one hash.
+ * Stream-sealed frames (protocols 1.3 to 1.5): what a secret costs per small message, cut to a
+ * tag computed without a native call (1.5), or to one hash (1.3, 1.4).
  *
  * Per-message AES-GCM (security.ts, `S1.`) builds a cipher object for every frame, and each
  * native crypto call that returns a buffer costs about a microsecond on its own: four AEAD
@@ -20,16 +21,23 @@ export type { Channel, StreamTag } from './stream-fields'
  * bytes of the keystream, XORed into its plaintext in JavaScript (no native call), and its tag is
  * H(MAC key · nonce · position · ciphertext) cut to 16 bytes: one native call, whose result comes
  * back as a string, so nothing is allocated for it. Encrypt-then-MAC: the tag is checked before
- * anything else. The MAC key is not taken from the keystream: whoever guesses a frame's plaintext
- * learns that part of the keystream, and must not be able to tag a frame of their own with it.
+ * anything is believed (only the frame's fields and, for `S4.`, its position are checked first).
+ * The MAC key is not taken from the keystream: whoever guesses a frame's plaintext learns that part
+ * of the keystream, and must not be able to tag a frame of their own with it.
+ *
+ * Since 1.5 the tag of `S4.` frames is Poly1305 (poly1305.ts, WebAssembly: no native call at all,
+ * where a call into Node's crypto costs 1–3 µs inside a busy app) of nonce · position · ciphertext,
+ * under the stream's own `r` and, as `s`, the frame's pad: the AES block at its position in a
+ * second keystream of the stream (`Keystream.pads`). `S4.` frames start on multiples of 16, so each
+ * has a block of its own (Poly1305-AES).
  *
  * H is SHA3-256 in `S2.` frames (1.3) and SHA-256 in `S3.` frames (1.4), which CPUs with SHA
  * extensions run three times as fast on a small frame. A secret prefix makes a MAC of either:
  * SHA3 has no length extension, and a SHA-256 tag cut to 128 bits leaves out the half of the hash
- * state that extending a message would need. Both kinds share a stream's keys and positions; a
- * sender tags with SHA-256 only where the recipient said it opens `S3.` (see `StreamTag`).
+ * state that extending a message would need. All kinds share a stream's keys and positions; a
+ * sender uses the newest kind the recipient said it opens (see `commonTag`).
  * A frame is one binary part:
- *   'S2.' or 'S3.' · header length (uint16 BE) · header `<partition key>.<key id>.<uuid>`
+ *   'S2.', 'S3.' or 'S4.' · header length (uint16 BE) · header `<partition key>.<key id>.<uuid>`
  *   · stream nonce (8) · stream position (uint64 BE) · ciphertext · tag
  * The keys of a stream are derived from the sender's partition key, its uuid, the recipient (`*`
  * for published frames) and the channel, so a frame opens only where it was sent; the tag covers
@@ -42,7 +50,7 @@ export type { Channel, StreamTag } from './stream-fields'
 
 /**
  * The longest text sealed on a stream, in characters (at most 3 bytes each in UTF-8). XOR in
- * JavaScript and one hash call beat a cipher object for small frames only: on a 64 KB batch of
+ * JavaScript and one tag (a hash call, measured with SHA-256) beat a cipher object for small frames only: on a 64 KB batch of
  * events AES-GCM seals and opens in 190–290 µs, a keystream, a word XOR and SHA-256 in 330–390 µs,
  * so longer texts are sealed message by message.
  */
@@ -113,8 +121,9 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
   const keystreams = createKeystreams()
   // What a frame's tag covers (see MACED) while it is sealed, and while it is opened. The MAC key
   // (and, sealing, the nonce) is copied in only when it differs from the last frame's.
-  const poly = createPoly1305()
-  const memory = poly.memory
+  // Only an app that opens `S4.` frames runs WebAssembly (an app of 1.4 stands in where it cannot).
+  const poly = opensPoly ? createPoly1305() : undefined
+  const memory = poly?.memory ?? Buffer.alloc(POLY1305_MEMORY)
   const memory32 = wordsOf(memory)
   const sealScratch = memory.subarray(SEAL_SCRATCH, SEAL_SCRATCH + SEAL_BYTES)
   const openScratch = memory.subarray(OPEN_SCRATCH, OPEN_SCRATCH + OPEN_BYTES)
@@ -217,7 +226,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       const end = TEXT_AT + length
       if (tag === 'poly1305') {
         polyKey(stream, at, true)
-        poly.tag(POLY_KEY, SEAL_SCRATCH + MACED, end - MACED, SEAL_SCRATCH + end)
+        poly!.tag(POLY_KEY, SEAL_SCRATCH + MACED, end - MACED, SEAL_SCRATCH + end)
       } else {
         const macKey = tag === 'sha256' ? stream.keys.macKey3 : stream.keys.macKey
         if (sealKeyIn !== macKey) {
@@ -274,7 +283,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       if (tag === 'poly1305') {
         // Before the tag is checked, nothing is kept: a forged frame must not make this app compute pads ahead.
         polyKey(stream, at, false)
-        poly.tag(POLY_KEY, OPEN_SCRATCH + MACED, TEXT_AT + length - MACED, POLY_OUT)
+        poly!.tag(POLY_KEY, OPEN_SCRATCH + MACED, TEXT_AT + length - MACED, POLY_OUT)
         if (!sameBytes(frame, tagAt, memory, POLY_OUT, TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
       } else {
         const macKey = tag === 'sha256' ? stream.keys.macKey3 : stream.keys.macKey

@@ -67,6 +67,8 @@ export interface ChildConfig {
   env?: Record<string, string>
   /** Network namespace the child runs in (test/helpers/netns.ts). */
   netns?: string
+  /** Extra Node options of the child (not with `netns`). */
+  execArgv?: string[]
 }
 
 export function waitFor<T>(predicate: () => T | Promise<T>, timeout = 5000, what = 'condition', interval = 20): Promise<T> {
@@ -132,7 +134,7 @@ export class Mesh {
   async child(name: string, config: ChildConfig = {}, timeout = 10000): Promise<ChildApp> {
     const env = { ...process.env, ...(config.env ?? {}), MESH_FIXTURE: JSON.stringify({ ...config, options: this.options(config.options ?? {}), name }) }
     // In a namespace: `ip netns exec <ns> node -r guard fixture`, the IPC channel passing through.
-    const launcher = config.netns ? { execPath: 'ip', execArgv: ['netns', 'exec', config.netns, process.execPath, '-r', GUARD] } : { execArgv: ['-r', GUARD] }
+    const launcher = config.netns ? { execPath: 'ip', execArgv: ['netns', 'exec', config.netns, process.execPath, '-r', GUARD] } : { execArgv: ['-r', GUARD, ...(config.execArgv ?? [])] }
     const child = fork(FIXTURE, [], { env, ...launcher, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const pending = new Map<number, (reply: any) => void>()

@@ -294,6 +294,20 @@ describe('security', function () {
     for (const app of [old, mid, fresh]) expect(Object.keys(await app.send({ cmd: 'drops' }))).to.deep.equal([])
   })
 
+  it('an app that cannot run WebAssembly (node --jitless) acts as one of 1.4: calls go both ways, tagged with SHA-256', async () => {
+    const jitless = await mesh.child('jitless', { key: 'todos-app', services: ['todos'], options: { secret: S1 }, execArgv: ['--jitless'] }, 20000)
+    const gateway = await mesh.app({ key: 'gateway', secret: S1 }, (app) => app.use('notes', { async find() { return ['a note'] } }))
+    const todos = await gateway.distribution.waitForService('todos')
+    const toIt = tap((await jitless.send({ cmd: 'ports' })).responder, 'remote')
+    expect((await todos.create({ title: 'no wasm' })).title).to.equal('no wasm')
+    toIt.restore()
+    await waitFor(async () => (await jitless.send({ cmd: 'services' })).includes('notes'), 10000, 'the jitless app to see notes')
+    expect(await jitless.send({ cmd: 'call', path: 'notes', method: 'find', args: [{}] })).to.deep.equal(['a note'])
+    const kinds = ['S2.', 'S3.', 'S4.'].filter((magic) => toIt.frames.some((f) => f.includes(Buffer.from(magic))))
+    expect(kinds).to.deep.equal(['S3.'])
+    expect(Object.keys(await jitless.send({ cmd: 'drops' }))).to.deep.equal([])
+  })
+
   it('a peer on another major protocol version is refused with one log line; a newer minor interoperates', async () => {
     const warnings: string[] = []
     const warn = console.warn
