@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
 import { flip, reason, referenceStream, shifted } from '../helpers/sealing'
 import { createStreamSealer } from '../../src/streams'
-import { readPosition, ScratchViews, writeHead } from '../../src/stream-fields'
+import { commonTag, namedTag, readPosition, ScratchViews, tagFields, writeHead } from '../../src/stream-fields'
 import type { Channel, StreamTag } from '../../src/streams'
 
 const S1 = 'first-mesh-secret-0123456789'
@@ -427,6 +427,22 @@ describe('stream frames against an independent reading of the README', () => {
 
 
 describe('stream frame fields', () => {
+  it('pick the newest kind of tag both sides open, and read and write what peers advertise of it', () => {
+    expect(commonTag('poly1305', 'poly1305')).to.equal('poly1305')
+    expect(commonTag('poly1305', 'sha256')).to.equal('sha256')
+    expect(commonTag('sha256', 'poly1305')).to.equal('sha256')
+    expect(commonTag('sha3-256', 'poly1305')).to.equal('sha3-256')
+    // A peer that named no tag opens SHA3 ones only.
+    expect(commonTag('poly1305', undefined)).to.equal('sha3-256')
+    for (const tag of ['sha3-256', 'sha256', 'poly1305'] as const) {
+      const fields = tagFields(tag)
+      expect(namedTag(fields.streamTag, fields.poly1305)).to.equal(tag)
+    }
+    expect(tagFields('poly1305')).to.deep.equal({ streamTag: 'sha256', poly1305: true })
+    expect(namedTag('poly1305', true)).to.equal('sha3-256')
+    expect(namedTag(undefined, true)).to.equal('sha3-256')
+  })
+
   it('write each frame\'s own clock, whether or not the last frame had the same one', () => {
     const into = Buffer.alloc(64)
     for (const [clock, context] of [[1_765_000_000_123, '42'], [1_765_000_000_123, ''], [999, '7'], [1_765_000_000_124, '8'], [0, '']] as const) {
