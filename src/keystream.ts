@@ -92,6 +92,11 @@ export interface Keystreams {
    */
   xorInto(stream: Keystream, position: number, length: number, keep: boolean, into: Buffer, into32: Int32Array | undefined, at: number): void
   /**
+   * Copies the stream's keystream bytes [position, position + length) into `into` from `at` on, as
+   * `xorInto` XORs them (a pad is used as it is): a word at a time from the chunk when it covers them.
+   */
+  copyInto(stream: Keystream, position: number, length: number, keep: boolean, into: Buffer, into32: Int32Array | undefined, at: number): void
+  /**
    * Computes the stream's chunk from `position` on, unless the chunk it has covers the `length`
    * bytes there; a chunk running low is refilled after the turn.
    */
@@ -134,6 +139,18 @@ export function createKeystreams(): Keystreams {
     }
   }
 
+  function xorInto(stream: Keystream, position: number, length: number, keep: boolean, into: Buffer, into32: Int32Array | undefined, at: number) {
+    let chunk = stream.chunk
+    if (chunk && position >= stream.chunkAt && position + length <= stream.chunkAt + chunk.length) {
+      if (keep) refillWhenLow(stream, chunk, position, length)
+    } else if (keep) {
+      chunk = fill(stream, position, Math.max(CHUNK, length))
+    } else {
+      return xor(into, undefined, at, keystreamAt(stream, position).update(ZEROS.subarray(0, length)), undefined, 0, length)
+    }
+    xor(into, into32, at, chunk, stream.chunk32, position - stream.chunkAt, length)
+  }
+
   function drop(stream: Keystream) {
     chunked.delete(stream)
     stream.chunk = undefined
@@ -149,17 +166,21 @@ export function createKeystreams(): Keystreams {
       if (chunk === undefined || position < stream.chunkAt || position + length > stream.chunkAt + chunk.length) fill(stream, position, CHUNK)
       else refillWhenLow(stream, chunk, position, length)
     },
-    xorInto(stream, position, length, keep, into, into32, at) {
-      let chunk = stream.chunk
-      if (chunk && position >= stream.chunkAt && position + length <= stream.chunkAt + chunk.length) {
+    copyInto(stream, position, length, keep, into, into32, at) {
+      const chunk = stream.chunk
+      const chunk32 = stream.chunk32
+      const from = position - stream.chunkAt
+      if (chunk !== undefined && chunk32 !== undefined && into32 !== undefined && from >= 0 && from + length <= chunk.length && ((from | at | length) & 3) === 0) {
         if (keep) refillWhenLow(stream, chunk, position, length)
-      } else if (keep) {
-        chunk = fill(stream, position, Math.max(CHUNK, length))
-      } else {
-        return xor(into, undefined, at, keystreamAt(stream, position).update(ZEROS.subarray(0, length)), undefined, 0, length)
+        const k = from >> 2
+        const t = at >> 2
+        for (let i = 0; i < length >> 2; i++) into32[t + i] = chunk32[k + i]
+        return
       }
-      xor(into, into32, at, chunk, stream.chunk32, position - stream.chunkAt, length)
-    }
+      for (let i = 0; i < length; i++) into[at + i] = 0
+      xorInto(stream, position, length, keep, into, into32, at)
+    },
+    xorInto
   }
 }
 

@@ -189,8 +189,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     }
     const pads = padsOf(stream)
     pads.next = stream.next
-    for (let i = POLY_R_BYTES; i < 32; i++) memory[POLY_KEY + i] = 0
-    keystreams.xorInto(pads, position, PAD_BYTES, keep, memory, memory32, POLY_KEY + POLY_R_BYTES)
+    keystreams.copyInto(pads, position, PAD_BYTES, keep, memory, memory32, POLY_KEY + POLY_R_BYTES)
   }
 
   /** The stream of the frame opened last on `channel`, when this frame's header and nonce are the same. */
