@@ -3,7 +3,7 @@
  * on loopback only. Prints one table and writes bench-results/bench.json and bench.txt
  * (bench-partial.* for --only and --quick runs).
  *
- *   npm run bench                        all figures (about 4 minutes on 2 cores)
+ *   npm run bench                        all figures (about 3 minutes on 2 cores)
  *   npm run bench -- --only 1,2,5        some figures
  *   npm run bench -- --idle-seconds 15   a shorter idle window (figure 7)
  *   npm run bench -- --quick             short loops: checks the harness, measures nothing
