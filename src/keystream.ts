@@ -8,7 +8,7 @@ import type { Channel } from './stream-fields'
  * frame's bytes come from memory, XORed in JavaScript a word at a time, with no native call.
  */
 const CHUNK = 8 * 1024 // keystream computed ahead per stream
-const MAX_CHUNKS = 512 // keystreams holding a chunk at once (4 MB): a stream's, and the pads of its `S4.` frames
+const MAX_CHUNKS = 512 // keystreams holding a chunk at once (4 MB)
 const REFILL_BELOW = 2048 // bytes left in a chunk when the next one is computed
 const ZEROS = Buffer.alloc(CHUNK + 16)
 
@@ -30,12 +30,6 @@ export class Keystream {
   refilling = false
   /** The clock of the newest frame opened (receiving). */
   clock = 0
-  /**
-   * The pads of the stream's `S4.` frames: a keystream of its own, under its own key, whose bytes
-   * [p, p + 16) are the Poly1305 `s` of the frame at position p. Never XORed into a text, so no
-   * plaintext, guessed or known, gives any of it away. Made on a stream's first `S4.` frame.
-   */
-  pads: Keystream | undefined = undefined
 
   constructor(
     readonly keys: StreamKeys,
@@ -96,11 +90,6 @@ export interface Keystreams {
    * `xorInto` XORs them (a pad is used as it is): a word at a time from the chunk when it covers them.
    */
   copyInto(stream: Keystream, position: number, length: number, keep: boolean, into: Buffer, into32: Int32Array | undefined, at: number): void
-  /**
-   * Computes the stream's chunk from `position` on, unless the chunk it has covers the `length`
-   * bytes there; a chunk running low is refilled after the turn.
-   */
-  ahead(stream: Keystream, position: number, length: number): void
   /** The stream's chunk goes (the stream was forgotten). */
   drop(stream: Keystream): void
 }
@@ -155,17 +144,10 @@ export function createKeystreams(): Keystreams {
     chunked.delete(stream)
     stream.chunk = undefined
     stream.chunk32 = undefined
-    if (stream.pads) drop(stream.pads)
   }
 
   return {
     drop,
-    ahead(stream, position, length) {
-      stream.next = position
-      const chunk = stream.chunk
-      if (chunk === undefined || position < stream.chunkAt || position + length > stream.chunkAt + chunk.length) fill(stream, position, CHUNK)
-      else refillWhenLow(stream, chunk, position, length)
-    },
     copyInto(stream, position, length, keep, into, into32, at) {
       const chunk = stream.chunk
       const chunk32 = stream.chunk32
@@ -189,8 +171,7 @@ export interface StreamKeys {
   /** The MAC keys of `S2.` (SHA3) and `S3.` (SHA-256) frames: one key per kind of tag. */
   macKey: Buffer
   macKey3: Buffer
-  /** The key of the pads of `S4.` frames, and their Poly1305 `r` (clamped by Poly1305 itself). */
-  padKey: KeyObject
+  /** The Poly1305 `r` of `S4.` frames (clamped by Poly1305 itself). */
   polyR: Buffer
 }
 
@@ -200,17 +181,16 @@ export const POLY_R_BYTES = 16
 /**
  * The keys of the stream from `from` to `to` on `channel`. HKDF's output is the same stream of
  * bytes whatever length is asked, so the first two keys are those of 1.3, the MAC key of `S3.`
- * frames comes after them, and the two keys of `S4.` frames after that: a tag of one kind says
- * nothing about another.
+ * frames comes after them, and the `r` of `S4.` frames after that: a tag of one kind says nothing
+ * about another.
  */
 export function streamKeys(base: Buffer, from: string, to: string, channel: Channel): StreamKeys {
-  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 32 + 2 * MAC_KEY_BYTES + 32 + POLY_R_BYTES))
-  const pads = 32 + 2 * MAC_KEY_BYTES
+  const macKeysEnd = 32 + 2 * MAC_KEY_BYTES
+  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, macKeysEnd + POLY_R_BYTES))
   return {
     key: createSecretKey(keys.subarray(0, 32)),
     macKey: keys.subarray(32, 32 + MAC_KEY_BYTES),
-    macKey3: keys.subarray(32 + MAC_KEY_BYTES, pads),
-    padKey: createSecretKey(keys.subarray(pads, pads + 32)),
-    polyR: keys.subarray(pads + 32)
+    macKey3: keys.subarray(32 + MAC_KEY_BYTES, macKeysEnd),
+    polyR: keys.subarray(macKeysEnd)
   }
 }

@@ -27,9 +27,10 @@ export type { Channel, StreamTag } from './stream-fields'
  *
  * Since 1.5 the tag of `S4.` frames is Poly1305 (poly1305.ts, WebAssembly: no native call at all,
  * where a call into Node's crypto costs 1–3 µs inside a busy app) of nonce · position · ciphertext,
- * under the stream's own `r` and, as `s`, the frame's pad: the AES block at its position in a
- * second keystream of the stream (`Keystream.pads`). `S4.` frames start on multiples of 16, so each
- * has a block of its own (Poly1305-AES).
+ * under the stream's own `r` and, as `s`, the frame's pad: the keystream block at its position.
+ * `S4.` frames start on multiples of 16, and their plaintext right after their pad, so each has a
+ * block of its own, never XORed into a text (as AES-GCM masks its tag with the block of counter 0
+ * and encrypts from counter 1 on, under the same key).
  *
  * H is SHA3-256 in `S2.` frames (1.3) and SHA-256 in `S3.` frames (1.4), which CPUs with SHA
  * extensions run three times as fast on a small frame. A secret prefix makes a MAC of either:
@@ -39,6 +40,7 @@ export type { Channel, StreamTag } from './stream-fields'
  * A frame is one binary part:
  *   'S2.', 'S3.' or 'S4.' · header length (uint16 BE) · header `<partition key>.<key id>.<uuid>`
  *   · stream nonce (8) · stream position (uint64 BE) · ciphertext · tag
+ * (the ciphertext of an `S4.` frame is XORed with the keystream from position + 16 on, of the others from position on).
  * The keys of a stream are derived from the sender's partition key, its uuid, the recipient (`*`
  * for published frames) and the channel, so a frame opens only where it was sent; the tag covers
  * the nonce and the position, and the header picks the keys. A recipient accepts each stream's
@@ -64,19 +66,25 @@ const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten f
 const KEY_CACHE = 1024 // keys of senders whose frames opened, so a stale or replayed frame costs no derivation
 const CHANNELS: Channel[] = ['calls', 'replies', 'events']
 /**
- * Where a sealer keeps its bytes in its Poly1305 instance's memory: the one-time key (r, then the
- * frame's pad as s), the tag of a frame being opened, then the scratch buffers of sealing and opening.
+ * Where a sealer keeps its bytes in its Poly1305 instance's memory: the one-time keys (r, then the
+ * frame's pad as s) of the frame sealed and of the frame opened (each side mostly keeps one stream,
+ * its calls' or its replies', and its r stays in place), the tag of a frame being opened, then the
+ * scratch buffers of sealing and opening.
+ * Sealing an `S4.` frame writes its preamble right before its nonce, where the other kinds keep
+ * their MAC key, so that the frame leaves as one piece: SEAL_SCRATCH leaves room for the longest.
  */
-const POLY_KEY = 0
-const POLY_OUT = 32
-const SEAL_SCRATCH = 64
+const SEAL_KEY = 0
+const OPEN_KEY = 32
+const POLY_OUT = 64
+const SEAL_SCRATCH = 8 * Math.ceil((POLY_OUT + 16 + PREAMBLE + HEADER_MAX - MACED) / 8)
 const SEAL_BYTES = TEXT_AT + MAX_CIPHERTEXT + TAG_BYTES
 const OPEN_SCRATCH = SEAL_SCRATCH + SEAL_BYTES + (8 - (SEAL_BYTES % 8))
 const OPEN_BYTES = TEXT_AT + MAX_CIPHERTEXT
 if (OPEN_SCRATCH + OPEN_BYTES > POLY1305_MEMORY) throw new Error('the scratch buffers of stream frames do not fit in a Poly1305 instance')
 /**
- * `S4.` frames start on multiples of this, and their pad is the one AES block of the stream's pads
- * there: every frame has a block of its own, and no two frames share a byte of one.
+ * `S4.` frames start on multiples of this: a frame's pad is the keystream block at its position,
+ * and its plaintext starts right after it, so that every frame has a block of its own, never XORed
+ * into a text.
  */
 const PAD_BYTES = 16
 /** Positions at most this large (a position travels as 64 bits, and must be read exactly). */
@@ -132,12 +140,18 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
   const sealMaced = new ScratchViews(sealScratch, 0) // what a tag covers, with the MAC key
   const sealSent = new ScratchViews(sealScratch, MACED) // what a frame carries after its preamble
   const openMaced = new ScratchViews(openScratch, 0)
-  // A seal's pieces: the caller writes them before the next seal (see `seal`).
+  // A seal's pieces: the caller writes them before the next seal (see `seal`). An `S4.` frame is one
+  // piece, from its preamble (in the scratch, before the nonce) to its tag.
   const sealed: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0)]
-  let sealKeyIn: Buffer | undefined
+  const sealedWhole: Buffer[] = [Buffer.alloc(0)]
+  const polyPreamble = preambles.poly1305
+  const wholeFrom = SEAL_SCRATCH + MACED - polyPreamble.length
+  const sealWhole = new ScratchViews(memory, wholeFrom)
+  let beforeNonce: Buffer | undefined // what the seal scratch holds before the nonce: a MAC key, or the preamble of `S4.` frames
   let sealNonceOf: Keystream | undefined
   let openKeyIn: Buffer | undefined
-  let polyKeyOf: Keystream | undefined // the stream whose Poly1305 r is in memory
+  // The streams whose Poly1305 r is in memory, at SEAL_KEY and at OPEN_KEY.
+  const polyKeyOf: Array<Keystream | undefined> = [undefined, undefined]
   // Per channel, the stream of the last frame sent and of the last frame opened: a call and its
   // reply mostly go to and come from the same peer, and finding the stream again then costs
   // no string built or hashed.
@@ -175,21 +189,18 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     }
   }
 
-  const padsOf = (stream: Keystream) => (stream.pads ??= new Keystream({ ...stream.keys, key: stream.keys.padKey }, stream.nonce, stream.peer))
-
   /**
    * Puts the one-time Poly1305 key of the `S4.` frame at `position` of `stream` in memory: the
-   * stream's r, and as s the pad at `position` (from the pads computed ahead when they cover it;
-   * else computed for this frame alone, kept only when `keep`).
+   * stream's r, and as s the frame's pad, the keystream block at `position` (from the chunk when it
+   * covers it; else computed for this frame alone, kept only when `keep`).
    */
-  function polyKey(stream: Keystream, position: number, keep: boolean) {
-    if (polyKeyOf !== stream) {
-      stream.keys.polyR.copy(memory, POLY_KEY)
-      polyKeyOf = stream
+  function polyKey(at: typeof SEAL_KEY | typeof OPEN_KEY, stream: Keystream, position: number, keep: boolean) {
+    const slot = at === SEAL_KEY ? 0 : 1
+    if (polyKeyOf[slot] !== stream) {
+      stream.keys.polyR.copy(memory, at)
+      polyKeyOf[slot] = stream
     }
-    const pads = padsOf(stream)
-    pads.next = stream.next
-    keystreams.copyInto(pads, position, PAD_BYTES, keep, memory, memory32, POLY_KEY + POLY_R_BYTES)
+    keystreams.copyInto(stream, position, PAD_BYTES, keep, memory, memory32, at + POLY_R_BYTES)
   }
 
   /** The stream of the frame opened last on `channel`, when this frame's header and nonce are the same. */
@@ -209,28 +220,37 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       if (!aligned && tag === 'sha256') throw new RangeError('an app of 1.3 tags stream frames with SHA3-256 only')
       if (!opensPoly && tag === 'poly1305') throw new RangeError(`an app of ${speaks} does not tag stream frames with Poly1305`)
       const stream = sendingTo(channel === 'events' ? '*' : to, channel)
-      const textAt = writeHead(sealScratch, TEXT_AT, Date.now(), context)
-      const length = textAt - TEXT_AT + utf8Write(sealScratch, text, textAt)
+      const bodyAt = writeHead(sealScratch, TEXT_AT, Date.now(), context)
+      const length = bodyAt - TEXT_AT + utf8Write(sealScratch, text, bodyAt)
       // Frames start at multiples of 4 (the skipped bytes are never used), so that their keystream
       // is XORed a word at a time; those tagged with Poly1305 at multiples of 16 (see PAD_BYTES).
-      const step = tag === 'poly1305' ? PAD_BYTES : aligned ? 4 : 1
+      const poly1305 = tag === 'poly1305'
+      const step = poly1305 ? PAD_BYTES : aligned ? 4 : 1
       const at = Math.ceil(stream.next / step) * step
-      stream.next = at + Math.ceil(length / step) * step
-      keystreams.xorInto(stream, at, length, true, sealScratch, sealScratch32, TEXT_AT)
+      const plainAt = poly1305 ? at + PAD_BYTES : at // in the stream: an `S4.` frame's pad comes first
+      stream.next = plainAt + Math.ceil(length / step) * step
+      // The pad first: a chunk it makes this stream compute then covers the plaintext too.
+      if (poly1305) polyKey(SEAL_KEY, stream, at, true)
+      keystreams.xorInto(stream, plainAt, length, true, sealScratch, sealScratch32, TEXT_AT)
       if (sealNonceOf !== stream) {
         stream.nonce.copy(sealScratch, MACED)
         sealNonceOf = stream
       }
       writePosition(sealScratch, MACED + NONCE_BYTES, at)
       const end = TEXT_AT + length
-      if (tag === 'poly1305') {
-        polyKey(stream, at, true)
-        poly!.tag(POLY_KEY, SEAL_SCRATCH + MACED, end - MACED, SEAL_SCRATCH + end)
+      if (poly1305) {
+        poly!.tag(SEAL_KEY, SEAL_SCRATCH + MACED, end - MACED, SEAL_SCRATCH + end)
+        if (beforeNonce !== polyPreamble) {
+          polyPreamble.copy(memory, wholeFrom)
+          beforeNonce = polyPreamble
+        }
+        sealedWhole[0] = sealWhole.to(SEAL_SCRATCH + end + TAG_BYTES)
+        return sealedWhole
       } else {
         const macKey = tag === 'sha256' ? stream.keys.macKey3 : stream.keys.macKey
-        if (sealKeyIn !== macKey) {
+        if (beforeNonce !== macKey) {
           macKey.copy(sealScratch)
-          sealKeyIn = macKey
+          beforeNonce = macKey
         }
         const digest = mac(tag, sealMaced.to(end))
         for (let i = 0; i < TAG_BYTES; i++) sealScratch[end + i] = digest.charCodeAt(i)
@@ -281,8 +301,8 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       const known = stream.next > 0
       if (tag === 'poly1305') {
         // Before the tag is checked, nothing is kept: a forged frame must not make this app compute pads ahead.
-        polyKey(stream, at, false)
-        poly!.tag(POLY_KEY, OPEN_SCRATCH + MACED, TEXT_AT + length - MACED, POLY_OUT)
+        polyKey(OPEN_KEY, stream, at, false)
+        poly!.tag(OPEN_KEY, OPEN_SCRATCH + MACED, TEXT_AT + length - MACED, POLY_OUT)
         if (!sameBytes(frame, tagAt, memory, POLY_OUT, TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
       } else {
         const macKey = tag === 'sha256' ? stream.keys.macKey3 : stream.keys.macKey
@@ -300,18 +320,15 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       // Positions only grow within a stream: a frame below the end of the last one opened is a
       // replay (or comes from a dead connection).
       if (at < stream.next) return { ok: false, reason: 'replayed', from }
-      keystreams.xorInto(stream, at, length, known, openScratch, openScratch32, TEXT_AT)
+      const plainAt = tag === 'poly1305' ? at + PAD_BYTES : at
+      keystreams.xorInto(stream, plainAt, length, known, openScratch, openScratch32, TEXT_AT)
       const end = TEXT_AT + length
       const clock = readClock(openScratch, TEXT_AT, end, after)
       if (clock < 0) return { ok: false, reason: 'malformed', from }
       if (!(Math.abs(Date.now() - clock) <= MAX_SKEW) || (!known && clock <= forgottenUpTo)) return { ok: false, reason: 'too old', from }
       if (!hasContext(openScratch, after.at, end, context)) return { ok: false, reason: 'another request', from }
-      stream.next = at + length
+      stream.next = plainAt + length
       stream.clock = clock
-      // The pads of the frames to come, computed ahead once a frame of the stream has opened (they
-      // are then refilled as they run low): an `S4.` frame's pad comes from them as long as the
-      // stream's frames come in order.
-      if (tag === 'poly1305') keystreams.ahead(padsOf(stream), Math.ceil(stream.next / PAD_BYTES) * PAD_BYTES, PAD_BYTES)
       if (id !== undefined) {
         if (!known && !receiving.has(id)) {
           forgetOldest(receiving, MAX_RECEIVING)

@@ -53,28 +53,30 @@ export function referenceStream(secret: string, partition: string, from: string,
   const base = Buffer.from(hkdfSync('sha256', secret, 'feathers-mesh/v1', partition, 32))
   const id = createHash('sha256').update(base).digest('hex').slice(0, 8)
   const header = Buffer.from(`${partition}.${id}.${from}`)
-  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 144))
+  const keys = Buffer.from(hkdfSync('sha256', base, 'feathers-mesh/v1.3 stream', `${from}>${to}/${channel}`, 112))
   const nonce = randomBytes(8)
-  const keystream = (position: number, length: number, key = keys.subarray(0, 32)) => {
+  const keystream = (position: number, length: number) => {
     const iv = Buffer.concat([nonce, Buffer.alloc(8)])
     iv.writeBigUInt64BE(BigInt(Math.floor(position / 16)), 8)
-    const bytes = createCipheriv('aes-256-ctr', key, iv).update(Buffer.alloc((position % 16) + length))
+    const bytes = createCipheriv('aes-256-ctr', keys.subarray(0, 32), iv).update(Buffer.alloc((position % 16) + length))
     return bytes.subarray(position % 16)
   }
+  // An S4 frame's plaintext starts 16 bytes after its position: the block there is its pad.
+  const plainAt = (kind: '2' | '3' | '4', position: number) => (kind === '4' ? position + 16 : position)
   const tagOf = (kind: '2' | '3' | '4', position: Buffer, ciphertext: Buffer) => {
     if (kind === '4') {
-      // r: the last 16 bytes of the keys; s: 16 bytes of the pads (the fourth 32-byte key's keystream) at the frame's position.
-      const pad = keystream(Number(position.readBigUInt64BE()), 16, keys.subarray(96, 128))
-      return referencePoly1305(Buffer.concat([keys.subarray(128, 144), pad]), Buffer.concat([nonce, position, ciphertext]))
+      // r: the last 16 bytes of the keys; s: the frame's pad, the 16 bytes of keystream at its position.
+      const pad = keystream(Number(position.readBigUInt64BE()), 16)
+      return referencePoly1305(Buffer.concat([keys.subarray(96, 112), pad]), Buffer.concat([nonce, position, ciphertext]))
     }
     const macKey = kind === '2' ? keys.subarray(32, 64) : keys.subarray(64, 96)
     return createHash(kind === '2' ? 'sha3-256' : 'sha256').update(Buffer.concat([macKey, nonce, position, ciphertext])).digest().subarray(0, 16)
   }
   return {
-    /** A frame of `kind` at `position` (any byte offset), carrying `<clock>|<context>|<text>`. */
+    /** A frame of `kind` at `position` (any byte offset), carrying `<clock>|<context>|<text>`; it takes the stream's bytes up to `plainAt + length`. */
     seal(kind: '2' | '3' | '4', position: number, text: string, context = '', clock = Date.now()) {
       const plain = Buffer.from(`${clock}|${context}|${text}`)
-      const ks = keystream(position, plain.length)
+      const ks = keystream(plainAt(kind, position), plain.length)
       const ciphertext = Buffer.from(plain.map((byte, i) => byte ^ ks[i]))
       const at = Buffer.alloc(8)
       at.writeBigUInt64BE(BigInt(position))
@@ -91,7 +93,7 @@ export function referenceStream(secret: string, partition: string, from: string,
       const at = frame.subarray(start + 8, start + 16)
       const ciphertext = frame.subarray(start + 16, frame.length - 16)
       if (!tagOf(kind, at, ciphertext).equals(frame.subarray(frame.length - 16))) return 'authentication failed'
-      const ks = keystream(Number(at.readBigUInt64BE()), ciphertext.length)
+      const ks = keystream(plainAt(kind, Number(at.readBigUInt64BE())), ciphertext.length)
       return Buffer.from(ciphertext.map((byte, i) => byte ^ ks[i])).toString()
     }
   }

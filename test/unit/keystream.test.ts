@@ -1,28 +1,35 @@
 import { expect } from 'chai'
 import { randomBytes } from 'crypto'
 import { createKeystreams, Keystream, streamKeys, wordsOf } from '../../src/keystream'
+import type { Keystreams } from '../../src/keystream'
 
 const BASE = randomBytes(32)
 const streamOf = (i: number) => new Keystream(streamKeys(BASE, 'from', `to-${i}`, 'calls'), randomBytes(8), `to-${i}`)
 
 describe('keystreams', () => {
-  it('hold at most 512 chunks (4 MB), the least recently filled going first, and a stream forgotten takes its pads along', () => {
+  const fillAt = (keystreams: Keystreams, stream: Keystream, position: number) => {
+    const into = Buffer.alloc(16)
+    keystreams.xorInto(stream, position, 16, true, into, wordsOf(into), 0)
+  }
+
+  it('hold at most 512 chunks (4 MB), the least recently filled going first, and a stream forgotten lets its chunk go', () => {
     const keystreams = createKeystreams()
     const streams = Array.from({ length: 600 }, (_, i) => streamOf(i))
-    for (const stream of streams) keystreams.ahead(stream, 0, 16)
+    for (const stream of streams) fillAt(keystreams, stream, 0)
     expect(streams.filter((s) => s.chunk !== undefined)).to.have.length(512)
     expect(streams.slice(0, 88).every((s) => s.chunk === undefined)).to.equal(true)
     const last = streams[599]
-    last.pads = streamOf(1000)
-    keystreams.ahead(last.pads, 0, 16)
     keystreams.drop(last)
-    expect([last.chunk, last.pads.chunk]).to.deep.equal([undefined, undefined])
+    expect(last.chunk).to.equal(undefined)
+    // Another stream takes the room it left: the oldest of the rest stays.
+    fillAt(keystreams, streams[0], 0)
+    expect(streams[88].chunk).to.not.equal(undefined)
   })
 
   it('copy the bytes that XORing into zeros gives: from the chunk, past it, and for a stream with none', () => {
     const keystreams = createKeystreams()
     const stream = streamOf(1)
-    keystreams.ahead(stream, 0, 16)
+    fillAt(keystreams, stream, 0)
     for (const [position, keep] of [[32, false], [8192 - 16, false], [8192 + 4096, false], [64, true]] as const) {
       const copied = Buffer.alloc(32, 0xee)
       keystreams.copyInto(stream, position, 16, keep, copied, wordsOf(copied), 16)
