@@ -59,7 +59,14 @@ export type { Channel, StreamTag } from './stream-fields'
 export const STREAM_TEXT = 2048
 const TIMESTAMP = 16 + 1 + STREAM_CONTEXT + 1 // characters of the clock, the context and their bars
 const MAX_CIPHERTEXT = 3 * (STREAM_TEXT + TIMESTAMP)
-if (MAX_CIPHERTEXT > MAX_FRAME_KEYSTREAM) throw new Error('a stream frame could take more keystream than a chunk holds')
+/**
+ * `S4.` frames start on multiples of this: a frame's pad is the keystream block at its position,
+ * and its plaintext starts right after it, so that every frame has a block of its own, never XORed
+ * into a text.
+ */
+const PAD_BYTES = 16
+// An `S4.` frame takes its pad and its plaintext from one chunk when the pad made it compute that chunk.
+if (PAD_BYTES + MAX_CIPHERTEXT > MAX_FRAME_KEYSTREAM) throw new Error('a stream frame could take more keystream than a chunk holds')
 const MAX_SKEW = 60_000
 const MAX_RECEIVING = 10_000 // streams whose position is remembered; the oldest is forgotten first
 const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten first (a new one takes a new nonce)
@@ -81,12 +88,6 @@ const SEAL_BYTES = TEXT_AT + MAX_CIPHERTEXT + TAG_BYTES
 const OPEN_SCRATCH = SEAL_SCRATCH + SEAL_BYTES + (8 - (SEAL_BYTES % 8))
 const OPEN_BYTES = TEXT_AT + MAX_CIPHERTEXT
 if (OPEN_SCRATCH + OPEN_BYTES > POLY1305_MEMORY) throw new Error('the scratch buffers of stream frames do not fit in a Poly1305 instance')
-/**
- * `S4.` frames start on multiples of this: a frame's pad is the keystream block at its position,
- * and its plaintext starts right after it, so that every frame has a block of its own, never XORed
- * into a text.
- */
-const PAD_BYTES = 16
 /** Positions at most this large (a position travels as 64 bits, and must be read exactly). */
 const MAX_POSITION = Number.MAX_SAFE_INTEGER
 
@@ -294,13 +295,14 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
         }
       }
       // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead
-      // (a pad near the stream's position comes from the chunk of pads it already has).
+      // (a pad near the stream's position comes from the keystream it already has).
       frame.copy(openScratch, MACED, start, tagAt)
       const at = readPosition(frame, start + NONCE_BYTES)
-      if (at > MAX_POSITION || (tag === 'poly1305' && at % PAD_BYTES !== 0)) return { ok: false, reason: 'malformed' }
+      const plainAt = tag === 'poly1305' ? at + PAD_BYTES : at
+      if (plainAt + length > MAX_POSITION || (tag === 'poly1305' && at % PAD_BYTES !== 0)) return { ok: false, reason: 'malformed' }
       const known = stream.next > 0
       if (tag === 'poly1305') {
-        // Before the tag is checked, nothing is kept: a forged frame must not make this app compute pads ahead.
+        // Before the tag is checked, nothing is kept: a forged frame must not make this app compute keystream ahead.
         polyKey(OPEN_KEY, stream, at, false)
         poly!.tag(OPEN_KEY, OPEN_SCRATCH + MACED, TEXT_AT + length - MACED, POLY_OUT)
         if (!sameBytes(frame, tagAt, memory, POLY_OUT, TAG_BYTES)) return { ok: false, reason: 'authentication failed' }
@@ -320,7 +322,6 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       // Positions only grow within a stream: a frame below the end of the last one opened is a
       // replay (or comes from a dead connection).
       if (at < stream.next) return { ok: false, reason: 'replayed', from }
-      const plainAt = tag === 'poly1305' ? at + PAD_BYTES : at
       keystreams.xorInto(stream, plainAt, length, known, openScratch, openScratch32, TEXT_AT)
       const end = TEXT_AT + length
       const clock = readClock(openScratch, TEXT_AT, end, after)

@@ -24,7 +24,7 @@ export function flip(frame: Buffer, index: number) {
 
 /**
  * Stream frames built and opened from the README's description alone (no code of src/): an
- * independent reading of `S2.` (1.3) and `S3.` (1.4) frames, for tests that must not share a
+ * independent reading of `S2.` (1.3), `S3.` (1.4) and `S4.` (1.5) frames, for tests that must not share a
  * mistake with the code they check (a keystream taken from the wrong offset, say, would still
  * round-trip between two copies of the same code).
  */

@@ -250,6 +250,24 @@ describe('stream frames of every tag (protocols 1.3 to 1.5)', () => {
     for (const frame of frames) expect(reason(b.open(frame))).to.equal('replayed')
   })
 
+  it('a sealer turning between kinds and recipients seals every frame whole, with the shortest and the longest header', () => {
+    // An S4 frame's preamble is written where S2 and S3 frames keep their MAC key: each kind must rewrite what it needs.
+    const base = randomBytes(32)
+    for (const header of ['p.1.u', `${'p'.repeat(128)}.12345678.${'u'.repeat(64)}`]) {
+      const uuid = header.slice(header.lastIndexOf('.') + 1)
+      const sender = createStreamSealer(base, uuid, Buffer.from(header))
+      const receivers = { me: createStreamSealer(randomBytes(32), 'me', Buffer.from('g.1.me')), other: createStreamSealer(randomBytes(32), 'other', Buffer.from('g.1.other')) }
+      const kinds = ['poly1305', 'sha256', 'poly1305', 'poly1305', 'sha3-256', 'poly1305', 'sha256', 'sha256', 'poly1305'] as const
+      for (const [i, kind] of kinds.entries()) {
+        const to = i % 3 === 1 ? 'other' : 'me'
+        const frame = Buffer.concat(sender.seal(`${i}:${kind}`, to, 'calls', String(i), kind))
+        expect(frame.subarray(0, 3).toString()).to.equal(MAGIC[kind])
+        expect(frame.subarray(5, 5 + frame.readUInt16BE(3)).toString()).to.equal(header)
+        expect(receivers[to].open(frame, to, 'calls', () => base, String(i)), `frame ${i}`).to.deep.equal({ ok: true, text: `${i}:${kind}`, from: uuid })
+      }
+    }
+  })
+
   it('refuse a frame relabeled as the other kind (its tag is checked with the hash its label names)', () => {
     const { a, b } = pair()
     const kinds = [['sha3-256', 0x32], ['sha256', 0x33], ['poly1305', 0x34]] as const
