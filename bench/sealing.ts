@@ -8,6 +8,8 @@
  * "back to back": one frame after the other, nothing in between (all the CPU sealing takes).
  * "a turn apart": a turn of the event loop between frames, as over a socket; only the time spent
  * inside seal() and open() counts (what a round trip waits for, once ciphers are set up ahead).
+ * "with other memory read between frames": the same, when 1, 4 or 16 MB are read between frames, so
+ * that what a seal or an open touches has left the caches, as it has inside apps between two calls.
  */
 import { randomUUID } from 'crypto'
 import { createSealer } from '../src/security'
@@ -17,6 +19,8 @@ const SECRET = 'bench-mesh-secret-0123456789abcdef'
 const CALL = JSON.stringify({ v: 1, type: 'call', from: randomUUID(), key: 'consumer', path: 'todos', method: 'get', args: [1, {}], params: { query: {} } })
 const REPLY = JSON.stringify({ ok: true, value: { title: 'Buy milk', done: false, id: 1, replica: 'main' } })
 const ROUNDS = 10
+const COLD_ROUNDS = 3
+const COLD_PAIRS = 300
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 const now = () => process.hrtime.bigint()
 
@@ -48,8 +52,19 @@ function backToBack(n: number, [call, reply, tag]: Way) {
   return Number(now() - start) / 1000 / (2 * n)
 }
 
-/** µs spent inside seal() and open() per pair, with a turn of the event loop between frames. */
-async function turnApart(n: number, [callOn, replyOn, tag]: Way) {
+/** Reads one byte of each cache line of `other` (and so evicts from the caches what it displaces). */
+function readThrough(other: Buffer | undefined) {
+  if (other === undefined) return
+  let sum = 0
+  for (let i = 0; i < other.length; i += 64) sum += other[i]
+  other[0] = sum & 0xff
+}
+
+/**
+ * µs spent inside seal() and open() per pair, with a turn of the event loop between frames (and,
+ * with `other`, that memory read between frames, as other processes do between two calls of an app).
+ */
+async function turnApart(n: number, [callOn, replyOn, tag]: Way, other?: Buffer) {
   const { a, b, consumer, provider } = apps()
   let inside = 0n
   const timed = <T>(action: () => T): T => {
@@ -60,12 +75,16 @@ async function turnApart(n: number, [callOn, replyOn, tag]: Way) {
   }
   for (let i = 0; i < n; i++) {
     const call = timed(() => Buffer.concat(consumer.seal(CALL, b, callOn, undefined, tag)))
+    readThrough(other)
     await turn()
     check(timed(() => provider.open(call, b, callOn)))
+    readThrough(other)
     await turn()
     const reply = timed(() => Buffer.concat(provider.seal(REPLY, a, replyOn, undefined, tag)))
+    readThrough(other)
     await turn()
     check(timed(() => consumer.open(reply, a, replyOn)))
+    readThrough(other)
     await turn()
   }
   return Number(inside) / 1000 / (2 * n)
@@ -88,12 +107,20 @@ async function main() {
       apart.get(name)!.push(await turnApart(2_000, way))
     }
   }
+  // What the same seals and opens cost when their memory went cold between frames.
+  const COLD_MB = [1, 4, 16]
+  const cold = new Map<number, number[]>(COLD_MB.map((mb) => [mb, []]))
+  const others = new Map(COLD_MB.map((mb) => [mb, Buffer.alloc(mb * 1024 * 1024, 1)]))
+  for (let round = 0; round < COLD_ROUNDS; round++) {
+    for (const mb of COLD_MB) cold.get(mb)!.push(await turnApart(COLD_PAIRS, STREAMS, others.get(mb)))
+  }
   const best = (list: number[]) => Math.min(...list).toFixed(2)
   const median = (list: number[]) => [...list].sort((x, y) => x - y)[Math.floor(list.length / 2)].toFixed(2)
   console.log(`seal + open, call of ${CALL.length} B and reply of ${REPLY.length} B, µs per pair (best / median of ${ROUNDS}):`)
   for (const name of Object.keys(ways)) {
     console.log(`  ${name}: back to back ${best(hot.get(name)!)} / ${median(hot.get(name)!)}; a turn apart ${best(apart.get(name)!)} / ${median(apart.get(name)!)}`)
   }
+  console.log(`  on streams, Poly1305 tags, a turn apart with other memory read between frames (median of ${COLD_ROUNDS}): ${COLD_MB.map((mb) => `${mb} MB ${median(cold.get(mb)!)}`).join(', ')}`)
 }
 
 main().catch((error) => {
