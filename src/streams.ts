@@ -29,8 +29,8 @@ export type { Channel, StreamTag } from './stream-fields'
  * where a call into Node's crypto costs 1–3 µs inside a busy app) of nonce · position · ciphertext,
  * under the stream's own `r` and, as `s`, the frame's pad: the keystream block at its position.
  * `S4.` frames start on multiples of 16, and their plaintext right after their pad, so each has a
- * block of its own, never XORed into a text (as AES-GCM masks its tag with the block of counter 0
- * and encrypts from counter 1 on, under the same key).
+ * block of its own, never XORed into a text (as AES-GCM masks its tag with an AES block of a
+ * counter of its own and encrypts from the next counter on, under the same key).
  *
  * H is SHA3-256 in `S2.` frames (1.3) and SHA-256 in `S3.` frames (1.4), which CPUs with SHA
  * extensions run three times as fast on a small frame. A secret prefix makes a MAC of either:
