@@ -54,19 +54,21 @@ export async function burst(provider: Child, consumer: Child, n: number, phase =
  */
 const WARM_UP = { burst: 10_000, paced: 2000 }
 
+/** `n` events, one per ms; what the consumer got of them once none came for `quietMs`. */
+async function paced(provider: Child, consumer: Child, n: number, phase: string, quietMs: number) {
+  await consumer.send({ cmd: 'listen', phase })
+  const sent = await provider.send({ cmd: 'emitPaced', phase, n, intervalMs: 1, maxMs: 5000 }, 10_000)
+  const got = await consumer.send({ cmd: 'collect', expected: sent.emitted, quietMs, maxMs: 5000 }, 10_000)
+  return { sent, got }
+}
+
 async function measure(provider: Child, consumer: Child, quick: boolean): Promise<Side> {
   await connected(provider, consumer)
   if (!quick) {
     await burst(provider, consumer, WARM_UP.burst, 'warm-up')
-    await consumer.send({ cmd: 'listen', phase: 'warm-up paced' })
-    const warm = await provider.send({ cmd: 'emitPaced', phase: 'warm-up paced', n: WARM_UP.paced, intervalMs: 1, maxMs: 5000 }, 10_000)
-    await consumer.send({ cmd: 'collect', expected: warm.emitted, quietMs: 300, maxMs: 5000 }, 10_000)
+    await paced(provider, consumer, WARM_UP.paced, 'warm-up paced', 300)
   }
-
-  const paced = quick ? 300 : 1500
-  await consumer.send({ cmd: 'listen', phase: 'latency' })
-  const sent = await provider.send({ cmd: 'emitPaced', phase: 'latency', n: paced, intervalMs: 1, maxMs: 5000 }, 10_000)
-  const lat = await consumer.send({ cmd: 'collect', expected: sent.emitted, quietMs: 1000, maxMs: 5000 }, 10_000)
+  const { sent, got: lat } = await paced(provider, consumer, quick ? 300 : 1500, 'latency', 1000)
 
   return {
     latency: { ...summarize(lat.latencies.map((us: number) => us / 1000)), lost: sent.emitted - lat.count, duplicates: lat.duplicates },

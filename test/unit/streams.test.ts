@@ -381,13 +381,17 @@ describe('stream frames against an independent reading of the README', () => {
     }
   })
 
-  it('an app of 1.5 refuses S4 frames off a multiple of 16, and frames at positions past 2^53, before their tag', () => {
+  it('an app of 1.5 refuses S4 frames off a multiple of 16, and frames reaching past position 2^53, before their tag', () => {
     const me = randomUUID()
     const from = randomUUID()
     const receiver = createSealer([S1], 'gateway', me)
     const reference = referenceStream(S1, 'todos', from, me, 'calls')
     for (const position of [4, 8, 12, 20, 1004]) expect(reason(receiver.open(reference.seal('4', position, 'off the grid', '1'), me, 'calls', '1'))).to.equal('malformed')
     for (const kind of ['2', '3', '4'] as const) expect(reason(receiver.open(reference.seal(kind, 2 ** 53 + 16, 'far', '1'), me, 'calls', '1'))).to.equal('malformed')
+    // Nor may a frame's text run past 2^53, where its start is still below it.
+    for (const [kind, position] of [['4', 2 ** 53 - 16], ['3', 2 ** 53 - 4], ['2', 2 ** 53 - 3]] as const) {
+      expect(reason(receiver.open(reference.seal(kind, position, 'past the end', '1'), me, 'calls', '1')), `S${kind}`).to.equal('malformed')
+    }
     // The same frames on the grid open.
     expect(reason(receiver.open(reference.seal('4', 16, 'on the grid', '1'), me, 'calls', '1'))).to.equal('opened')
     expect(reason(receiver.open(reference.seal('4', 2 ** 40, 'far on the grid', '2'), me, 'calls', '2'))).to.equal('opened')
