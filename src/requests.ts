@@ -6,6 +6,7 @@ import type { Text } from './json-pieces'
 import type { Links } from './links'
 import { write } from './outgoing'
 import type { HelloMessage, RequestMessage } from './protocol'
+import { commonTag } from './streams'
 import type { Wiring } from './wiring'
 import { encodeFrame, FrameError } from './wire'
 
@@ -170,7 +171,7 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
         }
         sides.flushPublished() // events emitted before this call leave before it
         const endpoint = links.endpoint(peer)
-        const sealed = gate.seal(text, peer, streams && endpoint?.streams ? 'calls' : undefined, id, wiring.tagFor(endpoint?.streamTag))
+        const sealed = gate.seal(text, peer, streams && endpoint?.streams ? 'calls' : undefined, id, commonTag(wiring.streamTag, endpoint?.streamTag))
         // With other calls in flight (a gateway under load), a request waits for the rest of this
         // turn of the event loop, and leaves with the others made in it.
         write(socket, encodeFrame([sealed, id]), undefined, pending.size > 1)

@@ -24,7 +24,7 @@ import type { StreamTag } from './streams'
  * FEATHERS_MESH_STREAMS=1.3 or 1.4 stands in for an app of that version; anything else opens every
  * kind of tag, when the process runs WebAssembly (else it acts as an app of 1.4).
  */
-function streamTagOf(value: string | undefined, wasm: boolean): StreamTag {
+function streamTagSetting(value: string | undefined, wasm: boolean): StreamTag {
   const version = value?.trim()
   return version === '1.3' ? 'sha3-256' : version === '1.4' || !wasm ? 'sha256' : 'poly1305'
 }
@@ -84,7 +84,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
     secrets: resolveSecrets(options.secret, env),
     streams: envBoolean(env, 'FEATHERS_MESH_STREAMS') ?? true,
-    streamTag: streamTagOf(env.FEATHERS_MESH_STREAMS, POLY1305_AVAILABLE),
+    streamTag: streamTagSetting(env.FEATHERS_MESH_STREAMS, POLY1305_AVAILABLE),
     remoteParams: checkList('remoteParams', options.remoteParams, [...DEFAULT_REMOTE_PARAMS]),
     idempotentMethods: checkList('idempotentMethods', options.idempotentMethods, ['find', 'get']),
     maxRetries: checkCount('maxRetries', options.maxRetries, DEFAULT_MAX_RETRIES),

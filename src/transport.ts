@@ -14,7 +14,7 @@ import { createPublished } from './published'
 import { RequestLedger } from './ledger'
 import { createRequests, TransportError } from './requests'
 import type { Sealer } from './security'
-import { commonTag, tagFields } from './streams'
+import { tagFields } from './streams'
 import type { StreamTag } from './streams'
 import type { HelloMessage, PublishedMessage, RequestMessage } from './protocol'
 import type { Wiring } from './wiring'
@@ -130,8 +130,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const streamTag: StreamTag = options.streamTag ?? 'poly1305'
   const wiring: Wiring = {
     uuid, short, options, drops, sealer, streams, streamTag, ledger: new RequestLedger(),
-    gate: createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason))),
-    tagFor: (peerTag) => commonTag(streamTag, peerTag)
+    gate: createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason)))
   }
 
   const responder = new QuietResponder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, unlogged)

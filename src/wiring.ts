@@ -16,10 +16,8 @@ export interface Wiring {
   sealer?: Sealer
   /** Seals on streams (1.3) to the peers that open them. */
   streams: boolean
-  /** The newest kind of stream frame tag this app opens, and sends to the peers that open it too. */
+  /** The newest kind of stream frame tag this app opens; a frame to a peer takes the newest both open (`commonTag`). */
   streamTag: StreamTag
   /** Requests sent to and received from each peer, by id (for goodbyes). */
   ledger: RequestLedger
-  /** The tag of a stream frame to a peer that opens `peerTag` (see `commonTag`). */
-  tagFor(peerTag: StreamTag | undefined): StreamTag
 }

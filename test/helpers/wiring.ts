@@ -14,7 +14,6 @@ export function testWiring(uuid = 'me'): Wiring {
     gate: createGate(undefined, uuid, drops, {}, () => undefined),
     streams: true,
     streamTag: 'poly1305',
-    ledger: new RequestLedger(),
-    tagFor: () => 'poly1305'
+    ledger: new RequestLedger()
   }
 }
