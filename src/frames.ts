@@ -1,6 +1,7 @@
 import { decode, encode, largerThan, shapeOf } from './codec'
 import { stringifyInPieces } from './json-pieces'
 import type { Text } from './json-pieces'
+import { parseSliced, SlicedText } from './sliced-text'
 
 /** Values with more objects and arrays than this are stringified in pieces (about 40 KB of JSON and up). */
 const PIECES_FROM = 2048
@@ -15,7 +16,12 @@ export function serialize(message: unknown): Text {
 }
 
 export function deserialize(text: unknown): unknown {
+  if (text instanceof SlicedText) return parseSliced(text, parse)
   if (typeof text !== 'string') throw new TypeError(`expected a text frame, got ${typeof text}`)
+  return parse(text)
+}
+
+function parse(text: string): unknown {
   // Most messages carry no tagged value (Date, Buffer...): then JSON.parse's result is already the value.
   const parsed = JSON.parse(text)
   return hasTag(text) ? decode(parsed) : parsed

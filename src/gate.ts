@@ -5,11 +5,13 @@ import { streamTagOf } from './streams'
 import type { Sealer } from './security'
 import type { Part } from './wire'
 import type { Text } from './json-pieces'
+import { isWireText } from './sliced-text'
+import type { WireText } from './sliced-text'
 import type { Channel, StreamTag } from './streams'
 
 /** An opened frame: its text and, when it was sealed, the sender it proved to be. */
 export interface Opened {
-  text: string
+  text: WireText
   from?: string
 }
 
@@ -57,7 +59,7 @@ export function createGate(
 
     open(frame, to, origin, channel, context) {
       if (!sealer) {
-        if (typeof frame === 'string') return { text: frame }
+        if (isWireText(frame)) return { text: frame }
         cut()
         if (!isSealed(frame)) return void drops.note('not a text frame', origin)
         drops.note('sealed, and this app has no secret', origin)

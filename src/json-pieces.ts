@@ -7,7 +7,9 @@
  *
  * Values JSON would lose (Date, Buffer...) are tagged as `encode` tags them, a slice at a time,
  * right before it is stringified (its records are then still in the cache): the pieces joined are
- * exactly the text `JSON.stringify(needsTags(value) ? encode(value) : value)` would give.
+ * the text `JSON.stringify(needsTags(value) ? encode(value) : value)` would give, with a newline
+ * after the `[` of an array written in slices, after the comma between two slices and before its
+ * `]`. JSON readers skip them as whitespace; ours read the slices one by one (sliced-text.ts).
  */
 import { encode, needsTags, TAG } from './codec'
 
@@ -52,18 +54,21 @@ function write(value: unknown, out: string[], depth: number) {
     return
   }
   if (Array.isArray(value)) {
-    out.push('[')
     if (value.length > SLICE) {
+      // Newlines around the slices, which JSON reads as whitespace, let a reader parse them one by one (sliced-text.ts).
+      out.push('[\n')
       for (let i = 0; i < value.length; i += SLICE) {
-        if (i > 0) out.push(',')
+        if (i > 0) out.push(',\n')
         const slice = stringify(value.slice(i, i + SLICE)) as string
         out.push(slice.slice(1, -1)) // without its brackets: a view, not a copy
       }
-    } else {
-      for (let i = 0; i < value.length; i++) {
-        if (i > 0) out.push(',')
-        write(value[i], out, depth + 1)
-      }
+      out.push('\n]')
+      return
+    }
+    out.push('[')
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(',')
+      write(value[i], out, depth + 1)
     }
     out.push(']')
     return

@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'crypto'
 import type { CipherGCM, DecipherGCM, KeyObject } from 'crypto'
 import { ReplayWindow } from './replay'
-import { utf8Text } from './wire'
+import { readText } from './sliced-text'
+import type { WireText } from './sliced-text'
 import type { Text } from './json-pieces'
 import { AEAD, CIPHER, counterOf, ENCODE_FROM, headerOf, isMessageSealed, IV_BYTES, KEY_CACHE, S1_MAGIC, MAX_SKEW, MAX_WINDOWS, partitionKey } from './message-frames'
 import { S1_PREAMBLE, sealBytes, senderKey, setCounter, S1_TAG_BYTES, S1_HEADER_MAX } from './message-frames'
@@ -30,7 +31,7 @@ import type { Channel, StreamOpened, StreamTag } from './streams'
  * is at work. (A microtask would run before the handler, on the round trip.)
  */
 /** What opening a frame gave: its text and proven sender, or why it was refused (and, once proven, by whom). */
-export type OpenResult = StreamOpened
+export type OpenResult = StreamOpened | { ok: true; text: WireText; from: string }
 
 export interface Sealer {
   /**
@@ -64,6 +65,7 @@ interface Sender {
 }
 
 /** After this turn of the event loop; never keeps the process alive. */
+const BAR = 0x7c // '|'
 const afterTurn = (task: () => void) => setImmediate(task).unref()
 
 /**
@@ -184,15 +186,14 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
       if (typeof sender === 'string') return { ok: false, reason: sender }
       const nonce = frame.subarray(start, start + IV_BYTES)
       const n = counterOf(nonce)
-      let plain: string
+      let plain: Buffer
       try {
         // A spare decipher serves one frame only, whether it opens or not.
         const decipher = sender.spare?.n === n && nonce.readUInt32BE(0) === sender.prefix ? sender.spare.decipher : decipherFor(sender, nonce)
         sender.spare = undefined
         decipher.setAuthTag(frame.subarray(frame.length - S1_TAG_BYTES))
-        const out = decipher.update(frame.subarray(start + IV_BYTES, frame.length - S1_TAG_BYTES))
+        plain = decipher.update(frame.subarray(start + IV_BYTES, frame.length - S1_TAG_BYTES))
         decipher.final()
-        plain = utf8Text(out)
       } catch {
         return { ok: false, reason: 'authentication failed' }
       }
@@ -202,12 +203,13 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
         sender.window = windowOf(sender.uuid)
       }
       const { uuid: from, window } = sender
-      const bar = plain.indexOf('|')
-      const bar2 = bar < 0 ? -1 : plain.indexOf('|', bar + 1)
+      // `<time>|<recipient>|<text>`: the text is read last, a slice at a time when large (sliced-text.ts).
+      const bar = plain.indexOf(BAR)
+      const bar2 = bar < 0 ? -1 : plain.indexOf(BAR, bar + 1)
       if (bar2 < 0) return { ok: false, reason: 'malformed', from }
-      const to = plain.slice(bar + 1, bar2)
+      const to = plain.toString('utf8', bar + 1, bar2)
       if (to !== me && to !== '*') return { ok: false, reason: 'addressed to another app', from }
-      if (!(Math.abs(Date.now() - Number(plain.slice(0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
+      if (!(Math.abs(Date.now() - Number(plain.toString('latin1', 0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
       const newest = window.newest
       if (!window.accept(n)) return { ok: false, reason: 'replayed', from }
       if (n > newest) {
@@ -218,7 +220,7 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
         sender.sparing = true
         afterTurn(sender.prepare)
       }
-      return { ok: true, text: plain.slice(bar2 + 1), from }
+      return { ok: true, text: readText(plain, bar2 + 1), from }
     }
   }
 }

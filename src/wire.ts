@@ -9,8 +9,8 @@
  *
  * Sealed frames travel as raw bytes; they start with `S1.`, never with a type tag and a colon.
  */
-import { isAscii } from 'buffer'
 import { LARGE, largeBuffers, LENT_FRAME } from './buffers'
+import { readText, utf8Text } from './sliced-text'
 
 const VERSION = 1
 const HEADER = 4
@@ -19,8 +19,6 @@ const JSON_TAG = 0x6a // 'j'
 const COLON = 0x3a
 /** Bytes a frame may hold beyond its largest part: the other parts of a mesh frame are ids and `null`. */
 const FRAME_EXTRA = 64 * 1024
-/** Texts at least this long are checked for ASCII: then a copy decodes them, faster than UTF-8 decoding. */
-const ASCII_CHECK = 16 * 1024
 
 /** Text (whole, or pieces to join), `null` (as axon's replies carry it), or raw bytes (one buffer, or pieces to join). */
 export type Part = string | string[] | null | Buffer | Buffer[]
@@ -77,15 +75,10 @@ export function encodeFrame(parts: Part[]): Buffer {
   return frame
 }
 
-/** UTF-8 bytes as text. JSON texts are mostly ASCII, which copies faster than UTF-8 decodes. */
-export function utf8Text(buffer: Buffer, start = 0, end = buffer.length): string {
-  if (end - start >= ASCII_CHECK && isAscii(buffer.subarray(start, end))) return buffer.toString('ascii', start, end)
-  return buffer.toString('utf8', start, end)
-}
-
 function decodePart(buffer: Buffer, start: number, end: number): unknown {
   if (end - start >= 2 && buffer[start + 1] === COLON) {
-    if (buffer[start] === TEXT) return utf8Text(buffer, start + 2, end)
+    // A large JSON text marked in slices arrives as its slices (a SlicedText), not as one string.
+    if (buffer[start] === TEXT) return readText(buffer, start + 2, end)
     if (buffer[start] === JSON_TAG) return JSON.parse(utf8Text(buffer, start + 2, end))
   }
   return buffer.subarray(start, end)

@@ -112,6 +112,19 @@ describe('security', function () {
     expect((await open.send({ cmd: 'services' })).filter((path: string) => !path.startsWith('distribution/'))).to.deep.equal(['todos'])
   })
 
+  it('with a secret, large calls and results (up to 3 MB, read a slice at a time) arrive whole and typed', async () => {
+    await mesh.child('echo', { key: 'secure-echo', services: ['echo'], options: { secret: S1 } })
+    const gateway = await mesh.app({ key: 'gateway', secret: S1 })
+    const echo = await gateway.distribution.waitForService('echo')
+    const payload = (records: number) => ({ at: new Date(records), items: Array.from({ length: records }, (_, n) => ({ n, name: `ü€ ${n}`, when: new Date(n), more: [n, 'x\ny'] })) })
+    for (const records of [3000, 12_000, 40_000]) {
+      const data = payload(records)
+      const result: any = await echo.create(data)
+      expect(result.data.items, `${records} records`).to.have.length(records)
+      expect(result.data).to.deep.equal(data)
+    }
+  })
+
   it('a captured call, replayed from a raw socket, does not run twice', async () => {
     const provider = await mesh.child('provider', { key: 'replay-app', services: ['todos'], options: { secret: S1 } })
     const gateway = await mesh.app({ key: 'gateway', secret: S1 })

@@ -4,6 +4,7 @@ import { deserialize, serialize } from '../../src/frames'
 import { joinText, stringifyInPieces, textLength } from '../../src/json-pieces'
 import { encodeFrame, FrameReader } from '../../src/wire'
 import { createSealer } from '../../src/security'
+import { SlicedText } from '../../src/sliced-text'
 
 /** A value of a few thousand nodes with every JSON shape: long and short arrays, holes, undefined, unicode, deep nesting. */
 function sample(seed: number): unknown {
@@ -39,13 +40,17 @@ function sample(seed: number): unknown {
 }
 
 describe('JSON in pieces', () => {
-  it('joins to exactly what JSON.stringify writes', () => {
+  it('joins to what JSON.stringify writes, with newlines around the slices of long arrays', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const value = sample(seed)
       const pieces = stringifyInPieces(value)
       expect(pieces.length).to.be.greaterThan(10)
-      expect(pieces.join('')).to.equal(JSON.stringify(value))
-      expect(textLength(pieces)).to.equal(JSON.stringify(value).length)
+      const joined = pieces.join('')
+      // JSON.stringify escapes newlines in strings: every newline here is one of the slices' marks.
+      expect(joined.replace(/\n/g, '')).to.equal(JSON.stringify(value))
+      expect(joined).to.include('[\n').and.include(',\n').and.include('\n]')
+      expect(JSON.parse(joined)).to.deep.equal(JSON.parse(JSON.stringify(value)))
+      expect(textLength(pieces)).to.equal(joined.length)
     }
     for (const value of [[], {}, null, 'text', 1, [undefined], { a: undefined }]) expect(joinText(stringifyInPieces(value))).to.equal(JSON.stringify(value))
   })
@@ -66,7 +71,7 @@ describe('JSON in pieces', () => {
       value.sparse[500] = new Float32Array([1.5])
       value.top = new Id('x')
       value.when = new Date(0)
-      expect(stringifyInPieces(value).join('')).to.equal(JSON.stringify(encode(value)))
+      expect(stringifyInPieces(value).join('').replace(/\n/g, '')).to.equal(JSON.stringify(encode(value)))
     }
   })
 
@@ -79,7 +84,7 @@ describe('JSON in pieces', () => {
       value.list[20].deep = { a: { b: { c: new String('deep') } } }
       if (tagged) value.list[30].at = new Date(30)
       const expected = JSON.stringify(value)
-      expect(stringifyInPieces(value).join('')).to.equal(tagged ? JSON.stringify(encode(value)) : expected)
+      expect(stringifyInPieces(value).join('').replace(/\n/g, '')).to.equal(tagged ? JSON.stringify(encode(value)) : expected)
       // The tags aside, encode agrees with JSON on these values.
       expect(JSON.parse(JSON.stringify(encode(value))).boxed).to.deep.equal({ s: 'ab', n: 5, b: false, list: ['x'] })
       expect(JSON.parse(JSON.stringify(encode(value))).arr).to.equal(7)
@@ -110,20 +115,26 @@ describe('JSON in pieces', () => {
     expect(back.result).to.have.length(3000)
     expect(back.result[2999].at).to.be.instanceOf(Date)
     expect(back.result[1000].blob).to.deep.equal(Buffer.from([1000 % 256]))
-    expect(joinText(text)).to.equal(JSON.stringify(encode(large)))
+    expect(joinText(text).replace(/\n/g, '')).to.equal(JSON.stringify(encode(large)))
   })
 
   it('frames and seals text pieces as the joined text', () => {
     const pieces = stringifyInPieces(sample(7))
     const joined = pieces.join('')
+    const expected = JSON.parse(joined)
     expect(encodeFrame(['topic', pieces]).equals(encodeFrame(['topic', joined]))).to.equal(true)
     const reader = new FrameReader(2 ** 31 - 1)
     let got: unknown
     reader.push(encodeFrame(['topic', pieces]), (parts) => void (got = parts[1]))
-    expect(got).to.equal(joined)
+    // Over 128 KB and marked in slices: it arrives as its slices (sliced-text.test.ts).
+    expect(got).to.be.instanceOf(SlicedText)
+    expect(deserialize(got)).to.deep.equal(expected)
     const a = createSealer(['a-secret-long-enough-0123456789'], 'default', 'app-a')
     const b = createSealer(['a-secret-long-enough-0123456789'], 'default', 'app-b')
     const opened = b.open(Buffer.concat(a.seal(pieces, 'app-b')), 'app-b')
-    expect(opened).to.deep.equal({ ok: true, text: joined, from: 'app-a' })
+    expect(opened).to.include({ ok: true, from: 'app-a' })
+    expect(deserialize((opened as { text: unknown }).text)).to.deep.equal(expected)
+    const small = stringifyInPieces({ list: Array.from({ length: 300 }, (_, i) => i) })
+    expect(b.open(Buffer.concat(a.seal(small, 'app-b')), 'app-b')).to.deep.equal({ ok: true, text: small.join(''), from: 'app-a' })
   })
 })

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
-import { encodeFrame, FrameError, FrameReader, utf8Text } from '../../src/wire'
+import { encodeFrame, FrameError, FrameReader } from '../../src/wire'
+import { utf8Text } from '../../src/sliced-text'
 import { BufferPool, LARGE, largeBuffers, LENT_FRAME } from '../../src/buffers'
 
 // axon's own encoder and decoder: frames must stay byte-compatible with plain cote components.
