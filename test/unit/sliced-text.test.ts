@@ -99,6 +99,20 @@ describe('Large texts read a slice at a time', () => {
     }
   })
 
+  it('reads a text of tiny slices (from no writer of ours) whole, and joins thousands of slices', () => {
+    const tiny = `{"list":[\n${'1,\n'.repeat(999_999)}1\n]}`
+    expect(readText(Buffer.from(tiny))).to.equal(tiny) // not a million parses of two bytes
+    const count = 3500
+    const element = `"${'x'.repeat(1100)}"`
+    const many = `{"list":[\n${`${element},\n`.repeat(count - 1)}${element}\n]}`
+    const read = readText(Buffer.from(many))
+    expect(read).to.be.instanceOf(SlicedText)
+    expect((read as SlicedText).arrays[0]).to.have.length(count)
+    const back = deserialize(read) as { list: string[] }
+    expect(back.list).to.have.length(count)
+    expect(back.list.every((s) => s.length === 1100)).to.equal(true)
+  })
+
   it('takes no string a peer sends for the mark of a sliced array', () => {
     const lookalike = ['\u0000slices:0123456789abcdef:0']
     const value = { list: records(2000), lookalike, also: { lookalike } }
