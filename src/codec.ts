@@ -132,7 +132,9 @@ export function encode(value: unknown, seen: Set<object> = new Set()): Json {
     for (const field of Object.keys(object)) {
       const item = (object as Record<string, unknown>)[field]
       if (item === undefined) continue
-      out[field] = encode(item, seen)
+      // An own `__proto__` field is data (JSON.stringify writes it): assigning it would set the prototype.
+      if (field === '__proto__') Object.defineProperty(out, field, { value: encode(item, seen), enumerable: true, writable: true, configurable: true })
+      else out[field] = encode(item, seen)
     }
     return TAG in out ? { [TAG]: 'o', v: out } : out
   } finally {

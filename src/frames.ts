@@ -16,16 +16,17 @@ export function serialize(message: unknown): Text {
 }
 
 export function deserialize(text: unknown): unknown {
-  if (text instanceof SlicedText) return parseSliced(text, parse)
+  if (text instanceof SlicedText) {
+    // Tagged in any piece: every piece is decoded, as the whole text would be.
+    const tagged = hasTag(text.around.join('')) || text.arrays.some((slices) => slices.some(hasTag))
+    return parseSliced(text, tagged ? parseTagged : JSON.parse)
+  }
   if (typeof text !== 'string') throw new TypeError(`expected a text frame, got ${typeof text}`)
-  return parse(text)
+  // Most messages carry no tagged value (Date, Buffer...): then JSON.parse's result is already the value.
+  return hasTag(text) ? parseTagged(text) : JSON.parse(text)
 }
 
-function parse(text: string): unknown {
-  // Most messages carry no tagged value (Date, Buffer...): then JSON.parse's result is already the value.
-  const parsed = JSON.parse(text)
-  return hasTag(text) ? decode(parsed) : parsed
-}
+const parseTagged = (text: string) => decode(JSON.parse(text))
 
 /**
  * Whether the text holds a `"$t"` key. Searched for as `$t`: a two-character search skips along

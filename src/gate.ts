@@ -5,7 +5,7 @@ import { streamTagOf } from './streams'
 import type { Sealer } from './security'
 import type { Part } from './wire'
 import type { Text } from './json-pieces'
-import { isWireText } from './sliced-text'
+import { isWireText, SlicedText } from './sliced-text'
 import type { WireText } from './sliced-text'
 import type { Channel, StreamTag } from './streams'
 
@@ -69,7 +69,8 @@ export function createGate(
         cut()
         drops.note('not sealed', origin)
         // For the operator only: who sent it is a claim, not a proof.
-        const claim = typeof frame === 'string' ? /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(frame.slice(0, 300)) : null
+        const head = typeof frame === 'string' ? frame : frame instanceof SlicedText ? frame.around[0] : undefined
+        const claim = head === undefined ? null : /"from":"([^"]{1,64})","key":"([^"]{1,128})"/.exec(head.slice(0, 300))
         if (claim) onRefused(claim[1], claim[2], 'sends unsealed messages (it has no mesh secret)')
         return undefined
       }

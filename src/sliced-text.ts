@@ -33,6 +33,8 @@ const COMMA = 0x2c
  */
 const MARK = `\u0000slices:${randomBytes(8).toString('hex')}:`
 
+const isSpace = (byte: number) => byte === 0x20 || byte === LF || byte === 0x0d || byte === 0x09
+
 /** UTF-8 bytes as text. JSON texts are mostly ASCII, which copies faster than UTF-8 decodes. */
 export function utf8Text(buffer: Buffer, start = 0, end = buffer.length): string {
   if (end - start >= ASCII_CHECK && isAscii(buffer.subarray(start, end))) return buffer.toString('ascii', start, end)
@@ -42,9 +44,25 @@ export function utf8Text(buffer: Buffer, start = 0, end = buffer.length): string
 /** A large JSON text read as its skeleton (each sliced array holding one mark) and the texts of the slices of each array. */
 export class SlicedText {
   constructor(
-    readonly skeleton: string,
+    /** The text around the sliced arrays: before the first, between each two, after the last. */
+    readonly around: string[],
+    /** The slices of each array, each in brackets. */
     readonly arrays: string[][]
   ) {}
+
+  /** The text with a mark (a one-string array) in place of each sliced array's elements. */
+  get skeleton(): string {
+    let text = this.around[0]
+    for (let i = 0; i < this.arrays.length; i++) text += JSON.stringify(MARK + i) + this.around[i + 1]
+    return text
+  }
+
+  /** The text as it arrived, in one string. */
+  whole(): string {
+    let text = this.around[0]
+    for (let i = 0; i < this.arrays.length; i++) text += `\n${this.arrays[i].map((slice) => slice.slice(1, -1)).join(',\n')}\n${this.around[i + 1]}`
+    return text
+  }
 }
 
 /** A text part as it arrived: one string, or for a large text marked in slices, its slices. */
@@ -57,7 +75,7 @@ export function readText(buffer: Buffer, start = 0, end = buffer.length): WireTe
   if (end - start < SLICED_FROM || end - start > SLICED_UP_TO) return utf8Text(buffer, start, end)
   let at = buffer.indexOf(LF, start)
   if (at < 0 || at >= end) return utf8Text(buffer, start, end)
-  const skeleton: string[] = []
+  const around: string[] = []
   const arrays: string[][] = []
   let from = start // of the skeleton text not taken yet
   // Slices average a kilobyte or more (256 elements each); a text of tiny slices, from no writer of
@@ -74,34 +92,45 @@ export function readText(buffer: Buffer, start = 0, end = buffer.length): WireTe
       const last = buffer[next + 1] === CLOSE && next + 1 < end
       const sliceEnd = last ? next : next - 1
       if (!last && buffer[next - 1] !== COMMA) return utf8Text(buffer, start, end)
-      if (sliceEnd <= sliceAt) return utf8Text(buffer, start, end) // an empty slice: JSON would refuse it
+      // An empty slice, or one of whitespace only, which JSON would refuse (ours start and end with an element).
+      if (sliceEnd <= sliceAt || isSpace(buffer[sliceAt]) || isSpace(buffer[sliceEnd - 1])) return utf8Text(buffer, start, end)
       if (--slicesLeft < 0) return utf8Text(buffer, start, end)
       slices.push(`[${utf8Text(buffer, sliceAt, sliceEnd)}]`)
       sliceAt = next + 1
       if (last) break
     }
-    skeleton.push(utf8Text(buffer, from, at), JSON.stringify(MARK + arrays.length))
+    around.push(utf8Text(buffer, from, at))
     arrays.push(slices)
     from = sliceAt // the `]`
     at = buffer.indexOf(LF, from)
   }
-  skeleton.push(utf8Text(buffer, from, end))
-  return new SlicedText(skeleton.join(''), arrays)
+  around.push(utf8Text(buffer, from, end))
+  return new SlicedText(around, arrays)
 }
 
 /**
  * The value of a sliced text: `parse` reads the skeleton and each slice (an array), and the
- * slices' elements take the place of their array's mark. Throws what `parse` throws, or a
- * SyntaxError when a mark is missing (a text no JSON reader would have read as these slices).
+ * slices' elements take the place of their array's mark. When that fails (newlines where no writer
+ * of ours puts them, such as inside an element), the whole text is parsed instead, so the value,
+ * or the error, is the one `parse` gives for the whole text.
  */
 export function parseSliced(text: SlicedText, parse: (json: string) => unknown): unknown {
+  try {
+    return parseBySlice(text, parse)
+  } catch {
+    return parse(text.whole())
+  }
+}
+
+function parseBySlice(text: SlicedText, parse: (json: string) => unknown): unknown {
   let left = text.arrays.length
+  const taken = new Array<boolean>(left).fill(false)
   // The elements of an array's slices, joined by concat (which sizes the array once).
   const elements = (mark: string): unknown[] => {
     const index = Number(mark.slice(MARK.length))
     const slices = text.arrays[index]
-    if (slices === undefined) throw new SyntaxError('a sliced text marks an array twice')
-    text.arrays[index] = undefined as unknown as string[]
+    if (slices === undefined || taken[index]) throw new SyntaxError('a sliced text marks an array twice')
+    taken[index] = true
     left--
     const parsed = new Array<unknown[]>(slices.length)
     for (let i = 0; i < slices.length; i++) parsed[i] = parse(slices[i]) as unknown[]
@@ -109,11 +138,25 @@ export function parseSliced(text: SlicedText, parse: (json: string) => unknown):
     return ([] as unknown[]).concat(...parsed)
   }
   const markOf = (value: unknown) => (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string' && value[0].startsWith(MARK) ? (value[0] as string) : undefined)
-  const visit = (value: unknown) => {
-    if (left === 0 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || value instanceof Date) return
+  // Marks are found by walking the skeleton's objects and arrays (arrays by index: `for...in`
+  // would make a string of every index of a long array written whole).
+  const visit = (value: object) => {
+    if (ArrayBuffer.isView(value) || value instanceof Date) return
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length && left > 0; i++) {
+        const child = value[i]
+        if (child === null || typeof child !== 'object') continue
+        const mark = markOf(child)
+        if (mark === undefined) visit(child)
+        else value[i] = elements(mark)
+      }
+      return
+    }
     const container = value as Record<string, unknown>
     for (const key in container) {
+      if (left === 0) return
       const child = container[key]
+      if (child === null || typeof child !== 'object') continue
       const mark = markOf(child)
       if (mark === undefined) visit(child)
       // A `__proto__` key parsed from the wire is data: assigning it would set the prototype.
@@ -124,7 +167,7 @@ export function parseSliced(text: SlicedText, parse: (json: string) => unknown):
   const root = parse(text.skeleton)
   const mark = markOf(root)
   if (mark !== undefined) return elements(mark)
-  visit(root)
+  if (root !== null && typeof root === 'object') visit(root)
   if (left > 0) throw new SyntaxError('a sliced text lost one of its arrays')
   return root
 }

@@ -34,6 +34,12 @@ describe('codec', () => {
     expect(({} as any).polluted).to.equal(undefined)
     expect(Object.getPrototypeOf(back)).to.equal(Object.prototype)
     expect(Object.keys(back)).to.deep.equal(['__proto__'])
+    // ...on the way out too, next to a tagged value (which sends the value through encode).
+    const own = Object.defineProperty({ at: new Date(1) }, '__proto__', { value: { kept: true }, enumerable: true })
+    const sent: any = roundTrip(own)
+    expect(Object.getPrototypeOf(sent)).to.equal(Object.prototype)
+    expect(Object.getOwnPropertyDescriptor(sent, '__proto__')?.value).to.deep.equal({ kept: true })
+    expect(sent.at).to.deep.equal(new Date(1))
   })
 
   it('uses toJSON of class instances and drops undefined fields as JSON does', () => {

@@ -2,6 +2,9 @@ import { expect } from 'chai'
 import { deserialize, serialize } from '../../src/frames'
 import { joinText } from '../../src/json-pieces'
 import { readText, SLICED_FROM, SLICED_UP_TO, SlicedText } from '../../src/sliced-text'
+import { createGate } from '../../src/gate'
+import { Drops } from '../../src/drops'
+import { createSealer } from '../../src/security'
 
 const records = (count: number, from = 0) =>
   Array.from({ length: count }, (_, i) => ({ id: from + i, name: `item ${from + i} ü €`, text: 'a line\nand "another" [1],\n]', done: i % 2 === 0 }))
@@ -68,7 +71,7 @@ describe('Large texts read a slice at a time', () => {
     expect(readText(ascii)).to.equal(ascii.toString())
   })
 
-  it('reads any other layout of newlines whole, so a bad text fails as JSON.parse fails and a valid one parses the same', () => {
+  it('reads any other layout of newlines whole, or parses it whole when its slices do not parse: a bad text fails as JSON.parse fails, a valid one parses the same', () => {
     const good = joinText(serialize({ list: records(2000) }))
     const cases: Array<[string, string]> = [
       ['a newline outside an array', good.replace('{"list":[\n', '{"list":\n[\n')],
@@ -76,7 +79,12 @@ describe('Large texts read a slice at a time', () => {
       ['an empty slice', good.replace(',\n', ',\n,\n')],
       ['a slice that is not a list of elements', good.replace(',\n', '],[\n')],
       ['an array never closed', good.slice(0, good.lastIndexOf('\n]'))],
-      ['a newline inside a slice', good.replace('},{', '},\n\n{')]
+      ['a newline inside a slice', good.replace('},{', '},\n\n{')],
+      ['a newline after a comma inside an element', good.replace('},{', '},{"x":[1,\n2]},{')],
+      ['a newline before a bracket inside an element', good.replace('},{', '},{"x":[[1,2],\n3\n]},{')],
+      ['whitespace around a separator', good.replace(',\n', ' ,\n\r')],
+      ['a slice of whitespace only', good.replace(',\n', ',\n ,\n')],
+      ['a last slice of whitespace only', good.replace('\n]', ',\n\t\n]')]
     ]
     for (const [name, text] of cases) {
       const read = readText(Buffer.from(text))
@@ -111,6 +119,37 @@ describe('Large texts read a slice at a time', () => {
     const back = deserialize(read) as { list: string[] }
     expect(back.list).to.have.length(count)
     expect(back.list.every((s) => s.length === 1100)).to.equal(true)
+  })
+
+  it('decodes every piece when any holds a tag, as the whole text would be decoded', () => {
+    // An escaped `$t` key is no tag to the search: the whole text is decoded or not as one.
+    const escaped = '{"\\u0024t":"d","v":5}'
+    for (const [name, text] of [
+      ['tag in the skeleton', `{"t":{"$t":"d","v":1},"p":"${'x'.repeat(140_000)}","a":[\n${escaped}\n]}`],
+      ['tag in a slice', `{"t":${escaped},"p":"${'x'.repeat(140_000)}","a":[\n{"$t":"d","v":1}\n]}`],
+      ['no tag', `{"p":"${'x'.repeat(140_000)}","a":[\n${escaped}\n]}`]
+    ]) {
+      const read = readText(Buffer.from(text))
+      expect(read, name).to.be.instanceOf(SlicedText)
+      expect(deserialize(read), name).to.deep.equal(deserialize(text))
+    }
+  })
+
+  it('walks a skeleton holding a long array written whole (deeper than slicing goes) by index', () => {
+    const value = { a: { b: { c: { ids: Array.from({ length: 60_000 }, (_, i) => i) } } }, list: records(3000) }
+    const read = readText(Buffer.from(joinText(serialize(value))))
+    expect(read).to.be.instanceOf(SlicedText)
+    expect((read as SlicedText).arrays).to.have.length(1)
+    expect(deserialize(read)).to.deep.equal(value)
+  })
+
+  it('an app with a secret refuses a large unsealed message read in slices, naming who it claims to be', () => {
+    const refused: string[][] = []
+    const gate = createGate(createSealer(['a-secret-long-enough-0123456789'], 'default', 'me'), 'me', new Drops('me'), {}, (...args) => void refused.push(args))
+    const read = roundTrip({ type: 'call', from: 'intruder-uuid', key: 'intruder', args: [records(3000)] }).read
+    expect(read).to.be.instanceOf(SlicedText)
+    expect(gate.open(read, 'me', 'a requester', 'calls')).to.equal(undefined)
+    expect(refused).to.deep.equal([['intruder-uuid', 'intruder', 'sends unsealed messages (it has no mesh secret)']])
   })
 
   it('takes no string a peer sends for the mark of a sliced array', () => {
