@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { randomBytes } from 'crypto'
+import { createCipheriv, randomBytes } from 'crypto'
 import { createKeystreams, Keystream, streamKeys, wordsOf } from '../../src/keystream'
 import type { Keystreams } from '../../src/keystream'
 
@@ -24,6 +24,39 @@ describe('keystreams', () => {
     // Another stream takes the room it left: the oldest of the rest stays.
     fillAt(keystreams, streams[0], 0)
     expect(streams[88].chunk).to.not.equal(undefined)
+  })
+
+  it('give AES-CTR at each position across chunk refills (one cipher going on) and jumps (a new one)', async () => {
+    const keystreams = createKeystreams()
+    const stream = streamOf(3)
+    // The reference: AES-256-CTR from the position's block, the nonce then the block number as the IV.
+    const expected = (position: number, length: number) => {
+      const iv = Buffer.alloc(16)
+      stream.nonce.copy(iv)
+      iv.writeUInt32BE(Math.floor(position / 16 / 2 ** 32), 8)
+      iv.writeUInt32BE(Math.floor(position / 16) >>> 0, 12)
+      return createCipheriv('aes-256-ctr', stream.keys.key, iv).update(Buffer.alloc(length + (position % 16))).subarray(position % 16)
+    }
+    let position = 0
+    let ciphers = 0
+    let lastCipher: unknown
+    for (let frame = 0; frame < 400; frame++) {
+      const length = 1 + ((frame * 7919) % 2000)
+      if (frame === 150) position += 50_000 // a jump past the chunk: a new cipher there
+      const into = Buffer.alloc(length + 4)
+      keystreams.xorInto(stream, position, length, true, into, wordsOf(into), 4)
+      expect(into.subarray(4).equals(expected(position, length)), `frame ${frame} at ${position}`).to.equal(true)
+      if (stream.cipher !== lastCipher) ciphers++
+      lastCipher = stream.cipher
+      position = Math.ceil((position + length) / 4) * 4
+      stream.next = position // as a sealer keeps it: refills start there
+      // Refills run after the turn, as in an app; in some stretches none does, and frames run
+      // past the chunk (up to 16 KB of them: the cipher goes on, skipping what no frame took).
+      if (frame % 3 === 0 && (frame < 200 || frame > 260)) await new Promise((resolve) => setImmediate(resolve))
+      if (frame === 300) position += 5000
+    }
+    expect(position).to.be.greaterThan(300_000) // about 40 chunks
+    expect(ciphers).to.equal(2) // the first, and the one at the jump
   })
 
   it('copy the bytes that XORing into zeros gives: from the chunk, past it, and for a stream with none', () => {
