@@ -83,7 +83,7 @@ export function readText(buffer: Buffer, start = 0, end = buffer.length): WireTe
   let slicesLeft = Math.floor((end - start) / MIN_SLICE_BYTES) + 16
   while (at >= 0 && at < end) {
     // An array's slices: `[` LF, then slices each ended by `,` LF, the last by LF `]`.
-    if (buffer[at - 1] !== OPEN) return utf8Text(buffer, start, end)
+    if (at === start || buffer[at - 1] !== OPEN) return utf8Text(buffer, start, end)
     const slices: string[] = []
     let sliceAt = at + 1
     for (;;) {
