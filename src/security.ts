@@ -64,8 +64,9 @@ interface Sender {
   prepare: () => void
 }
 
+const BAR = 0x7c // '|', between the clock, the recipient and the text of an `S1.` plaintext
+
 /** After this turn of the event loop; never keeps the process alive. */
-const BAR = 0x7c // '|'
 const afterTurn = (task: () => void) => setImmediate(task).unref()
 
 /**
