@@ -17,8 +17,9 @@ export function serialize(message: unknown): Text {
 
 export function deserialize(text: unknown): unknown {
   if (text instanceof SlicedText) {
-    // Tagged in any piece: every piece is decoded, as the whole text would be.
-    const tagged = hasTag(text.around.join('')) || text.arrays.some((slices) => slices.some(hasTag))
+    // Tagged in any piece: every piece is decoded, as the whole text would be. (No `"$t"` spans two
+    // pieces: each piece of the skeleton ends with `[` or starts with `]`.)
+    const tagged = text.around.some(hasTag) || text.arrays.some((slices) => slices.some(hasTag))
     return parseSliced(text, tagged ? parseTagged : JSON.parse)
   }
   if (typeof text !== 'string') throw new TypeError(`expected a text frame, got ${typeof text}`)
