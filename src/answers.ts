@@ -8,7 +8,7 @@ import type { Links } from './links'
 import { release, write } from './outgoing'
 import type { HelloMessage, ReplyMessage, RequestMessage } from './protocol'
 import { isPort } from './discovery'
-import { namedTag } from './streams'
+import { namedTag } from './stream-fields'
 import type { Wiring } from './wiring'
 import { encodeFrame, FrameError } from './wire'
 

@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 /**
  * Buffers for large frames, lent and taken back instead of allocated per frame. Fresh memory costs
  * a page fault per 4 KB the first time it is touched: on the VMs we measured that is about 3.5 ns a

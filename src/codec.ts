@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 /**
  * Turns values into a JSON-safe tree, and back, keeping the types JSON loses (Date, Buffer, typed
  * arrays, non-finite numbers); undefined fields are dropped as JSON does. Functions, BigInt and

@@ -1,3 +1,5 @@
+import { performance } from 'perf_hooks'
+
 /** A single timer armed for the earliest deadline; `expire` settles what is due and returns the next one. */
 export class Deadlines {
   private timer?: NodeJS.Timeout

@@ -3,7 +3,7 @@ import createDebug from 'debug'
 import { dirname } from 'path'
 import { RedisChannel } from './redis-channel'
 import { startTicker } from './ticker'
-import { namedTag, tagFields } from './streams'
+import { namedTag, tagFields } from './stream-fields'
 import type { StreamTag } from './streams'
 
 const debug = createDebug('feathers-mesh:discovery')

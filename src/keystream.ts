@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 import { createCipheriv, createSecretKey, hkdfSync } from 'crypto'
 import type { Cipher, KeyObject } from 'crypto'
 import { MAC_KEY_BYTES } from './stream-fields'

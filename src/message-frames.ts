@@ -1,8 +1,9 @@
+import { Buffer } from 'buffer'
 import { createHash, createSecretKey, hkdfSync } from 'crypto'
 import type { CipherGCM, KeyObject } from 'crypto'
 import { LARGE, largeBuffers } from './buffers'
 import type { Text } from './json-pieces'
-import { isStreamFrame } from './streams'
+import { isStreamFrame } from './stream-fields'
 
 /**
  * Frames sealed message by message (`S1.`, see security.ts): their layout, the keys they are

@@ -1,3 +1,4 @@
+import { nextTick } from 'process'
 import type { Socket } from 'net'
 import { largeBuffers, LENT_FRAME } from './buffers'
 import { textLength } from './json-pieces'
@@ -28,7 +29,7 @@ export class Batch {
   add(text: Text) {
     const length = textLength(text)
     if (this.texts.length > 0 && this.bytes + length + 1 > this.limit) this.flush()
-    if (this.texts.length === 0) process.nextTick(() => this.flush())
+    if (this.texts.length === 0) nextTick(() => this.flush())
     this.texts.push(text)
     this.bytes += length + 1
   }
@@ -54,7 +55,7 @@ export function write(socket: Socket, frame: Buffer, written?: () => void, gathe
   if (socket.writableCorked === 0) {
     socket.cork()
     if (gather) setImmediate(uncork, socket)
-    else process.nextTick(uncork, socket)
+    else nextTick(uncork, socket)
   }
   // A large frame is a lent buffer: it goes back once the socket is done with it (written or not).
   socket.write(frame, written ?? (frame.length >= LENT_FRAME ? () => largeBuffers.give(frame) : undefined))

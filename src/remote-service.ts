@@ -1,3 +1,4 @@
+import { performance } from 'perf_hooks'
 import { BadRequest } from '@feathersjs/errors'
 import { defaultServiceMethods } from '@feathersjs/feathers'
 import { errorFromWire, methodNotAllowedError, payloadTooLargeError, timeoutError, unavailableError } from './errors'

@@ -1,3 +1,4 @@
+import { performance } from 'perf_hooks'
 import type { Socket } from 'net'
 import { Deadlines } from './deadlines'
 import { deserialize, serialize } from './frames'
@@ -6,7 +7,7 @@ import type { Text } from './json-pieces'
 import type { Links } from './links'
 import { write } from './outgoing'
 import type { HelloMessage, RequestMessage } from './protocol'
-import { commonTag } from './streams'
+import { commonTag } from './stream-fields'
 import type { Wiring } from './wiring'
 import { encodeFrame, FrameError } from './wire'
 

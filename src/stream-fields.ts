@@ -1,3 +1,4 @@
+import { Buffer } from 'buffer'
 import * as crypto from 'crypto'
 
 /**
@@ -82,10 +83,17 @@ export function writePosition(frame: Buffer, offset: number, at: number) {
 }
 
 /** Encodes `text` at `at`: Buffer's own encoder, without `write`'s argument handling. */
-const bufferWriter = Buffer.prototype as unknown as { utf8Write?: (this: Buffer, text: string, at: number) => number }
-export const utf8Write: (into: Buffer, text: string, at: number) => number = bufferWriter.utf8Write
-  ? (into, text, at) => bufferWriter.utf8Write!.call(into, text, at)
+const bufferCodec = Buffer.prototype as unknown as {
+  utf8Write?: (this: Buffer, text: string, at: number) => number
+  utf8Slice?: (this: Buffer, start: number, end: number) => string
+}
+export const utf8Write: (into: Buffer, text: string, at: number) => number = bufferCodec.utf8Write
+  ? (into, text, at) => bufferCodec.utf8Write!.call(into, text, at)
   : (into, text, at) => into.write(text, at, 'utf8')
+/** Decodes `[start, end)` of `from` (checked by the caller): Buffer's own decoder, without `toString`'s. */
+export const utf8Read: (from: Buffer, start: number, end: number) => string = bufferCodec.utf8Slice
+  ? (from, start, end) => bufferCodec.utf8Slice!.call(from, start, end)
+  : (from, start, end) => from.toString('utf8', start, end)
 
 /** Whether the `length` bytes at `offset` equal a MAC given as a latin1 string, in time that does not depend on where they differ. */
 export function sameTag(frame: Buffer, offset: number, tag: string, length: number) {

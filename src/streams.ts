@@ -1,12 +1,12 @@
+import { Buffer } from 'buffer'
 import { randomBytes } from 'crypto'
 import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, POLY_R_BYTES, streamKeys, wordsOf } from './keystream'
 import { createPoly1305, POLY1305_MEMORY } from './poly1305'
 import type { StreamKeys } from './keystream'
-import { hasContext, isPlainContext, mac, readClock, readPosition, sameBytes, sameTag, ScratchViews, streamTagOf, utf8Write, writeHead, writePosition } from './stream-fields'
+import { hasContext, isPlainContext, mac, readClock, readPosition, sameBytes, sameTag, ScratchViews, streamTagOf, utf8Read, utf8Write, writeHead, writePosition } from './stream-fields'
 import { DIGIT_POLY1305, DIGIT_SHA256, DIGIT_SHA3, HEADER_MAX, KIND_AT, MACED, MAGIC, NONCE_BYTES, POSITION_BYTES, PREAMBLE, STREAM_CONTEXT, TAG_BYTES, TEXT_AT } from './stream-fields'
 import type { Channel, StreamTag } from './stream-fields'
 
-export { commonTag, isStreamFrame, namedTag, streamTagOf, tagFields } from './stream-fields'
 export type { Channel, StreamTag } from './stream-fields'
 
 /**
@@ -71,7 +71,8 @@ const MAX_SKEW = 60_000
 const MAX_RECEIVING = 10_000 // streams whose position is remembered; the oldest is forgotten first
 const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten first (a new one takes a new nonce)
 const KEY_CACHE = 1024 // keys of senders whose frames opened, so a stale or replayed frame costs no derivation
-const CHANNELS: Channel[] = ['calls', 'replies', 'events']
+/** The slot of a channel in per-channel arrays. */
+const slotOf = (channel: Channel) => (channel === 'calls' ? 0 : channel === 'replies' ? 1 : 2)
 /**
  * Where a sealer keeps its bytes in its Poly1305 instance's memory: the one-time keys (r, then the
  * frame's pad as s) of the frame sealed and of the frame opened (each side mostly keeps one stream,
@@ -155,16 +156,18 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
   const polyKeyOf: Array<Keystream | undefined> = [undefined, undefined]
   // Per channel, the stream of the last frame sent and of the last frame opened: a call and its
   // reply mostly go to and come from the same peer, and finding the stream again then costs
-  // no string built or hashed.
-  const lastSent: Partial<Record<Channel, Keystream>> = {}
-  const lastOpened: Partial<Record<Channel, { stream: Keystream; names: Buffer }>> = {}
+  // no string built or hashed. Slots by channel (slotOf), not fields named by a variable: a keyed
+  // load that sees several names goes megamorphic.
+  const lastSent: Array<Keystream | undefined> = [undefined, undefined, undefined]
+  const lastOpened: Array<{ stream: Keystream; names: Buffer } | undefined> = [undefined, undefined, undefined]
   const after = { at: 0 }
   // The newest clock of a frame of any stream forgotten (MAX_RECEIVING): a stream this app does
   // not remember must start later, or a frame of a forgotten one could be replayed and open again.
   let forgottenUpTo = 0
 
   function sendingTo(to: string, channel: Channel): Keystream {
-    const last = lastSent[channel]
+    const slot = slotOf(channel)
+    const last = lastSent[slot]
     if (last !== undefined && last.peer === to) return last
     const id = `${to}/${channel}`
     let stream = sending.get(id)
@@ -173,7 +176,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       stream = new Keystream(streamKeys(base, uuid, to, channel), randomBytes(NONCE_BYTES), to)
       sending.set(id, stream)
     }
-    lastSent[channel] = stream
+    lastSent[slot] = stream
     return stream
   }
 
@@ -184,9 +187,9 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     streams.delete(id)
     keystreams.drop(stream)
     if (streams === receiving) forgottenUpTo = Math.max(forgottenUpTo, stream.clock)
-    for (const channel of CHANNELS) {
-      if (lastSent[channel] === stream) lastSent[channel] = undefined
-      if (lastOpened[channel]?.stream === stream) lastOpened[channel] = undefined
+    for (let slot = 0; slot < lastSent.length; slot++) {
+      if (lastSent[slot] === stream) lastSent[slot] = undefined
+      if (lastOpened[slot]?.stream === stream) lastOpened[slot] = undefined
     }
   }
 
@@ -206,7 +209,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
 
   /** The stream of the frame opened last on `channel`, when this frame's header and nonce are the same. */
   function sameAsLast(frame: Buffer, channel: Channel, nonceEnd: number): Keystream | undefined {
-    const last = lastOpened[channel]
+    const last = lastOpened[slotOf(channel)]
     if (last === undefined) return undefined
     const names = last.names
     if (names.length !== nonceEnd - PREAMBLE) return undefined
@@ -335,9 +338,9 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
           forgetOldest(receiving, MAX_RECEIVING)
           receiving.set(id, stream)
         }
-        lastOpened[channel] = { stream, names: Buffer.from(frame.subarray(PREAMBLE, start + NONCE_BYTES)) }
+        lastOpened[slotOf(channel)] = { stream, names: Buffer.from(frame.subarray(PREAMBLE, start + NONCE_BYTES)) }
       }
-      return { ok: true, text: openScratch.toString('utf8', after.at + context.length + 1, end), from }
+      return { ok: true, text: utf8Read(openScratch, after.at + context.length + 1, end), from }
     }
   }
 }

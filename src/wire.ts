@@ -9,6 +9,8 @@
  *
  * Sealed frames travel as raw bytes; they start with `S1.`, never with a type tag and a colon.
  */
+// Imported: Node's global `Buffer` (like `process` and `performance`) is a getter, called on every use in a hot path.
+import { Buffer } from 'buffer'
 import { LARGE, largeBuffers, LENT_FRAME } from './buffers'
 import { readText, utf8Text } from './sliced-text'
 
