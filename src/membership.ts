@@ -1,3 +1,4 @@
+import { performance } from 'perf_hooks'
 import createDebug from 'debug'
 import type { ServiceDescriptor } from './options'
 import type { Peer } from './peers'

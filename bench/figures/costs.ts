@@ -7,9 +7,9 @@
  * is the median of the rounds' ratios, its note the middle half of them, and its two values the
  * medians of each side's runs. Rounds are bounded in count and in time.
  *
- * The three pairs are started twice, and half the rounds run on each start: where the scheduler
- * places a pair's two processes on the CPUs moves its latency by up to ±5% for as long as they
- * run (seen between pairs of one build), and two placements per variant halve that.
+ * The three pairs are started twice, with up to MAX_ROUNDS rounds on each start: where the
+ * scheduler places a pair's two processes on the CPUs moves its latency by up to ±5% for as long
+ * as they run (seen between pairs of one build), and two placements per variant narrow that.
  */
 import { meshServicePair } from '../pairs'
 import type { CallPair } from '../pairs'
@@ -57,7 +57,9 @@ export async function run(ctx: Context): Promise<FigureResult> {
   const flightOptions = { concurrency: 100, maxCalls: 1_000_000, maxMs: quick ? 100 : 300, warmupMs: 50 }
   const burstSize = quick ? 2000 : 30_000
   const runs = { seq: [], flight: [], burst: [] } as Record<Kind, Array<Record<Variant, any>>>
-  const started = Date.now()
+  const roundsPerStart: number[] = []
+  let roundsMs = 0
+  let round = 0 // across starts, so that each variant goes first as often
   for (let start = 0; start < (quick ? 1 : STARTS); start++) {
     const pairs = {} as Record<Variant, CallPair>
     let port = PORTS.costs
@@ -86,8 +88,9 @@ export async function run(ctx: Context): Promise<FigureResult> {
         burst: (v) => withCpu(pairs[v], async () => ({ ...(await burst(pairs[v].provider, pairs[v].consumer, burstSize)), calls: burstSize }), () => 0)
       }
       const startedRounds = Date.now()
-      for (let round = 0; round < (quick ? 1 : MAX_ROUNDS); round++) {
-        if (round >= MIN_ROUNDS && Date.now() - startedRounds > ROUNDS_SECONDS * 1000) break
+      let inStart = 0
+      for (; inStart < (quick ? 1 : MAX_ROUNDS); inStart++, round++) {
+        if (inStart >= MIN_ROUNDS && Date.now() - startedRounds > ROUNDS_SECONDS * 1000) break
         // Each variant goes first in turn, so a drift within a round does not always favour the same one.
         const order = ORDER.map((_, i) => ORDER[(i + round) % ORDER.length])
         for (const kind of KINDS) {
@@ -96,6 +99,8 @@ export async function run(ctx: Context): Promise<FigureResult> {
           runs[kind].push(results)
         }
       }
+      roundsPerStart.push(inStart)
+      roundsMs += Date.now() - startedRounds
     } finally {
       await Promise.all(Object.values(pairs).map((pair) => pair.close()))
     }
@@ -128,5 +133,5 @@ export async function run(ctx: Context): Promise<FigureResult> {
   compare('secret', 'burst', 'event burst, secret vs none', 0.85)
   compare('metrics', 'burstCpu', 'CPU per event, burst, metrics on vs off')
   compare('secret', 'burstCpu', 'CPU per event, burst, secret vs none')
-  return { rows, details: { rounds: runs.seq.length, seconds: (Date.now() - started) / 1000, burstSize, ratios: summary, runs } }
+  return { rows, details: { rounds: runs.seq.length, roundsPerStart, roundsSeconds: roundsMs / 1000, burstSize, ratios: summary, runs } }
 }
