@@ -92,6 +92,24 @@ if (OPEN_SCRATCH + OPEN_BYTES > POLY1305_MEMORY) throw new Error('the scratch bu
 /** Positions at most this large (a position travels as 64 bits, and must be read exactly). */
 const MAX_POSITION = Number.MAX_SAFE_INTEGER
 
+/** The stream of the last frame opened on a channel, and what names it: its frame's bytes up to the end of the nonce, as words. */
+interface LastOpened {
+  stream: Keystream
+  nonceEnd: number
+  words: Int32Array
+}
+
+/**
+ * The header and nonce of a stream frame (ending at `nonceEnd`) as big-endian words, the last
+ * ending with the nonce; the first may begin up to three bytes before the header, in the
+ * preamble's header length and its dot.
+ */
+function wordsNaming(frame: Buffer, nonceEnd: number): Int32Array {
+  const words = new Int32Array(Math.ceil((nonceEnd - PREAMBLE) / 4))
+  for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) words[w] = frame.readInt32BE(at)
+  return words
+}
+
 export type StreamOpened = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
 
 export interface StreamSealer {
@@ -159,7 +177,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
   // no string built or hashed. Slots by channel (slotOf), not fields named by a variable: a keyed
   // load that sees several names goes megamorphic.
   const lastSent: Array<Keystream | undefined> = [undefined, undefined, undefined]
-  const lastOpened: Array<{ stream: Keystream; names: Buffer } | undefined> = [undefined, undefined, undefined]
+  const lastOpened: Array<LastOpened | undefined> = [undefined, undefined, undefined]
   const after = { at: 0 }
   // The newest clock of a frame of any stream forgotten (MAX_RECEIVING): a stream this app does
   // not remember must start later, or a frame of a forgotten one could be replayed and open again.
@@ -207,14 +225,17 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     keystreams.copyInto(stream, position, PAD_BYTES, keep, memory, memory32, at + POLY_R_BYTES)
   }
 
-  /** The stream of the frame opened last on `channel`, when this frame's header and nonce are the same. */
+  /**
+   * The stream of the frame opened last on `channel`, when this frame's header and nonce (ending
+   * at `nonceEnd`) are the same: compared four bytes at a time, nonce first (nonces differ first).
+   */
   function sameAsLast(frame: Buffer, channel: Channel, nonceEnd: number): Keystream | undefined {
     const last = lastOpened[slotOf(channel)]
-    if (last === undefined) return undefined
-    const names = last.names
-    if (names.length !== nonceEnd - PREAMBLE) return undefined
-    // From the end: nonces differ first.
-    for (let i = names.length - 1; i >= 0; i--) if (names[i] !== frame[PREAMBLE + i]) return undefined
+    if (last === undefined || last.nonceEnd !== nonceEnd) return undefined
+    const words = last.words
+    for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) {
+      if (((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) !== words[w]) return undefined
+    }
     return last.stream
   }
 
@@ -338,7 +359,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
           forgetOldest(receiving, MAX_RECEIVING)
           receiving.set(id, stream)
         }
-        lastOpened[slotOf(channel)] = { stream, names: Buffer.from(frame.subarray(PREAMBLE, start + NONCE_BYTES)) }
+        lastOpened[slotOf(channel)] = { stream, nonceEnd: start + NONCE_BYTES, words: wordsNaming(frame, start + NONCE_BYTES) }
       }
       return { ok: true, text: utf8Read(openScratch, after.at + context.length + 1, end), from }
     }
