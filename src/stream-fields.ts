@@ -109,6 +109,29 @@ export function sameBytes(a: Buffer, offset: number, b: Buffer, at: number, leng
   return diff === 0
 }
 
+/**
+ * The header and nonce of a stream frame (ending at `nonceEnd`) as big-endian words, the last
+ * ending with the nonce; the first may begin up to three bytes before the header, in the
+ * preamble's dot and header length.
+ */
+export function namingWords(frame: Buffer, nonceEnd: number): Int32Array {
+  const words = new Int32Array(Math.ceil((nonceEnd - PREAMBLE) / 4))
+  for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) words[w] = frame.readInt32BE(at)
+  return words
+}
+
+/**
+ * Whether the header and nonce of `frame` (ending at `nonceEnd`) are those `words` hold (see
+ * namingWords): four bytes at a time, nonce first, since nonces differ first. The caller checks
+ * that the frame reaches `nonceEnd`.
+ */
+export function namedBy(frame: Buffer, nonceEnd: number, words: Int32Array): boolean {
+  for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) {
+    if (((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) !== words[w]) return false
+  }
+  return true
+}
+
 /** The longest context sealed with a stream frame (a request id). */
 export const STREAM_CONTEXT = 16
 

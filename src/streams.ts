@@ -3,7 +3,7 @@ import { randomBytes } from 'crypto'
 import { createKeystreams, Keystream, MAX_FRAME_KEYSTREAM, POLY_R_BYTES, streamKeys, wordsOf } from './keystream'
 import { createPoly1305, POLY1305_MEMORY } from './poly1305'
 import type { StreamKeys } from './keystream'
-import { hasContext, isPlainContext, mac, readClock, readPosition, sameBytes, sameTag, ScratchViews, streamTagOf, utf8Read, utf8Write, writeHead, writePosition } from './stream-fields'
+import { hasContext, isPlainContext, mac, namedBy, namingWords, readClock, readPosition, sameBytes, sameTag, ScratchViews, streamTagOf, utf8Read, utf8Write, writeHead, writePosition } from './stream-fields'
 import { DIGIT_POLY1305, DIGIT_SHA256, DIGIT_SHA3, HEADER_MAX, KIND_AT, MACED, MAGIC, NONCE_BYTES, POSITION_BYTES, PREAMBLE, STREAM_CONTEXT, TAG_BYTES, TEXT_AT } from './stream-fields'
 import type { Channel, StreamTag } from './stream-fields'
 
@@ -92,22 +92,11 @@ if (OPEN_SCRATCH + OPEN_BYTES > POLY1305_MEMORY) throw new Error('the scratch bu
 /** Positions at most this large (a position travels as 64 bits, and must be read exactly). */
 const MAX_POSITION = Number.MAX_SAFE_INTEGER
 
-/** The stream of the last frame opened on a channel, and what names it: its frame's bytes up to the end of the nonce, as words. */
+/** The stream of the last frame opened on a channel, and what names it (see namingWords). */
 interface LastOpened {
   stream: Keystream
   nonceEnd: number
   words: Int32Array
-}
-
-/**
- * The header and nonce of a stream frame (ending at `nonceEnd`) as big-endian words, the last
- * ending with the nonce; the first may begin up to three bytes before the header, in the
- * preamble's header length and its dot.
- */
-function wordsNaming(frame: Buffer, nonceEnd: number): Int32Array {
-  const words = new Int32Array(Math.ceil((nonceEnd - PREAMBLE) / 4))
-  for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) words[w] = frame.readInt32BE(at)
-  return words
 }
 
 export type StreamOpened = { ok: true; text: string; from: string } | { ok: false; reason: string; from?: string }
@@ -225,18 +214,10 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
     keystreams.copyInto(stream, position, PAD_BYTES, keep, memory, memory32, at + POLY_R_BYTES)
   }
 
-  /**
-   * The stream of the frame opened last on `channel`, when this frame's header and nonce (ending
-   * at `nonceEnd`) are the same: compared four bytes at a time, nonce first (nonces differ first).
-   */
+  /** The stream of the frame opened last on `channel`, when this frame's header and nonce (ending at `nonceEnd`) are the same. */
   function sameAsLast(frame: Buffer, channel: Channel, nonceEnd: number): Keystream | undefined {
     const last = lastOpened[slotOf(channel)]
-    if (last === undefined || last.nonceEnd !== nonceEnd) return undefined
-    const words = last.words
-    for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) {
-      if (((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) !== words[w]) return undefined
-    }
-    return last.stream
+    return last !== undefined && last.nonceEnd === nonceEnd && namedBy(frame, nonceEnd, last.words) ? last.stream : undefined
   }
 
   return {
@@ -359,7 +340,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
           forgetOldest(receiving, MAX_RECEIVING)
           receiving.set(id, stream)
         }
-        lastOpened[slotOf(channel)] = { stream, nonceEnd: start + NONCE_BYTES, words: wordsNaming(frame, start + NONCE_BYTES) }
+        lastOpened[slotOf(channel)] = { stream, nonceEnd: start + NONCE_BYTES, words: namingWords(frame, start + NONCE_BYTES) }
       }
       return { ok: true, text: utf8Read(openScratch, after.at + context.length + 1, end), from }
     }
