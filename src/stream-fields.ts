@@ -74,12 +74,20 @@ const BAR = 0x7c // '|'
 const CLOCK_DIGITS = 16
 
 export function readPosition(frame: Buffer, offset: number) {
-  return frame.readUInt32BE(offset) * 0x1_0000_0000 + frame.readUInt32BE(offset + 4)
+  const high = ((frame[offset] << 24) | (frame[offset + 1] << 16) | (frame[offset + 2] << 8) | frame[offset + 3]) >>> 0
+  return high * 0x1_0000_0000 + (((frame[offset + 4] << 24) | (frame[offset + 5] << 16) | (frame[offset + 6] << 8) | frame[offset + 7]) >>> 0)
 }
 
 export function writePosition(frame: Buffer, offset: number, at: number) {
-  frame.writeUInt32BE(Math.floor(at / 0x1_0000_0000), offset)
-  frame.writeUInt32BE(at >>> 0, offset + 4)
+  const high = Math.floor(at / 0x1_0000_0000)
+  frame[offset] = high >>> 24
+  frame[offset + 1] = high >>> 16
+  frame[offset + 2] = high >>> 8
+  frame[offset + 3] = high
+  frame[offset + 4] = at >>> 24
+  frame[offset + 5] = at >>> 16
+  frame[offset + 6] = at >>> 8
+  frame[offset + 7] = at
 }
 
 /** Encodes `text` at `at`: Buffer's own encoder, without `write`'s argument handling. */
@@ -202,6 +210,8 @@ const KEPT_VIEWS = 1024
  */
 export class ScratchViews {
   private readonly kept: Array<Buffer | undefined> = []
+  private lastEnd = -1
+  private last: Buffer | undefined = undefined
 
   constructor(
     private readonly scratch: Buffer,
@@ -210,12 +220,15 @@ export class ScratchViews {
 
   /** The scratch's bytes [from, end). */
   to(end: number): Buffer {
+    if (end === this.lastEnd) return this.last!
     if (end - this.from > KEPT_VIEWS) return this.scratch.subarray(this.from, end)
     let view = this.kept[end]
     if (view === undefined) {
       view = this.scratch.subarray(this.from, end)
       this.kept[end] = view
     }
+    this.lastEnd = end
+    this.last = view
     return view
   }
 }

@@ -272,7 +272,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       // To an app of 1.3, an `S3.` frame is no sealed frame at all; nor an `S4.` one to an app of 1.4.
       if ((!aligned && tag === 'sha256') || (!opensPoly && tag === 'poly1305')) return { ok: false, reason: 'not sealed' }
       if (tag === undefined || frame.length < PREAMBLE) return { ok: false, reason: 'malformed' }
-      const headerLength = frame.readUInt16BE(MAGIC.length)
+      const headerLength = (frame[MAGIC.length] << 8) | frame[MAGIC.length + 1]
       const start = PREAMBLE + headerLength // of the nonce
       const body = start + NONCE_BYTES + POSITION_BYTES // of the ciphertext
       const tagAt = frame.length - TAG_BYTES
@@ -301,7 +301,7 @@ export function createStreamSealer(base: Buffer, uuid: string, header: Buffer, s
       }
       // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead
       // (a pad near the stream's position comes from the keystream it already has).
-      frame.copy(openScratch, MACED, start, tagAt)
+      openScratch.set(new Uint8Array(frame.buffer, frame.byteOffset + start, tagAt - start), MACED)
       const at = readPosition(frame, start + NONCE_BYTES)
       const plainAt = tag === 'poly1305' ? at + PAD_BYTES : at
       if (plainAt + length > MAX_POSITION || (tag === 'poly1305' && at % PAD_BYTES !== 0)) return { ok: false, reason: 'malformed' }

@@ -59,14 +59,18 @@ export function encodeFrame(parts: Part[]): Buffer {
     if (part === null) {
       offset += frame.write('j:null', offset, 'latin1')
     } else if (Buffer.isBuffer(part)) {
-      offset += part.copy(frame, offset)
+      frame.set(part, offset)
+      offset += part.length
     } else if (Array.isArray(part)) {
       if (isTextPieces(part)) {
         frame[offset++] = TEXT
         frame[offset++] = COLON
         for (const piece of part) offset += frame.write(piece, offset, 'utf8')
       } else {
-        for (const piece of part) offset += piece.copy(frame, offset)
+        for (const piece of part) {
+          frame.set(piece, offset)
+          offset += piece.length
+        }
       }
     } else {
       frame[offset++] = TEXT
