@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'crypto'
 import { createSealer } from '../../src/security'
 import { flip, reason, referenceStream, shifted } from '../helpers/sealing'
 import { createStreamSealer } from '../../src/streams'
-import { commonTag, namedTag, readPosition, ScratchViews, tagFields, writeHead } from '../../src/stream-fields'
+import { commonTag, namedTag, readPosition, ScratchViews, tagFields, writeHead, writePosition } from '../../src/stream-fields'
 import type { Channel, StreamTag } from '../../src/streams'
 
 const S1 = 'first-mesh-secret-0123456789'
@@ -486,5 +486,20 @@ describe('stream frame fields', () => {
     const long = views.to(3000)
     expect(long.length).to.equal(2968)
     expect(views.to(3000)).not.to.equal(long)
+    // The last view is kept apart: going back to an earlier end still gives that end's view.
+    const other = views.to(200)
+    expect(views.to(100)).to.equal(view)
+    expect(views.to(200)).to.equal(other)
+  })
+
+  it('write and read positions as 64-bit big-endian numbers, across 2^32 and up to 2^53 - 1', () => {
+    const frame = Buffer.alloc(12)
+    for (const at of [0, 1, 255, 0xffff_ffff, 0x1_0000_0000, 0x1_2345_6789_abcd, Number.MAX_SAFE_INTEGER]) {
+      writePosition(frame, 2, at)
+      expect(frame.readBigUInt64BE(2)).to.equal(BigInt(at))
+      expect(readPosition(frame, 2)).to.equal(at)
+    }
+    expect(frame.readUInt16BE(0)).to.equal(0)
+    expect(frame.readUInt16BE(10)).to.equal(0)
   })
 })
