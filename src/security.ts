@@ -9,8 +9,7 @@ import { AEAD, CIPHER, counterOf, ENCODE_FROM, headerOf, isMessageSealed, IV_BYT
 import { S1_PREAMBLE, sealBytes, senderKey, setCounter, S1_TAG_BYTES, S1_HEADER_MAX } from './message-frames'
 import type { SecretKey } from './message-frames'
 import { createStreamSealer, STREAM_TEXT } from './streams'
-import { isStreamFrame } from './stream-fields'
-import { isPlainContext } from './stream-fields'
+import { isPlainContext, isStreamFrame } from './stream-fields'
 import type { Channel, StreamOpened, StreamTag } from './streams'
 
 /**

@@ -73,9 +73,11 @@ export const mac = oneShot ? (tag: HashTag, data: Buffer) => oneShot(tag, data, 
 const BAR = 0x7c // '|'
 const CLOCK_DIGITS = 16
 
+/** The big-endian 32-bit word at `at`, signed (`>>> 0` makes it unsigned), read byte by byte: no call into Buffer's readers. */
+const wordAt = (frame: Buffer, at: number) => (frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]
+
 export function readPosition(frame: Buffer, offset: number) {
-  const high = ((frame[offset] << 24) | (frame[offset + 1] << 16) | (frame[offset + 2] << 8) | frame[offset + 3]) >>> 0
-  return high * 0x1_0000_0000 + (((frame[offset + 4] << 24) | (frame[offset + 5] << 16) | (frame[offset + 6] << 8) | frame[offset + 7]) >>> 0)
+  return (wordAt(frame, offset) >>> 0) * 0x1_0000_0000 + (wordAt(frame, offset + 4) >>> 0)
 }
 
 export function writePosition(frame: Buffer, offset: number, at: number) {
@@ -124,7 +126,7 @@ export function sameBytes(a: Buffer, offset: number, b: Buffer, at: number, leng
  */
 export function namingWords(frame: Buffer, nonceEnd: number): Int32Array {
   const words = new Int32Array(Math.ceil((nonceEnd - PREAMBLE) / 4))
-  for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) words[w] = frame.readInt32BE(at)
+  for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) words[w] = wordAt(frame, at)
   return words
 }
 
@@ -135,7 +137,7 @@ export function namingWords(frame: Buffer, nonceEnd: number): Int32Array {
  */
 export function namedBy(frame: Buffer, nonceEnd: number, words: Int32Array): boolean {
   for (let w = words.length - 1, at = nonceEnd - 4; w >= 0; w--, at -= 4) {
-    if (((frame[at] << 24) | (frame[at + 1] << 16) | (frame[at + 2] << 8) | frame[at + 3]) !== words[w]) return false
+    if (wordAt(frame, at) !== words[w]) return false
   }
   return true
 }
