@@ -13,6 +13,12 @@ import * as crypto from 'crypto'
 export type Channel = 'calls' | 'replies' | 'events'
 
 /**
+ * The slot of a channel in per-channel arrays: slots, not fields named by a variable, since a
+ * keyed load that sees several names goes megamorphic.
+ */
+export const slotOf = (channel: Channel) => (channel === 'calls' ? 0 : channel === 'replies' ? 1 : 2)
+
+/**
  * How a stream frame is tagged: a hash cut to 16 bytes, `sha3-256` (`S2.`, 1.3) or `sha256` (`S3.`,
  * 1.4), or Poly1305 (`S4.`, 1.5) under a one-time key.
  */
