@@ -12,9 +12,11 @@ import type { StreamMemory } from './stream-memory'
 const MAX_SENDING = 1024 // streams this app sends on; the oldest is forgotten first (a new one takes a new nonce)
 
 /**
- * Seals `text` on the stream to `to` (every app, for events) on `channel`. The frame comes as
- * pieces to write one after the other, valid until the next seal: the list and its last piece
- * (the scratch) are reused.
+ * Seals `text` (at most STREAM_TEXT characters) on the stream to `to` (every app, for events) on
+ * `channel`. `context` (see isPlainContext) is sealed with it, and the frame opens only where the
+ * same context is expected: a request's id, so that ids, which travel in clear, cannot be swapped
+ * between requests or between replies. The frame comes as pieces to write one after the other,
+ * valid until the next seal: the list and its last piece (the scratch) are reused.
  */
 export type StreamSeal = (text: string, to: string, channel: Channel, context?: string, tag?: StreamTag) => Buffer[]
 

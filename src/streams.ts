@@ -1,10 +1,10 @@
 import type { Buffer } from 'buffer'
 import { HEADER_MAX } from './stream-fields'
-import type { Channel, StreamTag } from './stream-fields'
 import { createStreamMemory } from './stream-memory'
 import { createStreamReceiving } from './stream-receiving'
-import type { StreamOpened } from './stream-receiving'
+import type { StreamOpen } from './stream-receiving'
 import { createStreamSending } from './stream-sending'
+import type { StreamSeal } from './stream-sending'
 
 export type { Channel, StreamTag } from './stream-fields'
 export type { StreamOpened } from './stream-receiving'
@@ -51,16 +51,10 @@ export { STREAM_TEXT } from './stream-memory'
  * Texts over STREAM_TEXT characters are sealed message by message (security.ts) on any channel.
  */
 
+/** An app's stream sealing: its seal (stream-sending.ts) and its open (stream-receiving.ts). */
 export interface StreamSealer {
-  /**
-   * A text of at most STREAM_TEXT characters. `context` (see isPlainContext) is sealed with it, and the frame
-   * opens only where the same context is expected: a request's id, so that ids, which travel in
-   * clear, cannot be swapped between requests or between replies. The frame comes as pieces to
-   * write one after the other, valid until the next seal: the list and its last piece (this sealer's scratch) are reused.
-   */
-  seal(text: string, to: string, channel: Channel, context?: string, tag?: StreamTag): Buffer[]
-  /** `me`: this app's uuid; `base` finds the partition key a header names (or why it cannot). */
-  open(frame: Buffer, me: string, channel: Channel, base: (partition: string, id: string) => Buffer | string, context?: string): StreamOpened
+  seal: StreamSeal
+  open: StreamOpen
 }
 
 /**
