@@ -69,6 +69,8 @@ export interface ChildConfig {
   netns?: string
   /** Extra Node options of the child (not with `netns`). */
   execArgv?: string[]
+  /** The `node` binary the child runs on (another version: test/mesh/node-versions.test.ts); this process's by default. */
+  node?: string
 }
 
 export function waitFor<T>(predicate: () => T | Promise<T>, timeout = 5000, what = 'condition', interval = 20): Promise<T> {
@@ -134,7 +136,8 @@ export class Mesh {
   async child(name: string, config: ChildConfig = {}, timeout = 10000): Promise<ChildApp> {
     const env = { ...process.env, ...(config.env ?? {}), MESH_FIXTURE: JSON.stringify({ ...config, options: this.options(config.options ?? {}), name }) }
     // In a namespace: `ip netns exec <ns> node -r guard fixture`, the IPC channel passing through.
-    const launcher = config.netns ? { execPath: 'ip', execArgv: ['netns', 'exec', config.netns, process.execPath, '-r', GUARD] } : { execArgv: ['-r', GUARD, ...(config.execArgv ?? [])] }
+    const node = config.node ?? process.execPath
+    const launcher = config.netns ? { execPath: 'ip', execArgv: ['netns', 'exec', config.netns, node, '-r', GUARD] } : { execPath: node, execArgv: ['-r', GUARD, ...(config.execArgv ?? [])] }
     const child = fork(FIXTURE, [], { env, ...launcher, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const pending = new Map<number, (reply: any) => void>()
