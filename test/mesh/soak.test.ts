@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import net from 'net'
 import { Mesh, waitFor } from '../helpers/mesh'
 import type { ChildApp } from '../helpers/mesh'
 import { load } from '../helpers/load'
@@ -6,8 +7,22 @@ import { load } from '../helpers/load'
 const SOAK_MS = Number(process.env.SOAK_MS ?? 40000) // bounded: CI runs it for 40 s
 const MAX_CYCLES = 100
 
-function sockets() {
-  return process.getActiveResourcesInfo().filter((name) => name === 'TCPSocketWrap' || name === 'UDPWrap').length
+function udpSockets() {
+  return process.getActiveResourcesInfo().filter((name) => name === 'UDPWrap').length
+}
+
+/**
+ * The TCP sockets of this test's mesh in this process, as `local→remote (whose port)`: those into
+ * the gateway's ports (`ports` names them) or to a replica's, and any connection being opened. Not
+ * a socket that another test file left closing in this process.
+ */
+function meshSockets(ports: Map<number, string>): string[] {
+  const handles: unknown[] = (process as any)._getActiveHandles()
+  return handles
+    .filter((handle): handle is net.Socket => handle instanceof net.Socket)
+    .map((socket) => ({ socket, owner: ports.get(socket.localPort ?? 0) ?? ports.get(socket.remotePort ?? 0) ?? (socket.connecting ? 'being opened' : undefined) }))
+    .filter(({ owner }) => owner !== undefined)
+    .map(({ socket, owner }) => `${socket.localPort}→${socket.remotePort} (${owner})`)
 }
 
 function heap() {
@@ -22,14 +37,21 @@ describe('soak', function () {
 
   it('kills and restarts replicas in a loop under load: no read fails, no call hangs, handles and memory come back', async () => {
     let generation = 0
-    const start = (name = `replica-${generation++}`) => mesh.child(name, { key: 'soak', services: ['todos'], replica: name })
+    const portsOf = new Map<number, string>() // a replica's responder and publisher ports → its name
+    const start = async (name = `replica-${generation++}`) => {
+      const child = await mesh.child(name, { key: 'soak', services: ['todos'], replica: name })
+      const { responder, publisher } = await child.send({ cmd: 'ports' })
+      portsOf.set(responder, `${name} responder`).set(publisher, `${name} publisher`)
+      return child
+    }
     const replicas: ChildApp[] = await Promise.all([start(), start(), start()])
     const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 250 })
     const todos = await gateway.distribution.waitForService('todos')
+    portsOf.set(gateway.distribution.ports.responder, 'into the gateway\'s responder').set(gateway.distribution.ports.publisher, 'into the gateway\'s publisher')
     await waitFor(() => todos.replicas.size === 3, 5000, 'three replicas')
     const warm = load(() => todos.find({}), { concurrency: 4, maxCalls: 500 })
     await warm.stop().then(() => undefined)
-    const baseline = { sockets: sockets(), heap: heap() }
+    const baseline = { udp: udpSockets(), tcp: meshSockets(portsOf), heap: heap() }
 
     const reads = load(() => todos.find({ query: { $delay: 2 } }), { concurrency: 4, maxMs: SOAK_MS + 20000, maxCalls: 1_000_000 })
     const deadline = Date.now() + SOAK_MS
@@ -49,7 +71,10 @@ describe('soak', function () {
     expect(reads.failures().map((r) => r.error?.message).slice(0, 5)).to.deep.equal([])
     const slowest = Math.max(...records.map((r) => r.ended - r.started))
     expect(slowest, 'slowest call (ms)').to.be.below(2000)
-    await waitFor(() => sockets() <= baseline.sockets, 10000, `sockets back to ${baseline.sockets} (now ${sockets()})`)
+    const back = () => meshSockets(portsOf).length <= baseline.tcp.length && udpSockets() <= baseline.udp
+    await waitFor(back, 10000, `the mesh's sockets back to ${baseline.tcp.length} TCP and ${baseline.udp} UDP`).catch((error) => {
+      throw new Error(`${error.message}: ${udpSockets()} UDP now; TCP before: ${baseline.tcp.join(', ')}; TCP now: ${meshSockets(portsOf).join(', ')}; replicas now: ${replicas.map((r) => r.name).join(', ')}`)
+    })
     const grown = heap() - baseline.heap
     expect(grown, 'heap growth (bytes)').to.be.below(30 * 1024 * 1024)
   })
