@@ -17,8 +17,12 @@ export interface Opened {
 }
 
 export interface Gate {
-  /** A frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped. */
-  open(frame: unknown, to: string, origin: string, channel: Channel, context?: string): Opened | undefined
+  /**
+   * A frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped.
+   * `peer`: the app this app opened the connection to. A frame proven to come from another app
+   * (even a replayed one) shows that app took the peer's ports: the frame is dropped, and the peer forgotten.
+   */
+  open(frame: unknown, to: string, origin: string, channel: Channel, context?: string, peer?: string): Opened | undefined
   /**
    * The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a
    * secret, on `channel`'s stream when given (the recipient speaks 1.3), tagged with `tag` (1.4
@@ -39,7 +43,8 @@ export function createGate(
   uuid: string,
   drops: Drops,
   source: FrameSource,
-  onRefused: (from: string, key: string, reason: string) => void
+  onRefused: (from: string, key: string, reason: string) => void,
+  onStranger: (peer: string) => void
 ): Gate {
   const cut = () => source.current?.destroy()
   // The claimed partition of a sealed frame (unauthenticated: for the operator only).
@@ -58,7 +63,7 @@ export function createGate(
 
     streamed: streamTagOf,
 
-    open(frame, to, origin, channel, context) {
+    open(frame, to, origin, channel, context, peer) {
       if (!sealer) {
         if (isWireText(frame)) return { text: frame }
         cut()
@@ -76,6 +81,7 @@ export function createGate(
         return undefined
       }
       const opened = sealer.open(frame, to === '*' ? uuid : to, channel, context)
+      if (peer !== undefined && opened.from !== undefined && opened.from !== peer) return void onStranger(peer)
       if (opened.ok) return opened
       // A replay or a stale frame may come over a real peer's connection: only unauthenticated frames cut it.
       if (opened.from === undefined) cut()

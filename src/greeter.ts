@@ -87,7 +87,13 @@ export class Greeter {
         const hello: HelloMessage = missed ? { ...this.hello(), beats: true } : this.hello()
         const reply = (await this.transport.request(uuid, hello, this.options.helloTimeout)) as { ok: boolean; value: HelloReply }
         const state = reply?.ok ? reply.value : undefined
-        return state && state.from === uuid && validState(state) ? { state, rtt: performance.now() - sent } : undefined
+        if (state && typeof state.from === 'string' && state.from !== uuid) {
+          // The peer is gone, and an app started since took its ports (its links connect to that app).
+          debug('%s %s answered a hello to %s', this.short, state.from.slice(0, 8), uuid.slice(0, 8))
+          this.transport.forget(uuid)
+          return undefined
+        }
+        return state && validState(state) ? { state, rtt: performance.now() - sent } : undefined
       } catch (error: any) {
         debug('%s hello to %s failed (attempt %d): %s', this.short, uuid.slice(0, 8), attempt, error.message)
         if (error.reason === 'closed') return undefined

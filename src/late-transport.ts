@@ -18,6 +18,7 @@ export function lateTransport(current: () => Transport | undefined, mode: 'broad
     idle: async (ms) => current()?.idle(ms),
     linked: (peer) => current()?.linked(peer) ?? false,
     abandon: (peer, reason) => current()?.abandon(peer, reason),
+    forget: (peer) => current()?.forget(peer),
     hearsHellos: (peer) => current()?.hearsHellos(peer) ?? false,
     hostOf: (peer) => current()?.hostOf(peer),
     discovery: () => current()?.discovery() ?? { mode, connected: false, seen: 0, heard: 0 },

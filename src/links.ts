@@ -1,5 +1,6 @@
 import createDebug from 'debug'
 import { Socket } from 'net'
+import { performance } from 'perf_hooks'
 import type { Endpoint } from './discovery'
 
 const debug = createDebug('feathers-mesh:links')
@@ -22,6 +23,9 @@ interface Peer {
   lost: boolean
   /** Discovery reported it (not only its own hello): closed links are re-opened. */
   discovered: boolean
+  /** When each open link was attached, and how many in a row closed young (see STEADY_LINK). */
+  attachedAt: Partial<Record<Kind, number>>
+  closedYoung: Partial<Record<Kind, number>>
 }
 
 /** Attempts at connecting to a peer discovery has not reported (it greeted us first). */
@@ -46,6 +50,12 @@ interface Attempt {
 
 /** A host that drops packets would hold an attempt for minutes: give up sooner and try again. */
 const CONNECT_TIMEOUT = 5_000 // ms
+/**
+ * A link that closes sooner than this after it opened is re-opened after a back-off, not at once:
+ * an app that took a dead peer's ports cuts the links made for that peer as soon as they carry
+ * anything (with a secret), and reconnecting at once would loop.
+ */
+const STEADY_LINK = 1_000 // ms
 
 /** Bounded back-off between connection attempts to one peer. */
 function retryDelay(attempt: number) {
@@ -65,6 +75,7 @@ export const KEEPALIVE_MS = 60_000
 
 export class Links {
   private readonly peers = new Map<string, Peer>()
+  private readonly owners = new WeakMap<Socket, string>()
   private closed = false
 
   constructor(
@@ -78,7 +89,7 @@ export class Links {
     if (this.closed) return
     let peer = this.peers.get(endpoint.uuid)
     if (!peer) {
-      peer = { endpoint, sockets: {}, connecting: {}, lost: false, discovered }
+      peer = { endpoint, sockets: {}, connecting: {}, lost: false, discovered, attachedAt: {}, closedYoung: {} }
       this.peers.set(endpoint.uuid, peer)
     }
     if (discovered) peer.endpoint = endpoint
@@ -96,6 +107,21 @@ export class Links {
     else debug('%s discovery lost %s; its open links stay in use', this.short, uuid.slice(0, 8))
   }
 
+  /**
+   * The app answering at a peer's address is another one (the peer died, and an app started since
+   * took its ports): close the links to it and stop connecting, whatever discovery still says.
+   */
+  forget(uuid: string) {
+    const peer = this.peers.get(uuid)
+    if (!peer) return
+    debug('%s another app answers at the address of %s: its links close', this.short, uuid.slice(0, 8))
+    peer.lost = true
+    peer.discovered = false
+    this.stopConnecting(peer)
+    for (const kind of KINDS) peer.sockets[kind]?.destroy()
+    this.peers.delete(uuid)
+  }
+
   linked(uuid: string) {
     const peer = this.peers.get(uuid)
     return Boolean(peer?.sockets.calls && peer.sockets.events)
@@ -109,6 +135,11 @@ export class Links {
   hearsHellos(uuid: string): boolean {
     const peer = this.peers.get(uuid)
     return peer !== undefined && !peer.lost && peer.endpoint.hellos === true
+  }
+
+  /** The peer a link was opened to (by its socket), while it is open. */
+  peerOf(socket: Socket): string | undefined {
+    return this.owners.get(socket)
   }
 
   /** An open connection to the peer's responder. */
@@ -160,14 +191,20 @@ export class Links {
     })
     socket.once('close', () => {
       if (peer.connecting[kind] !== entry || entry.socket !== socket) return
-      entry.socket = undefined
-      entry.timer = setTimeout(() => {
-        if (peer.connecting[kind] === entry) delete peer.connecting[kind]
-        if (this.peers.get(peer.endpoint.uuid) === peer) this.open(peer, kind, attempt + 1)
-      }, retryDelay(attempt + 1))
-      entry.timer.unref()
+      this.retry(peer, kind, attempt + 1)
     })
     socket.connect(kind === 'calls' ? calls : events, host)
+  }
+
+  /** Opens a link again after the back-off of its `attempt`. */
+  private retry(peer: Peer, kind: Kind, attempt: number) {
+    const entry: Attempt = {}
+    peer.connecting[kind] = entry
+    entry.timer = setTimeout(() => {
+      if (peer.connecting[kind] === entry) delete peer.connecting[kind]
+      if (this.peers.get(peer.endpoint.uuid) === peer) this.open(peer, kind, attempt)
+    }, retryDelay(attempt))
+    entry.timer.unref()
   }
 
   private attach(peer: Peer, kind: Kind, socket: Socket) {
@@ -176,6 +213,8 @@ export class Links {
       return
     }
     peer.sockets[kind] = socket
+    peer.attachedAt[kind] = performance.now()
+    this.owners.set(socket, peer.endpoint.uuid)
     this.connectors[kind].adopt(socket, peer.endpoint)
     socket.once('close', () => this.detach(peer, kind, socket))
     if (this.linked(peer.endpoint.uuid)) {
@@ -196,6 +235,10 @@ export class Links {
       if (!peer.sockets.calls && !peer.sockets.events) this.peers.delete(peer.endpoint.uuid)
       return
     }
-    this.open(peer, kind, 0)
+    const young = performance.now() - (peer.attachedAt[kind] ?? 0) < STEADY_LINK
+    const closedYoung = young ? (peer.closedYoung[kind] ?? 0) + 1 : 0
+    peer.closedYoung[kind] = closedYoung
+    if (closedYoung > 0) this.retry(peer, kind, closedYoung)
+    else this.open(peer, kind, 0)
   }
 }

@@ -41,7 +41,7 @@ export interface Published {
  * The published side of the mesh: messages out in batches, sealed once for every subscriber, and
  * messages in from the publishers this app subscribes to.
  */
-export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; ready?: boolean }, onPublished: (message: PublishedMessage) => void): Published {
+export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; ready?: boolean }, onPublished: (message: PublishedMessage) => void, peerOf: (socket: Socket) => string | undefined): Published {
   const { short, options, gate, drops, sealer, streams, streamTag } = wiring
   // What each subscriber said it opens (nothing yet: frames sealed on their own).
   const opensStreams = new WeakMap<Socket, StreamTag>()
@@ -118,10 +118,11 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
       throw new FrameError(`a subscriber sent a frame (${socket.remoteAddress})`)
     },
 
-    onPublishedFrame(_socket, parts) {
+    onPublishedFrame(socket, parts) {
       const batched = parts[0] === PUBLISHED_BATCH
       if (parts.length !== 2 || (parts[0] !== PUBLISHED && !batched)) throw new FrameError('a published frame is [topic, message]')
-      const opened = gate.open(parts[1], '*', 'a publisher', 'events')
+      // Only the app this connection was opened to publishes on it: the gate forgets a peer whose ports another app took.
+      const opened = gate.open(parts[1], '*', 'a publisher', 'events', undefined, peerOf(socket))
       if (opened === undefined) return
       let messages: unknown
       try {

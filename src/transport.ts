@@ -43,6 +43,8 @@ export interface Transport {
   discovery(): DiscoveryState
   /** Rejects every pending request to a peer (it left or died). */
   abandon(peer: string, reason: string): void
+  /** Another app answers at a peer's address: its links close, and are not opened again. */
+  forget(peer: string): void
   /** Whether a peer takes our discovery hellos for heartbeats (its advertisement says so). */
   hearsHellos(peer: string): boolean
   close(): Promise<void>
@@ -100,10 +102,6 @@ const quiet = <T extends new (...args: any[]) => any>(Component: T) =>
   class extends Component {
     startDiscovery() {}
   }
-const QuietResponder = quiet(cote.Responder)
-const QuietRequester = quiet(cote.Requester)
-const QuietPublisher = quiet(cote.Publisher)
-const QuietSubscriber = quiet(cote.Subscriber)
 const BIND_WAIT = 2_000 // ms a closing transport waits for a server still binding
 const TOPIC = 'mesh'
 const REQUEST_TYPE = 'mesh'
@@ -130,13 +128,14 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const streamTag: StreamTag = options.streamTag ?? 'poly1305'
   const wiring: Wiring = {
     uuid, short, options, drops, sealer, streams, streamTag, ledger: new RequestLedger(),
-    gate: createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason)))
+    // (Frames only arrive once `links` exists.)
+    gate: createGate(sealer, uuid, drops, source, (from, key, reason) => safely('refused', () => handlers.onRefused(from, key, reason)), (peer) => links.forget(peer))
   }
 
-  const responder = new QuietResponder({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, unlogged)
-  const requester = new QuietRequester({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] }, unlogged)
-  const publisher = new QuietPublisher({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC], port: options.ports[1] }, unlogged)
-  const subscriber = new QuietSubscriber({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] }, unlogged)
+  const responder = new (quiet(cote.Responder))({ name: `feathers-mesh responder ${short}`, key: COTE_KEY, respondsTo: [REQUEST_TYPE], port: options.ports[0] }, unlogged)
+  const requester = new (quiet(cote.Requester))({ name: `feathers-mesh requester ${short}`, key: COTE_KEY, requests: [REQUEST_TYPE] }, unlogged)
+  const publisher = new (quiet(cote.Publisher))({ name: `feathers-mesh publisher ${short}`, key: COTE_KEY, broadcasts: [TOPIC], port: options.ports[1] }, unlogged)
+  const subscriber = new (quiet(cote.Subscriber))({ name: `feathers-mesh subscriber ${short}`, key: COTE_KEY, subscribesTo: [TOPIC] }, unlogged)
   const components = [requester, subscriber, publisher, responder]
   const reqSock = (requester as any).sock
   // cote's subscriber wraps an axon sub-emitter, whose own `on` subscribes to topics: connect its inner socket.
@@ -144,7 +143,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const pubSock = (publisher as any).sock.sock
   const repSock = (responder as any).sock
 
-  const published = createPublished(wiring, pubSock, (message) => handlers.onPublished(message))
+  const published = createPublished(wiring, pubSock, (message) => handlers.onPublished(message), (socket) => links.peerOf(socket))
   const events = adopter(subSock)
   const links: Links = new Links(
     uuid,
@@ -180,8 +179,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     const { responder: calls, publisher: events } = ports()
     const host = discovery?.host()
     const endpoint: HelloMessage['endpoint'] = host ? { calls, events, host } : { calls, events }
-    if (streams) endpoint!.streams = true
-    if (streams) Object.assign(endpoint!, tagFields(streamTag))
+    if (streams) Object.assign(endpoint!, { streams: true }, tagFields(streamTag))
     return endpoint
   }
 
@@ -220,6 +218,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     linked: (peer) => links.linked(peer),
 
     abandon: (peer, reason) => requests.abandon(peer, reason),
+    forget: (peer) => links.forget(peer),
 
     hearsHellos: (peer) => links.hearsHellos(peer),
 

@@ -11,7 +11,7 @@ export function testWiring(uuid = 'me'): Wiring {
     short: uuid,
     options: { maxPayload: 0, maxBacklog: 1024 * 1024 },
     drops,
-    gate: createGate(undefined, uuid, drops, {}, () => undefined),
+    gate: createGate(undefined, uuid, drops, {}, () => undefined, () => undefined),
     streams: true,
     streamTag: 'poly1305',
     ledger: new RequestLedger()

@@ -11,7 +11,8 @@ function stubTransport(hearsHellos: boolean) {
     request: async (uuid: string) => ({ ok: true, value: { v: PROTOCOL_VERSION, from: uuid, key: 'peer-app', seq: 1, services: [] } }),
     linked: () => true,
     hearsHellos: () => hearsHellos,
-    abandon: () => undefined
+    abandon: () => undefined,
+    forget: () => undefined
   }
 }
 

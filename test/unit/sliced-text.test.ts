@@ -145,7 +145,7 @@ describe('Large texts read a slice at a time', () => {
 
   it('an app with a secret refuses a large unsealed message read in slices, naming who it claims to be', () => {
     const refused: string[][] = []
-    const gate = createGate(createSealer(['a-secret-long-enough-0123456789'], 'default', 'me'), 'me', new Drops('me'), {}, (...args) => void refused.push(args))
+    const gate = createGate(createSealer(['a-secret-long-enough-0123456789'], 'default', 'me'), 'me', new Drops('me'), {}, (...args) => void refused.push(args), () => undefined)
     const read = roundTrip({ type: 'call', from: 'intruder-uuid', key: 'intruder', args: [records(3000)] }).read
     expect(read).to.be.instanceOf(SlicedText)
     expect(gate.open(read, 'me', 'a requester', 'calls')).to.equal(undefined)
