@@ -20,7 +20,8 @@ export interface Gate {
   /**
    * A frame addressed to us (`to`: our uuid, or `*` when published), or undefined when dropped.
    * `peer`: the app this app opened the connection to. A frame proven to come from another app
-   * (even a replayed one) shows that app took the peer's ports: the frame is dropped, and the peer forgotten.
+   * (even a replayed one) shows that app took the peer's ports: the peer is forgotten, and the frame
+   * (the other app's own, sealed for every subscriber) opens as any other.
    */
   open(frame: unknown, to: string, origin: string, channel: Channel, context?: string, peer?: string): Opened | undefined
   /**
@@ -81,7 +82,7 @@ export function createGate(
         return undefined
       }
       const opened = sealer.open(frame, to === '*' ? uuid : to, channel, context)
-      if (peer !== undefined && opened.from !== undefined && opened.from !== peer) return void onStranger(peer)
+      if (peer !== undefined && opened.from !== undefined && opened.from !== peer) onStranger(peer)
       if (opened.ok) return opened
       // A replay or a stale frame may come over a real peer's connection: only unauthenticated frames cut it.
       if (opened.from === undefined) cut()

@@ -232,7 +232,8 @@ export class Links {
     // Only discovery vouches that a peer still exists: one known from its hello alone is not chased.
     if (!peer.discovered) peer.lost = true
     if (peer.lost) {
-      if (!peer.sockets.calls && !peer.sockets.events) this.peers.delete(peer.endpoint.uuid)
+      // (Unless forgotten and found again meanwhile: the entry is then another one.)
+      if (!peer.sockets.calls && !peer.sockets.events && this.peers.get(peer.endpoint.uuid) === peer) this.peers.delete(peer.endpoint.uuid)
       return
     }
     const young = performance.now() - (peer.attachedAt[kind] ?? 0) < STEADY_LINK
