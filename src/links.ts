@@ -103,8 +103,11 @@ export class Links {
     if (!peer) return
     peer.lost = true
     this.stopConnecting(peer)
+    if (this.linked(uuid)) return void debug('%s discovery lost %s; its open links stay in use', this.short, uuid.slice(0, 8))
+    // With one link of two the peer is of no use, and that link may even reach an app that took its
+    // ports (closing, it leaves through detach).
+    for (const kind of KINDS) peer.sockets[kind]?.destroy()
     if (!peer.sockets.calls && !peer.sockets.events) this.peers.delete(uuid)
-    else debug('%s discovery lost %s; its open links stay in use', this.short, uuid.slice(0, 8))
   }
 
   /**

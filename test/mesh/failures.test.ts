@@ -3,7 +3,6 @@ import net from 'net'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { load } from '../helpers/load'
 import { socketsBy } from '../helpers/processes'
-import { quiet, recorder } from '../helpers/events'
 
 
 describe('failures', function () {
@@ -72,53 +71,6 @@ describe('failures', function () {
     await waitFor(() => socketsBy('remote', ports.responder).length > 0 && todos.replicas.size === 2, 5000, 'the connection to be re-opened')
     await two.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'on two' }] })
     await waitFor(async () => (await todos.find({ query: { title: 'on two' } })).length === 1, 5000, 'the replica to answer again')
-  })
-
-  for (const secret of [undefined, 'failures-secret-0123456789']) it(`an app started on the ports of a dead replica is not taken for it: the links made to the dead one close (${secret ? 'with' : 'without'} a secret)`, async () => {
-    // Fixed ports (BASE_PORT), which a restarted container or process gets again; outside the ephemeral range.
-    const env = { BASE_PORT: String(21000 + (process.pid % 4000) * 2) }
-    const options = secret ? { secret } : {}
-    const one = await mesh.child('one', { key: 'todos-app', services: ['todos'], replica: 'one', env, options })
-    // The gateway's discovery keeps a silent app for 10 s: it goes on trying the dead one's address meanwhile.
-    const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 200, cote: { nodeTimeout: 10_000 }, ...options })
-    const todos = await gateway.distribution.waitForService('todos')
-    // Discovery vouches for it (not only its hello): only then are its links re-opened when they drop.
-    await waitFor(async () => (await gateway.distribution.status()).app.discovery.seen === 1, 5000, 'discovery to see the replica')
-    const ports = await one.send({ cmd: 'ports' })
-    const connected = { [ports.responder]: 0, [ports.publisher]: 0 } // connections this process opened to those ports
-    const connect = net.Socket.prototype.connect
-    net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-      const port = args[0] as number
-      if (port in connected) this.once('connect', () => connected[port]++)
-      return (connect as (...args: unknown[]) => net.Socket).apply(this, args)
-    } as typeof connect
-    let again: Awaited<ReturnType<Mesh['child']>>
-    try {
-      await one.kill('SIGKILL')
-      again = await mesh.child('again', { key: 'todos-app', services: ['todos'], replica: 'again', env, options })
-      expect(await again.send({ cmd: 'ports' }), 'the ports of the dead replica').to.deep.equal(ports)
-      await waitFor(() => todos.replicas.has(again.uuid) && todos.replicas.size === 1, 5000, 'the new replica in place of the dead one')
-      // On each port, its own link and at least one made for the dead replica reached the new one.
-      await waitFor(() => connected[ports.responder] >= 2 && connected[ports.publisher] >= 2, 5000, 'the gateway to try the address of the dead replica again')
-      expect((await gateway.distribution.status()).app.discovery.seen, 'apps the gateway\'s discovery still sees').to.equal(2)
-      await waitFor(() => socketsBy('remote', ports.responder).length === 1 && socketsBy('remote', ports.publisher).length === 1, 3000, "one link to each port: the new replica's own")
-    } finally {
-      net.Socket.prototype.connect = connect
-    }
-    // The new replica's events come once, on its own link.
-    const events = recorder(todos, ['created'])
-    await again.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'after' }] })
-    await events.until(() => events.seen.length > 0, 'the created event')
-    await quiet()
-    events.stop()
-    expect(events.seen).to.have.length(1)
-    expect(await todos.get(events.seen[0].data.id)).to.include({ replica: 'again' })
-    if (secret) {
-      // The new replica cuts a calls link made for the dead one at its first request: the gateway
-      // does not reconnect at once, in a loop, but after a back-off, and stops once it knows.
-      const failed = (await again.send({ cmd: 'drops' }))['authentication failed'] ?? 0
-      expect(failed, 'requests sealed for the dead replica').to.be.at.most(5)
-    }
   })
 
   it('graceful shutdown: calls in flight finish, new calls go elsewhere, rolling restart under load fails nothing', async () => {

@@ -1,0 +1,77 @@
+import { expect } from 'chai'
+import net from 'net'
+import type { AddressInfo } from 'net'
+import { Links } from '../../src/links'
+import { waitFor } from '../helpers/mesh'
+
+/**
+ * Links over real loopback sockets, to two local servers standing for a peer's responder and
+ * publisher: what discovery losing a peer does to its links, with both up and with one.
+ */
+describe('links', function () {
+  const servers: net.Server[] = []
+  const accepted: net.Socket[] = []
+  let links: Links | undefined
+
+  async function listen(): Promise<net.Server> {
+    const server = net.createServer((socket) => accepted.push(socket))
+    servers.push(server)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return server
+  }
+  const portOf = (server: net.Server) => (server.address() as AddressInfo).port
+
+  /** Links of this process to a peer whose responder and publisher are `calls` and `events`. */
+  async function linkedPeer() {
+    const [calls, events] = [await listen(), await listen()]
+    const adopted: Record<'calls' | 'events', net.Socket[]> = { calls: [], events: [] }
+    const ups: string[] = []
+    links = new Links('me', { calls: { adopt: (socket) => adopted.calls.push(socket) }, events: { adopt: (socket) => adopted.events.push(socket) } }, { up: (peer) => ups.push(peer.uuid), down: () => undefined })
+    links.found({ uuid: 'peer', key: 'todos', version: 1, host: '127.0.0.1', calls: portOf(calls), events: portOf(events) })
+    await waitFor(() => links!.linked('peer'), 2000, 'both links')
+    expect(ups).to.deep.equal(['peer'])
+    return { calls, events, adopted }
+  }
+  const open = (sockets: net.Socket[]) => sockets.filter((socket) => !socket.destroyed)
+
+  afterEach(async () => {
+    links?.close()
+    links = undefined
+    accepted.splice(0).forEach((socket) => socket.destroy())
+    await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
+  })
+
+  it('keeps both links of a peer that discovery lost (they, not discovery, say whether it is alive)', async () => {
+    const { adopted } = await linkedPeer()
+    links!.lost('peer')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(links!.linked('peer')).to.equal(true)
+    expect(open(adopted.calls)).to.have.length(1)
+    expect(open(adopted.events)).to.have.length(1)
+  })
+
+  it('closes the one link left of a peer that discovery lost: it cannot be used, and may reach another app', async () => {
+    const { events, adopted } = await linkedPeer()
+    // The publisher goes away: its link closes, and reconnecting is refused.
+    const eventsPort = portOf(events)
+    servers.splice(servers.indexOf(events), 1)
+    const closed = new Promise((resolve) => events.close(resolve))
+    accepted.filter((socket) => socket.localPort === eventsPort).forEach((socket) => socket.destroy())
+    await closed
+    await waitFor(() => open(adopted.events).length === 0, 2000, 'the events link to close')
+    expect(links!.linked('peer')).to.equal(false)
+    expect(open(adopted.calls)).to.have.length(1)
+    links!.lost('peer')
+    expect(open(adopted.calls)).to.have.length(0)
+    await waitFor(() => links!.endpoint('peer') === undefined, 2000, 'the peer to be forgotten once its link closed')
+  })
+
+  it('forgets a peer whose address another app answers at: its links close, and it is no longer known', async () => {
+    const { adopted } = await linkedPeer()
+    links!.forget('peer')
+    expect(open(adopted.calls)).to.have.length(0)
+    expect(open(adopted.events)).to.have.length(0)
+    expect(links!.endpoint('peer'), 'the peer, forgotten').to.equal(undefined)
+    expect(links!.linked('peer')).to.equal(false)
+  })
+})
