@@ -37,11 +37,17 @@ export interface Published {
   greet(socket: Socket, endpoint: Endpoint): void
 }
 
+/** Which peer each of our subscriber's connections was opened to, and forgetting one whose ports another app took. */
+export interface PublisherLinks {
+  peerOf(socket: Socket): string | undefined
+  forget(peer: string): void
+}
+
 /**
  * The published side of the mesh: messages out in batches, sealed once for every subscriber, and
  * messages in from the publishers this app subscribes to.
  */
-export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; ready?: boolean }, onPublished: (message: PublishedMessage) => void, peerOf: (socket: Socket) => string | undefined): Published {
+export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; ready?: boolean }, onPublished: (message: PublishedMessage) => void, links: PublisherLinks): Published {
   const { short, options, gate, drops, sealer, streams, streamTag } = wiring
   // What each subscriber said it opens (nothing yet: frames sealed on their own).
   const opensStreams = new WeakMap<Socket, StreamTag>()
@@ -122,7 +128,8 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
       const batched = parts[0] === PUBLISHED_BATCH
       if (parts.length !== 2 || (parts[0] !== PUBLISHED && !batched)) throw new FrameError('a published frame is [topic, message]')
       // Only the app this connection was opened to publishes on it: the gate forgets a peer whose ports another app took.
-      const opened = gate.open(parts[1], '*', 'a publisher', 'events', undefined, peerOf(socket))
+      const peer = links.peerOf(socket)
+      const opened = gate.open(parts[1], '*', 'a publisher', 'events', undefined, peer)
       if (opened === undefined) return
       let messages: unknown
       try {
@@ -130,6 +137,10 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
       } catch (error) {
         return drops.note('undecodable', 'a publisher', (error as Error).message)
       }
+      // Unsealed, a message only names its sender, the app publishing it. Another app named here took
+      // the peer's ports; its messages also come on its own connection, so this copy goes.
+      const named = ((batched && Array.isArray(messages) ? messages[0] : messages) as { from?: unknown } | null)?.from
+      if (opened.from === undefined && peer !== undefined && typeof named === 'string' && named !== peer) return links.forget(peer)
       if (!batched) return handleOne(messages)
       if (!Array.isArray(messages)) return drops.note('malformed', 'a publisher', 'a batch is not a list')
       for (const message of messages) handleOne(message)

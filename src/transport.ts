@@ -143,7 +143,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
   const pubSock = (publisher as any).sock.sock
   const repSock = (responder as any).sock
 
-  const published = createPublished(wiring, pubSock, (message) => handlers.onPublished(message), (socket) => links.peerOf(socket))
+  const published = createPublished(wiring, pubSock, (message) => handlers.onPublished(message), { peerOf: (socket) => links.peerOf(socket), forget: (peer) => links.forget(peer) })
   const events = adopter(subSock)
   const links: Links = new Links(
     uuid,

@@ -76,4 +76,40 @@ describe("an app on a dead replica's ports", function () {
       }
     })
   }
+
+  for (const secret of [undefined, 'takeover-secret-0123456789']) {
+    it(`drops what the new app publishes on a link made for the dead one, and closes it (${secret ? 'with' : 'without'} a secret)`, async () => {
+      const options = secret ? { secret } : {}
+      const one = await mesh.child('one', { key: 'todos-app', services: ['todos'], replica: 'one', env, options })
+      const { gateway, todos } = await gatewayFor(options, 10_000)
+      const ports = await one.send({ cmd: 'ports' })
+      const connections = countConnections([ports.publisher])
+      // Something silent holds the dead one's responder port: the new app, its ports searched from one
+      // below, takes that one and the dead one's publisher port. Only the events link made for the
+      // dead one reaches it, and the hello sent on the other goes unanswered.
+      const silent: net.Socket[] = []
+      const holder = net.createServer((socket) => silent.push(socket))
+      try {
+        await one.kill('SIGKILL')
+        await new Promise<void>((resolve, reject) => holder.once('error', reject).listen(ports.responder, resolve))
+        const below = { BASE_PORT: String(ports.responder - 1) }
+        const again = await mesh.child('again', { key: 'todos-app', services: ['todos'], replica: 'again', env: below, options })
+        expect(await again.send({ cmd: 'ports' }), 'the ports of the new app').to.deep.equal({ responder: ports.responder - 1, publisher: ports.publisher })
+        await waitFor(() => todos.replicas.has(again.uuid) && todos.replicas.size === 1, 5000, 'the new replica in place of the dead one')
+        await waitFor(() => connections.of(ports.publisher) >= 2, 5000, "the gateway's link made for the dead one to reach the new app's publisher")
+        expect(await seen(gateway), "apps the gateway's discovery still sees").to.equal(2)
+        const events = recorder(todos, ['created'])
+        await again.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'once' }] })
+        await events.until(() => events.seen.length > 0, 'the created event')
+        await quiet()
+        events.stop()
+        expect(events.seen, 'created events').to.have.length(1)
+        await waitFor(() => socketsBy('remote', ports.publisher).length === 1 && socketsBy('remote', ports.responder).length === 0, 3000, "the links made for the dead one to close")
+      } finally {
+        connections.restore()
+        silent.forEach((socket) => socket.destroy())
+        await new Promise((resolve) => holder.close(resolve))
+      }
+    })
+  }
 })
