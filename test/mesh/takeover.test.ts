@@ -13,8 +13,8 @@ describe("an app on a dead replica's ports", function () {
   this.timeout(60000)
   const mesh = new Mesh(__filename)
   afterEach(() => mesh.close())
-  // Outside the ephemeral range, and apart for each test run on the machine.
-  const env = { BASE_PORT: String(21000 + (process.pid % 4000) * 2) }
+  // Outside the ephemeral range; four ports for each test run on the machine (one below BASE_PORT too).
+  const env = { BASE_PORT: String(21001 + (process.pid % 2000) * 4) }
 
   /** Counts the connections this process opens to `ports` (each once connected), until `restore()`. */
   function countConnections(ports: number[]) {
@@ -104,6 +104,9 @@ describe("an app on a dead replica's ports", function () {
         await quiet()
         events.stop()
         expect(events.seen, 'created events').to.have.length(1)
+        // (Without a secret an idle app publishes nothing: one more message shows who is there, in
+        // case the first left before the new app had taken in the connection made for the dead one.)
+        await again.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'twice' }] })
         await waitFor(() => socketsBy('remote', ports.publisher).length === 1 && socketsBy('remote', ports.responder).length === 0, 3000, "the links made for the dead one to close")
       } finally {
         connections.restore()
