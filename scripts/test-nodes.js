@@ -6,7 +6,7 @@
  * against the registry's integrity like any package), pinned below and cached in `.cache/node/`.
  *
  * By default, for each version: the unit tests; then one mesh test with an app on each version
- * and a gateway on this one (test/mesh/node-versions.test.ts), with and without a secret.
+ * and a gateway on this one (test/versions/node-versions.spec.ts), with and without a secret.
  * With `--full`: the whole suite (`npm test`'s mocha configuration) on each version instead.
  * Run `npm test` first, or let npm's `pretest` step build: this script runs the built tests.
  */
@@ -60,7 +60,7 @@ function main() {
     else mocha(binary, ['--no-config', '--require', GUARD, '--timeout', '20000', 'build/test/unit/*.test.js'])
   }
   console.log(`\n[test:nodes] one mesh across Node ${process.version} and ${VERSIONS.join(', ')}`)
-  mocha(process.execPath, ['--no-config', '--require', GUARD, '--timeout', '20000', 'build/test/mesh/node-versions.test.js'], { FEATHERS_MESH_TEST_NODES: binaries.join(',') })
+  mocha(process.execPath, ['--no-config', '--require', GUARD, '--timeout', '20000', 'build/test/versions/node-versions.spec.js'], { FEATHERS_MESH_TEST_NODES: binaries.join(',') })
 }
 
 main()

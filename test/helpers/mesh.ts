@@ -69,7 +69,7 @@ export interface ChildConfig {
   netns?: string
   /** Extra Node options of the child (not with `netns`). */
   execArgv?: string[]
-  /** The `node` binary the child runs on (another version: test/mesh/node-versions.test.ts); this process's by default. */
+  /** The `node` binary the child runs on (another version: test/versions/node-versions.spec.ts); this process's by default. */
   node?: string
 }
 
