@@ -93,7 +93,12 @@ describe('feathers-mesh status (CLI)', function () {
     const todos = await gateway.distribution.waitForService('todos')
     await gateway.distribution.waitForService('echo')
     await waitFor(() => todos.replicas.size === 2, 5000, 'both todos replicas')
-    servicesBefore = await Promise.all([one, two, other].map((child) => child.send({ cmd: 'services' })))
+    // The children see each other's services too before theirs are taken as "before any run".
+    const complete = (services: string[]) => ['todos', 'echo'].every((path) => services.includes(path))
+    servicesBefore = await waitFor(async (): Promise<string[][] | false> => {
+      const lists: string[][] = await Promise.all([one, two, other].map((child) => child.send({ cmd: 'services' })))
+      return lists.every(complete) && lists
+    }, 5000, "the children to see each other's services") as string[][]
     // What the gateway makes of every CLI run: observers seen as peers, and the replicas of its proxies.
     poll = setInterval(() => {
       for (const peer of gateway.distribution.peers()) if (peer.key === OBSERVER_KEY) observerSightings.push(peer)
