@@ -61,7 +61,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   if (basePort !== undefined && highestPort !== undefined && highestPort < basePort) {
     throw new TypeError(`feathers-mesh: HIGHEST_PORT (${highestPort}) is below BASE_PORT (${basePort})`)
   }
-  return {
+  const resolved: ResolvedOptions = {
     services: toPredicate('services', options.services),
     remoteServices: toPredicate('remoteServices', options.remoteServices),
     remoteServicePath: options.remoteServicePath ?? ((descriptor) => descriptor.path),
@@ -102,6 +102,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     basePort,
     highestPort
   }
+  // Frozen: `app.distribution.options` is read-only, and several apps may share one resolution.
+  return Object.freeze(resolved)
 }
 
 function resolveDiscovery(options: DistributionOptions, env: Env): ResolvedDiscovery {

@@ -1,9 +1,12 @@
 import { expect } from 'chai'
 import net from 'net'
 import { Mesh, waitFor } from '../helpers/mesh'
+import type { ChildApp } from '../helpers/mesh'
 import { load } from '../helpers/load'
 import { socketsBy } from '../helpers/processes'
 
+/** How a call ended, for the calls in flight when a replica dies. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: any }
 
 describe('failures', function () {
   this.timeout(60000)
@@ -155,5 +158,56 @@ describe('failures', function () {
     for (const result of results) expect((result as PromiseRejectedResult).reason.name).to.equal('Unavailable')
     expect(times).to.be.within(350, 2000)
     await waitFor(() => !gateway.services.lone, 3000, 'the proxy to be removed after replicaTimeout')
+  })
+
+  /**
+   * Makes `count` slow calls at once (each marked, so a replica shows it started one), waits until
+   * both replicas are running some, then kills `victim`: its calls are in flight when it dies.
+   */
+  async function killMidCall(call: (query: Record<string, unknown>) => Promise<unknown>, victim: ChildApp, survivor: ChildApp, count = 8): Promise<Outcome[]> {
+    const mark = `m${Date.now()}`
+    const outcomes = Array.from({ length: count }, () =>
+      call({ $delay: 600, $mark: mark }).then(
+        (value): Outcome => ({ ok: true, value }),
+        (error): Outcome => ({ ok: false, error })
+      )
+    )
+    const started = async (child: ChildApp) => (await child.send({ cmd: 'lastParams', path: 'todos' }))?.query?.$mark === mark
+    await waitFor(async () => (await started(victim)) && (await started(survivor)), 5000, 'calls running on both replicas')
+    await victim.kill('SIGKILL')
+    return Promise.all(outcomes)
+  }
+
+  it('idempotentMethods (default find, get): a find in flight on a replica that dies is retried on another, and counted', async () => {
+    const { one, two, gateway, todos } = await twoReplicas()
+    const outcomes = await killMidCall((query) => todos.find({ query }), one, two)
+    expect(outcomes.filter((outcome) => !outcome.ok).map((outcome: any) => outcome.error.message)).to.deep.equal([])
+    expect(gateway.distribution.status().counters.retries).to.be.at.least(1)
+  })
+
+  it('idempotentMethods: a method left out is not retried (Unavailable), one added is', async () => {
+    const { one, two, gateway, todos } = await twoReplicas({ idempotentMethods: ['get', 'create'] })
+    const finds = await killMidCall((query) => todos.find({ query }), one, two)
+    const failed = finds.filter((outcome) => !outcome.ok) as Array<{ ok: false; error: any }>
+    expect(failed.length, 'the finds that were on the dead replica').to.be.at.least(1)
+    for (const { error } of failed) expect([error.name, error.code]).to.deep.equal(['Unavailable', 503])
+    expect(finds.some((outcome) => outcome.ok), 'the finds on the survivor').to.equal(true)
+    expect(gateway.distribution.status().counters.retries).to.equal(0)
+
+    const three = await mesh.child('three', { key: 'todos-app', services: ['todos'], replica: 'three' })
+    await waitFor(() => todos.replicas.size === 2 && todos.replicas.has(three.uuid), 5000, 'a new second replica')
+    const creates = await killMidCall((query) => todos.create({ title: 'retried' }, { query }), two, three)
+    expect(creates.filter((outcome) => !outcome.ok).map((outcome: any) => outcome.error.message)).to.deep.equal([])
+    expect(creates.every((outcome: any) => outcome.value.title === 'retried')).to.equal(true)
+    expect(gateway.distribution.status().counters.retries).to.be.at.least(1)
+  })
+
+  it('maxRetries: 0 lets no call move on, idempotent or not', async () => {
+    const { one, two, gateway, todos } = await twoReplicas({ maxRetries: 0 })
+    const outcomes = await killMidCall((query) => todos.find({ query }), two, one)
+    const failed = outcomes.filter((outcome) => !outcome.ok) as Array<{ ok: false; error: any }>
+    expect(failed.length, 'the finds that were on the dead replica').to.be.at.least(1)
+    for (const { error } of failed) expect(error.name).to.equal('Unavailable')
+    expect(gateway.distribution.status().counters.retries).to.equal(0)
   })
 })

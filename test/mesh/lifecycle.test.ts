@@ -32,6 +32,35 @@ describe('lifecycle', function () {
     })
   })
 
+  it('app.distribution: its key, a new uuid per configure, read-only options, ports once started, metrics, and close() as finalize', async () => {
+    const baseline = resources()
+    const uuids = new Set<string>()
+    for (const metricsPath of ['/distribution/metrics', false] as const) {
+      const app = feathers()
+      app.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'handle-app', metricsPath })))
+      const handle = app.distribution
+      expect(handle.key).to.equal('handle-app')
+      uuids.add(handle.uuid)
+      expect(handle.ports, 'ports before the mesh has started').to.equal(undefined)
+      expect(Object.isFrozen(handle.options)).to.equal(true)
+      expect(() => {
+        ;(handle.options as any).timeout = 1
+      }).to.throw(TypeError)
+      expect(handle.options.timeout).to.equal(20000)
+      if (metricsPath) expect(await handle.metrics!.metrics()).to.contain('feathers_mesh_')
+      else expect(handle.metrics, 'metrics with metricsPath: false and no registry').to.equal(undefined)
+      await handle.ready
+      expect(handle.ports?.responder).to.be.a('number').above(0)
+      expect(handle.ports?.publisher).to.be.a('number').above(0).and.not.equal(handle.ports?.responder)
+      await handle.close()
+      await finalize(app) // the same close: nothing left to do
+    }
+    expect(uuids.size).to.equal(2)
+    await waitFor(() => JSON.stringify(resources()) === JSON.stringify(baseline), 3000, 'sockets back to the baseline after close()').catch((error) => {
+      throw new Error(`${error.message}: ${resources().join(',')} against ${baseline.join(',')}`)
+    })
+  })
+
   it('app.teardown() closes the mesh, and peers drop the app at once (goodbye)', async () => {
     const observer = await mesh.app({ key: 'observer', heartbeatInterval: 5000 })
     const app = feathers()

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { socketsBy } from '../helpers/processes'
+import { recorder } from '../helpers/events'
 
 
 describe('limits', function () {
@@ -23,6 +24,20 @@ describe('limits', function () {
     expect(tooBigReply?.code).to.equal(413)
     expect((await echo2.create({ small: 1 })).data).to.deep.equal({ small: 1 })
     expect(provider.process.exitCode).to.equal(null)
+  })
+
+  it('maxPayload: an event over the limit is not forwarded; the events around it are, in order', async () => {
+    const provider = await mesh.child('event-limits', { key: 'event-limits-app', services: ['plaintodos:notes'], options: { maxPayload: 2000 } })
+    const gateway = await mesh.app({ key: 'event-gateway' })
+    const notes = await gateway.distribution.waitForService('notes')
+    const events = recorder(notes, ['created'])
+    for (const title of ['before', 'x'.repeat(3000), 'after']) await provider.send({ cmd: 'createLocal', path: 'notes', data: { title } })
+    await events.until(() => events.seen.some((entry) => entry.data.title === 'after'), 'the event after the large one')
+    events.stop()
+    expect(events.seen.map((entry) => entry.data.title)).to.deep.equal(['before', 'after'])
+    // The large record exists on the provider (a find of it would be over the limit too): only its event stayed home.
+    const stored = await provider.send({ cmd: 'call', path: 'notes', method: 'find', args: [{}] })
+    expect(stored.map((note: any) => note.title.length)).to.deep.equal([6, 3000, 5])
   })
 
   it('maxBacklog: a subscriber that stops reading does not grow the publisher, and recovers', async () => {

@@ -1,5 +1,7 @@
 import { expect } from 'chai'
+import fs from 'fs'
 import net from 'net'
+import os from 'os'
 import path from 'path'
 import { fork } from 'child_process'
 import { feathers } from '@feathersjs/feathers'
@@ -110,6 +112,25 @@ describe('security', function () {
     expect(gateway.distribution.refused().map((r: any) => r.key)).to.include('secure-app')
     // ...and the open app never sees the secret apps' services either.
     expect((await open.send({ cmd: 'services' })).filter((path: string) => !path.startsWith('distribution/'))).to.deep.equal(['todos'])
+  })
+
+  it('FEATHERS_MESH_SECRET_FILE: an app reads its secrets from a file, as from a Docker secret (the first line seals, every line opens)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-secret-'))
+    try {
+      const file = path.join(dir, 'mesh_secret')
+      fs.writeFileSync(file, `${S2}\n${S1}\n`)
+      await mesh.child('from-file', { key: 'file-app', services: ['todos'], env: { FEATHERS_MESH_SECRET_FILE: file, FEATHERS_MESH_SECRET: '' }, replica: 'from-file' })
+      // The gateway seals with the file's second line and opens only what its first seals.
+      const gateway = await mesh.app({ key: 'gateway', secret: [S1, S2] })
+      const todos = await gateway.distribution.waitForService('todos')
+      const { id } = await todos.create({ title: 'sealed' })
+      expect((await todos.get(id)).replica).to.equal('from-file')
+      const stranger = await mesh.app({ key: 'stranger', secret: S1 })
+      await waitFor(() => stranger.distribution.refused().some((r: any) => r.key === 'file-app'), 10000, 'the app of the file to be refused by an app that cannot open its seals')
+      expect(Object.keys(stranger.services)).not.to.include('todos')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('with a secret, large calls and results (up to 3 MB, read a slice at a time) arrive whole and typed', async () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import net from 'net'
 import { NotAuthenticated } from '@feathersjs/errors'
 import { Registry } from 'prom-client'
 import { Mesh, waitFor } from '../helpers/mesh'
@@ -114,6 +115,32 @@ describe('status and metrics', function () {
     expect(latency.observe).to.equal(undefined)
     const { values } = await latency.get()
     expect(values.find((v: any) => v.metricName === 'feathers_mesh_call_duration_seconds_count' && v.labels.method === 'find').value).to.equal(1)
+  })
+
+  it('metricsPath: a path of its own; its counters count outcomes, events in, calls in flight and drops', async () => {
+    const app = await mesh.app({ key: 'custom-metrics', metricsPath: '/ops/metrics', timeout: 300 })
+    const todos = await app.distribution.waitForService('todos')
+    await todos.find({})
+    const late = await todos.find({ query: { $delay: 1500 } }).then(() => undefined, (error: any) => error)
+    expect(late?.name).to.equal('Timeout')
+    await one.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'counted' }] })
+    await waitFor(() => app.distribution.status().counters.eventsIn >= 1, 5000, 'the event to arrive')
+    // Garbage on the app's responder: dropped, counted, and the connection cut.
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(app.distribution.ports.responder, '127.0.0.1', () => socket.end(Buffer.from('not a frame\n')))
+      socket.on('error', () => resolve())
+      socket.on('close', () => resolve())
+    })
+    await waitFor(() => Object.values(app.distribution.drops() as Record<string, number>).some((count) => count > 0), 5000, 'the garbage to be counted')
+    expect((await fetch(`${app.url}/distribution/metrics`)).status).to.equal(404)
+    const response = await fetch(`${app.url}/ops/metrics`)
+    expect(response.status).to.equal(200)
+    const text = await response.text()
+    expect(text).to.match(/feathers_mesh_calls_total\{service="todos",method="find",outcome="ok"\} 1\n/)
+    expect(text).to.match(/feathers_mesh_calls_total\{service="todos",method="find",outcome="timeout"\} 1\n/)
+    expect(text).to.match(/feathers_mesh_events_total\{direction="in"\} [1-9]/)
+    expect(text).to.match(/feathers_mesh_calls_in_flight\{service="todos"\} 0\n/)
+    expect(text).to.match(/feathers_mesh_messages_dropped_total\{reason="[^"]+"\} [1-9]/)
   })
 
   it('metrics do no work per call: no prom-client metric is updated until a scrape', async () => {

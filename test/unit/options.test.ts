@@ -1,4 +1,7 @@
 import { expect } from 'chai'
+import fs from 'fs'
+import os from 'os'
+import path from 'path'
 import { envBoolean, DEFAULT_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL } from '../../src/options'
 import { resolveOptions } from '../../src/resolve-options'
 
@@ -71,6 +74,29 @@ describe('options', () => {
     expect(options.basePort).to.equal(40000)
     expect(options.highestPort).to.equal(40100)
     expect(resolveOptions({ coteDelay: 5 }, { COTE_DELAY: '100' }).coteDelay).to.equal(5)
+  })
+
+  it('reads FEATHERS_MESH_SECRET_FILE, one secret per line; the option and FEATHERS_MESH_SECRET win; an unreadable, empty or weak file throws, naming it', () => {
+    const [first, second, fromEnv, fromOption] = ['first-file-secret-0123456789', 'second-file-secret-987654321', 'env-secret-0123456789abcdef', 'option-secret-0123456789abc']
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-secret-'))
+    const file = (name: string, text: string) => {
+      fs.writeFileSync(path.join(dir, name), text)
+      return path.join(dir, name)
+    }
+    try {
+      // Surrounding blanks, Windows line ends and empty lines (a trailing newline) are not part of any secret.
+      const secrets = file('secrets', `  ${first} \r\n\n${second}\n`)
+      expect(resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: secrets }).secrets).to.deep.equal([first, second])
+      expect(resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: secrets, FEATHERS_MESH_SECRET: fromEnv }).secrets).to.deep.equal([fromEnv])
+      expect(resolveOptions({ secret: fromOption }, { FEATHERS_MESH_SECRET_FILE: secrets, FEATHERS_MESH_SECRET: fromEnv }).secrets).to.deep.equal([fromOption])
+      expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: path.join(dir, 'missing') })).to.throw(/cannot read FEATHERS_MESH_SECRET_FILE \(.*missing\)/)
+      expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: file('empty', '\n  \n') })).to.throw(/FEATHERS_MESH_SECRET_FILE \(.*empty\) holds no secret/)
+      expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: file('weak', `${first}\nshort\n`) })).to.throw(/FEATHERS_MESH_SECRET_FILE \(.*weak\) must be strings of at least 16 characters/)
+      expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET: 'short' })).to.throw(/FEATHERS_MESH_SECRET must be strings of at least 16/)
+      expect(resolveOptions({}, {}).secrets).to.deep.equal([])
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('names the variable or option in validation errors', () => {
