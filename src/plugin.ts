@@ -191,7 +191,9 @@ function setup(app: Application, options: ResolvedOptions) {
     ready,
     options,
     waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
-    healthcheck: (key = 'default') => checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout),
+    // The route and the function give one answer: before this app is published, it is starting.
+    healthcheck: async (key = 'default') =>
+      published ? checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout) : { status: 503, body: { key, message: 'the mesh is starting' } },
     refused: () => [...membership.refused.values()],
     status,
     drops: () => ({ ...lazyTransport.drops }),
@@ -240,9 +242,6 @@ function setup(app: Application, options: ResolvedOptions) {
   mountStatus(app, options, originalUse, status, metrics)
 
   if (options.healthcheckPath !== false) {
-    mountHealthcheck(app, options.healthcheckPath, async (key) => {
-      if (!published) return { status: 503, body: { key, message: 'the mesh is starting' } }
-      return handle.healthcheck(key)
-    })
+    mountHealthcheck(app, options.healthcheckPath, (key) => handle.healthcheck(key))
   }
 }

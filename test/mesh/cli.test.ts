@@ -5,14 +5,18 @@
 import { expect } from 'chai'
 import { spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
+import fs from 'fs'
+import os from 'os'
 import path from 'path'
-import { GUARD, LOOPBACK_BROADCAST, Mesh, waitFor } from '../helpers/mesh'
+import { discoveryPort, GUARD, LOOPBACK_BROADCAST, Mesh, waitFor } from '../helpers/mesh'
 import type { ChildApp } from '../helpers/mesh'
 
 const CLI = path.join(__dirname, '..', '..', '..', 'lib', 'cli.js')
 const OBSERVER_KEY = 'feathers-mesh-cli'
 // One heartbeat setting for the whole mesh, the CLI included (HEARTBEAT_INTERVAL, as for an app).
 const HEARTBEAT = 1000
+const SECRET = 'cli-test-mesh-secret-0123456789'
+const OTHER_SECRET = 'another-mesh-secret-9876543210'
 
 interface Run {
   code: number | null
@@ -23,6 +27,9 @@ interface Run {
 
 describe('feathers-mesh status (CLI)', function () {
   const mesh = new Mesh(__filename)
+  // Two more discovery ports of this file's own: a sealed mesh, and one where no app runs.
+  const sealed = new Mesh(__filename.replace(/\.js$/, '.sealed.js'))
+  const emptyPort = discoveryPort(__filename.replace(/\.js$/, '.empty.js'))
   const running = new Set<ChildProcess>()
   const cliUuids = new Set<string>()
   const observerSightings: Array<{ uuid: string; key: string; services: string[] }> = []
@@ -36,12 +43,13 @@ describe('feathers-mesh status (CLI)', function () {
   let servicesBefore: string[][]
 
   /** The discovery settings every run shares; `--wait` is the CLI's own, documented discovery wait. */
-  const discovery = () => ['--port', String(mesh.port), '--broadcast', LOOPBACK_BROADCAST, '--hello', '200', '--wait', '1500']
+  const discovery = (port = mesh.port) => ['--port', String(port), '--broadcast', LOOPBACK_BROADCAST, '--hello', '200', '--wait', '1500']
 
-  function cli(args: string[], onLine?: (line: string) => void): Promise<Run> {
+  function cli(args: string[], onLine?: (line: string) => void, extraEnv: Record<string, string> = {}): Promise<Run> {
     const env: NodeJS.ProcessEnv = {}
     for (const [name, value] of Object.entries(process.env)) if (!/^(COTE_|FEATHERS_MESH_|HEARTBEAT_INTERVAL)/.test(name)) env[name] = value
     env.HEARTBEAT_INTERVAL = String(HEARTBEAT)
+    Object.assign(env, extraEnv)
     const child = spawn(process.execPath, ['-r', GUARD, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     running.add(child)
     const run: Run = { code: null, signal: null, stdout: '', stderr: '' }
@@ -110,7 +118,7 @@ describe('feathers-mesh status (CLI)', function () {
     clearInterval(poll)
     for (const child of running) child.kill('SIGKILL') // only CLIs this file started, if a test failed
     for (const child of [one, two, other]) if (child?.process.exitCode === null) child.process.kill('SIGCONT')
-    await mesh.close()
+    await Promise.all([mesh.close(), sealed.close()])
   })
 
   it('prints usage errors with exit code 1, and the help with exit code 0', async () => {
@@ -215,6 +223,71 @@ describe('feathers-mesh status (CLI)', function () {
     expect(replicas[two.uuid]).to.include({ health: 'not answering', reason: 'no answer within 500 ms' })
     expect(after.problems).to.deep.equal([`key todos: 1 app(s) not answering: ${two.uuid.slice(0, 8)} (no answer within 500 ms)`])
     expect(replicasOf(after, 'echo-app', 'echo')[other.uuid]).to.include({ health: 'answering' })
+  })
+
+  it('on a sealed mesh, checks the apps with FEATHERS_MESH_SECRET or FEATHERS_MESH_SECRET_FILE; without it or with another, lists them as refused and exits 1', async () => {
+    expect(new Set([mesh.port, sealed.port, emptyPort]).size).to.equal(3)
+    const options = { heartbeatInterval: HEARTBEAT, secret: SECRET }
+    const vault = await Promise.all(['a', 'b'].map((name) => sealed.child(`vault-${name}`, { key: 'vault', services: ['todos'], replica: name, options })))
+    const uuids = vault.map((child) => child.uuid).sort()
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mesh-cli-secret-'))
+    try {
+      const file = path.join(dir, 'mesh_secret')
+      fs.writeFileSync(file, `${SECRET}\n`)
+      const args = ['status', ...discovery(sealed.port), '--json']
+      const [fromVariable, fromFile, without, other] = await Promise.all([
+        cli(args, undefined, { FEATHERS_MESH_SECRET: SECRET }),
+        cli(args, undefined, { FEATHERS_MESH_SECRET_FILE: file }),
+        cli(args),
+        cli(args.slice(0, -1), undefined, { FEATHERS_MESH_SECRET: OTHER_SECRET })
+      ])
+      for (const run of [fromVariable, fromFile]) {
+        expect(run.code, run.stderr).to.equal(0)
+        const report = JSON.parse(run.stdout)
+        expect(report.ok, JSON.stringify(report.problems)).to.equal(true)
+        expect(report.apps.map((app: any) => `${app.uuid} ${app.state}`).sort()).to.deep.equal(uuids.map((uuid) => `${uuid} admitted`))
+        expect(keyOf(report, 'vault').status).to.equal(200)
+        expect(Object.keys(replicasOf(report, 'vault', 'todos')).sort()).to.deep.equal(uuids)
+      }
+      // Without the secret the sealed apps cannot be opened: listed as refused (never as admitted), and
+      // since every app seen was refused, the run fails. (The other CLIs of this test are left out.)
+      expect(without.code).to.equal(1)
+      const refused = JSON.parse(without.stdout)
+      expect(refused.ok).to.equal(false)
+      expect(refused.apps).not.to.be.empty
+      for (const app of refused.apps) expect(app).to.include({ key: 'vault', state: 'refused' })
+      expect(keyOf(refused, 'vault')).to.include({ status: null })
+      expect(keyOf(refused, 'vault').refused).not.to.be.empty
+      expect(refused.problems).to.deep.equal(['every app seen was refused: check FEATHERS_MESH_SECRET (or FEATHERS_MESH_SECRET_FILE) and the versions'])
+      // Another secret: the same, in the tables.
+      expect(other.code).to.equal(1)
+      expect(other.stdout).to.match(/^vault\s+-\s+\S+\s+refused: seals its messages with another mesh secret$/m)
+      expect(other.stdout).not.to.match(/answering/)
+      expect(other.stdout).to.include('FAIL: every app seen was refused')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('reads COTE_PORT, --port wins over it, and a run that sees no app exits 0', async () => {
+    // --broadcast stays a flag: were the variable not read, cote would fall back to 255.255.255.255.
+    const flags = ['--broadcast', LOOPBACK_BROADCAST, '--hello', '200', '--wait', '1500', '--json']
+    const [fromVariable, flagWins, nothing] = await Promise.all([
+      cli(['status', ...flags], undefined, { COTE_PORT: String(mesh.port) }),
+      cli(['status', '--port', String(mesh.port), ...flags], undefined, { COTE_PORT: String(emptyPort) }),
+      cli(['status', '--port', String(emptyPort), ...flags], undefined, { COTE_PORT: String(mesh.port) })
+    ])
+    for (const run of [fromVariable, flagWins]) {
+      expect(run.code, run.stderr).to.equal(0)
+      const report = json(run)
+      expect(report.observer).to.include({ port: mesh.port, broadcast: LOOPBACK_BROADCAST })
+      expect(report.apps.map((app: any) => app.uuid)).to.include.members([one.uuid, two.uuid, other.uuid])
+    }
+    // --port names a port where no app runs: the variable's mesh is not seen, and nothing to check is a pass.
+    expect(nothing.code, nothing.stderr).to.equal(0)
+    const empty = json(nothing)
+    expect(empty.observer.port).to.equal(emptyPort)
+    expect(empty).to.deep.include({ ok: true, problems: [], apps: [], keys: [] })
   })
 
   it('was a peer without services to the apps, never a replica, and changed no app', async () => {

@@ -1,6 +1,23 @@
 import { expect } from 'chai'
-import { TRANSPORTS, Mesh, waitFor } from '../helpers/mesh'
+import { spawnSync } from 'child_process'
+import { finalize } from '../../src'
+import { GUARD, TRANSPORTS, Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
+
+/**
+ * Waits for `predicate` without ever yielding: this process's event loop (and so the mesh of every
+ * app in it) reads nothing meanwhile. Each check may only look outside the process, synchronously.
+ */
+function holdLoopUntil(predicate: () => boolean, timeout: number, what: string) {
+  const deadline = Date.now() + timeout
+  while (!predicate()) if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`)
+}
+
+/** The HTTP status of GET `url`, fetched by another process (the network guard preloaded). */
+function statusSync(url: string): number {
+  const script = `fetch(${JSON.stringify(url)}).then((r) => console.log(r.status), () => console.log(0))`
+  return Number(spawnSync(process.execPath, ['-r', GUARD, '-e', script], { encoding: 'utf8' }).stdout.trim())
+}
 
 for (const transport of TRANSPORTS) describe(`healthcheck (${transport})`, function () {
   const mesh = new Mesh(__filename)
@@ -37,6 +54,49 @@ for (const transport of TRANSPORTS) describe(`healthcheck (${transport})`, funct
   it('answers 404 for an unknown key', async () => {
     const response = await http(`${gateway.url}/distribution/healthcheck/nobody`)
     expect(response.status).to.equal(404)
+  })
+
+  it('answers 404 with a body of the key and a message only', async () => {
+    const response = await http(`${gateway.url}/distribution/healthcheck/nobody`)
+    expect(response.status).to.equal(404)
+    expect(response.body).to.have.all.keys('key', 'message')
+    expect(response.body.key).to.equal('nobody')
+    expect(response.body.message).to.be.a('string').and.include('nobody')
+  })
+
+  it("answers 503 'not served any more' for a replica that no longer serves a path it announced", async () => {
+    const fickle = await mesh.child('fickle', { key: 'fickle-app', services: ['todos:fickle'] })
+    await waitFor(() => gateway.distribution.peers().some((p: any) => p.uuid === fickle.uuid && p.services.includes('fickle')), 5000, 'the gateway to know fickle')
+    // The state lasts from the replica's withdrawal until the gateway reads its announcement, a race
+    // window. The gateway lives in this process: holding its loop until the replica answers 404 keeps
+    // it in that window: the healthcheck builds its ping at once, still naming the path.
+    const unused = fickle.send({ cmd: 'unuse', path: 'fickle' })
+    holdLoopUntil(() => statusSync(`${fickle.url}/fickle`) === 404, 10000, 'fickle to stop serving /fickle')
+    const health = gateway.distribution.healthcheck('fickle-app')
+    await unused
+    const { status, body } = await health
+    expect(status).to.equal(503)
+    expect(body).to.deep.equal({ key: 'fickle-app', services: {}, unavailable: [{ uuid: fickle.uuid, paths: ['fickle'], reason: 'not served any more' }] })
+    // Once the announcement is read, the gateway no longer expects the path: the replica passes again.
+    await waitFor(async () => (await gateway.distribution.healthcheck('fickle-app')).status === 200, 5000, 'the check to pass again')
+    await fickle.kill()
+  })
+
+  it("answers 503 'the mesh is starting' before this app has announced itself, though it knows the replicas", async () => {
+    // publicationDelay holds the app between joining the mesh (it greets and knows its peers) and its ready.
+    let starting: any
+    const ready = mesh.app({ key: 'starting', publicationDelay: 60_000 }, (app) => (starting = app), transport)
+    try {
+      await waitFor(() => starting?.url && starting.distribution.peers().filter((p: any) => p.key === 'todos-app').length === 2, 5000, 'the starting app to know both replicas')
+      const response = await http(`${starting.url}/distribution/healthcheck/todos-app`)
+      expect(response.status).to.equal(503)
+      expect(response.body).to.deep.equal({ key: 'todos-app', message: 'the mesh is starting' })
+      // The function answers as the route does.
+      expect(await starting.distribution.healthcheck('todos-app')).to.deep.equal({ status: 503, body: { key: 'todos-app', message: 'the mesh is starting' } })
+    } finally {
+      await finalize(starting) // ends the delay, so `ready` resolves
+      await ready
+    }
   })
 
   it('answers 503 naming the replica that does not answer, within the healthcheck timeout', async () => {

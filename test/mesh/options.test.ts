@@ -61,6 +61,26 @@ describe('options', function () {
     expect(todos.remoteOptions).to.deep.equal({ replica: 'provider' })
   })
 
+  it('remoteServiceOptions: also reads app.use options, and skips a value that cannot be sent', async () => {
+    await mesh.app({ key: 'shares', remoteServiceOptions: () => ['paginate', 'label', 'formatter', 'absent'] }, (app) => {
+      const service = { options: { paginate: { default: 5, max: 50 } }, async find() { return [] } }
+      // (Express takes an options object only when it names methods, events or a transport's settings.)
+      app.use('labelled', service, { methods: ['find'], label: 'from app.use', formatter: (value: unknown) => String(value) } as any)
+    })
+    const gateway = await mesh.app({ key: 'g12' })
+    const labelled = await gateway.distribution.waitForService('labelled')
+    expect(labelled.remoteOptions).to.deep.equal({ paginate: { default: 5, max: 50 }, label: 'from app.use' })
+  })
+
+  it('forwardHeaders: names are lower-cased, so any spelling forwards the header', async () => {
+    await mesh.app({ key: 'header-echo', remoteParams: ['query', 'headers'] }, (app) => app.use('header-echo', { async find(params: any) { return { headers: params.headers ?? null } } }))
+    const gateway = await mesh.app({ key: 'g13', forwardHeaders: ['X-Request-ID'] })
+    await gateway.distribution.waitForService('header-echo')
+    const response = await http(`${gateway.url}/header-echo`, { headers: { 'X-Request-Id': 'r-42', 'X-Other': 'kept home' } })
+    expect(response.status).to.equal(200)
+    expect(response.body.headers).to.deep.equal({ 'x-request-id': 'r-42' })
+  })
+
   it('hooks: runs on every proxy', async () => {
     const gateway = await mesh.app({
       key: 'g7',

@@ -68,4 +68,68 @@ describe('removal', function () {
     await quiet()
     expect(await app.service('todos').find()).to.equal('local')
   })
+
+  it('service-removed comes replicaTimeout after the last replica left, with the same payload as service', async () => {
+    const provider = await mesh.child('lingering', { key: 'lingering-app', services: ['todos:lingering'], sharedOptions: { lingering: ['paginate'] } })
+    const added: any[] = []
+    const removed: any[] = []
+    const gateway = await mesh.app({ key: 'gateway-linger', replicaTimeout: 1500, remoteServicePath: (d) => (d.path === 'lingering' ? 'mounted/lingering' : d.path) }, (app) => {
+      app.on('service', (event: any) => event.key === 'lingering-app' && added.push(event))
+      app.on('service-removed', (event: any) => event.key === 'lingering-app' && removed.push({ ...event, at: Date.now() }))
+    })
+    const proxy = await gateway.distribution.waitForService('mounted/lingering')
+    await provider.kill('SIGTERM') // a goodbye: the replica is dropped at once, so the wait is replicaTimeout alone
+    await waitFor(() => proxy.replicas.size === 0, 5000, 'the last replica to leave')
+    const left = Date.now()
+    expect(gateway.services['mounted/lingering']).to.equal(proxy) // still mounted: a restart would cost no 404
+    await waitFor(() => removed.length > 0, 5000, 'service-removed')
+    expect(removed[0].at - left).to.be.within(1200, 3500)
+    expect(gateway.services['mounted/lingering']).to.equal(undefined)
+    const { at, ...event } = removed[0]
+    expect(event).to.deep.equal({
+      path: 'lingering',
+      key: 'lingering-app',
+      methods: ['find', 'get', 'create', 'update', 'patch', 'remove', 'complete'],
+      events: ['created', 'updated', 'patched', 'removed', 'status'],
+      remoteOptions: { paginate: false },
+      localPath: 'mounted/lingering'
+    })
+    expect(added).to.deep.equal([event])
+    expect(removed).to.have.length(1)
+  })
+
+  it('app.unuse of a proxy on the consumer emits service-removed for it, once', async () => {
+    const removed: any[] = []
+    const gateway = await mesh.app({ key: 'gateway-unuse' }, (app) => app.on('service-removed', (event: any) => removed.push(event)))
+    await gateway.distribution.waitForService('todos')
+    await gateway.unuse('todos')
+    await waitFor(() => removed.length > 0, 5000, 'service-removed')
+    await quiet() // the proxy leaves no lingering timer behind to report it again
+    expect(removed.map((event) => [event.path, event.key, event.localPath])).to.deep.equal([['todos', 'removal-app', 'todos']])
+    expect(gateway.services.todos).to.equal(undefined)
+  })
+
+  it('a local service registered later emits service-removed for the proxy it replaces', async () => {
+    const removed: any[] = []
+    const app = await mesh.app({ key: 'local-later-event', services: [] }, (app) => app.on('service-removed', (event: any) => removed.push(event)))
+    await app.distribution.waitForService('todos')
+    app.use('todos', { async find() { return 'local' } })
+    await waitFor(() => removed.length > 0, 5000, 'service-removed')
+    await quiet()
+    expect(removed.map((event) => [event.path, event.key, event.localPath])).to.deep.equal([['todos', 'removal-app', 'todos']])
+    expect(await app.service('todos').find()).to.equal('local')
+  })
+
+  it('closing the consumer unmounts every proxy, with a service-removed event for each', async () => {
+    const removed: any[] = []
+    const gateway = await mesh.app({ key: 'gateway-close' }, (app) => app.on('service-removed', (event: any) => removed.push(event)))
+    await gateway.distribution.waitForService('todos')
+    await gateway.distribution.waitForService('echo')
+    const proxies = Object.keys(gateway.services).filter((path) => gateway.services[path].remote === true)
+    expect(proxies).to.include.members(['todos', 'echo'])
+    const mounted = proxies.map((path) => `${path} of ${gateway.services[path].key}`).sort()
+    await gateway.distribution.close()
+    expect(removed.map((event) => `${event.localPath} of ${event.key}`).sort()).to.deep.equal(mounted)
+    expect(Object.values(gateway.services).filter((service: any) => service.remote === true)).to.deep.equal([])
+  })
 })
