@@ -109,6 +109,22 @@ describe('removal', function () {
     expect(gateway.services.todos).to.equal(undefined)
   })
 
+  it('a proxy its consumer removed comes back when a replica of its path joins or changes its list; remoteServices keeps it out', async () => {
+    const gateway = await mesh.app({ key: 'gateway-back' })
+    const filtered = await mesh.app({ key: 'gateway-filtered', remoteServices: (descriptor: any) => descriptor.path !== 'todos' })
+    await gateway.distribution.waitForService('todos')
+    await gateway.unuse('todos')
+    expect(gateway.services.todos).to.equal(undefined)
+    const replica = await mesh.child('todos-again', { key: 'removal-app', services: ['todos'] })
+    await gateway.distribution.waitForService('todos')
+    await gateway.unuse('todos')
+    await replica.send({ cmd: 'use', name: 'echo:echo-later' })
+    await gateway.distribution.waitForService('echo-later')
+    expect(gateway.services.todos, 'mounted again by the changed list').to.exist
+    await filtered.distribution.waitForService('echo-later')
+    expect(filtered.services.todos).to.equal(undefined)
+  })
+
   it('a local service registered later emits service-removed for the proxy it replaces', async () => {
     const removed: any[] = []
     const app = await mesh.app({ key: 'local-later-event', services: [] }, (app) => app.on('service-removed', (event: any) => removed.push(event)))
