@@ -41,7 +41,7 @@ describe('Koa apps', function () {
       app.use('todos', new MemoryService({ multi: true }), { methods: ['find', 'get', 'create', 'patch', 'remove'] })
     })
     apps.push(provider)
-    gateway = await koaApp(mesh, { key: 'koa-gateway', services: () => false, hooks: { before: { all: [authenticate('jwt')] } }, middlewares: { before: [async (ctx: any, next: any) => { ctx.set('x-mesh-before', 'yes'); await next() }] } }, (app) => {
+    gateway = await koaApp(mesh, { key: 'koa-gateway', services: () => false, hooks: { before: { all: [authenticate('jwt')] } }, middlewares: { before: [async (ctx: any, next: any) => { ctx.set('x-mesh-before', 'yes'); await next() }], after: [async (ctx: any, next: any) => { ctx.set('x-mesh-after', String(ctx.body?.title)); await next() }] } }, (app) => {
       app.set('authentication', { secret: 'a-jwt-secret-for-the-koa-test', entity: 'user', service: 'users', authStrategies: ['jwt', 'local'], local: { usernameField: 'email', passwordField: 'password' } })
       const auth = new AuthenticationService(app)
       auth.register('jwt', new JWTStrategy())
@@ -75,6 +75,8 @@ describe('Koa apps', function () {
     expect(created.status).to.equal(201)
     const response = await fetch(`${gateway.url}/todos/${created.body.id}`, { headers: auth })
     expect(response.headers.get('x-mesh-before')).to.equal('yes')
+    // `after` runs once the proxy has its result.
+    expect(response.headers.get('x-mesh-after')).to.equal('from koa')
     expect(await response.json()).to.include({ title: 'from koa' })
   })
 

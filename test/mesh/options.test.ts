@@ -105,6 +105,17 @@ describe('options', function () {
     expect(seen).to.deep.equal(['before GET', 'after 200'])
   })
 
+  it('middlewares: an Express error handler in after gets the errors of a proxy', async () => {
+    const gateway = await mesh.app({
+      key: 'g14',
+      middlewares: { after: [(error: any, _req: any, res: any, _next: any) => res.status(418).json({ caught: error.name, code: error.code })] }
+    })
+    await gateway.distribution.waitForService('todos')
+    const response = await http(`${gateway.url}/todos/999999`)
+    expect(response.status).to.equal(418)
+    expect(response.body).to.deep.equal({ caught: 'NotFound', code: 404 })
+  })
+
   it('BASE_PORT and HIGHEST_PORT: the mesh ports come from the range', async () => {
     const ranged = await mesh.child('ranged', { key: 'ranged', services: ['echo:ranged-echo'], env: { BASE_PORT: '39100', HIGHEST_PORT: '39140' } })
     const ports = await ranged.send({ cmd: 'ports' })

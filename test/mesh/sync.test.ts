@@ -66,6 +66,21 @@ describe('replica event sync', function () {
     expect(quietEvents.seen).to.have.length(0)
   })
 
+  it('sync: true on one service syncs it in apps whose sync option is off; their other services stay unsynced', async () => {
+    const [a, b] = await Promise.all(['opt-a', 'opt-b'].map((name) => mesh.child(name, { key: 'chat-opt-in', services: ['synced:opted', 'chat:plain'] })))
+    await waitFor(async () => (await b.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === a.uuid && peer.services.includes('opted')), 5000, 'b to know a')
+    const client = await socketClient(b.url)
+    clients.push(client)
+    const opted = recorder(client.service('opted'), ['created'])
+    const plain = recorder(client.service('plain'), ['created'])
+    await a.send({ cmd: 'call', path: 'plain', method: 'create', args: [{ text: 'stays on a' }] })
+    await a.send({ cmd: 'call', path: 'opted', method: 'create', args: [{ text: 'synced' }] })
+    await opted.until(() => opted.seen.length > 0, 'the event of the synced service')
+    await quiet()
+    expect(opted.seen.map((e) => e.data.text)).to.deep.equal(['synced'])
+    expect(plain.seen).to.have.length(0)
+  })
+
   it('a gateway consuming the replicas through proxies gets each event once (sync and proxies do not double up)', async () => {
     const gateway = await mesh.app({ key: 'gateway' }, (app) => {
       app.on('connection', (connection: any) => app.channel('all').join(connection))
