@@ -131,6 +131,21 @@ describe('options', function () {
     expect(child.uuid).to.be.a('string')
   })
 
+  it("COTE_HELLO_INTERVAL: cote's own variable sets the hello interval when the cote option does not", async () => {
+    // A mesh of its own, so that the observer hears this child's hellos only.
+    const alone = new Mesh(__filename.replace(/\.js$/, '.hello.js'))
+    try {
+      const observer = await alone.app({ key: 'hello-observer' })
+      const child = await alone.child('env-hello', { key: 'env-hello', options: { cote: { helloInterval: undefined, checkInterval: undefined, nodeTimeout: undefined, masterTimeout: undefined } } as any, env: { COTE_HELLO_INTERVAL: '250' } })
+      await waitFor(() => observer.distribution.peers().some((peer: any) => peer.uuid === child.uuid), 5000, 'the observer to know the child')
+      const heard = observer.distribution.status().app.discovery.heard
+      // Ten hellos within 5 s: every 250 ms, where the default would be one every 5 s.
+      await waitFor(() => observer.distribution.status().app.discovery.heard >= heard + 10, 5000, 'ten hellos')
+    } finally {
+      await alone.close()
+    }
+  })
+
   it('the healthcheck answers through the REST app of the consumer', async () => {
     const gateway = await mesh.app({ key: 'g11' })
     await gateway.distribution.waitForService('todos')

@@ -32,6 +32,9 @@ describe('waiting for replicas and services', function () {
     const label = ({ ms }: { ms: number }) => (ms < 500 ? 'at once' : ms >= 1500 && ms < 4000 ? 'after replicaTimeout' : `${ms} ms`)
     expect(outcomes.slice(0, 3).map(label).sort()).to.deep.equal(['after replicaTimeout', 'after replicaTimeout', 'at once'])
     expect(outcomes.slice(3).map(label).sort()).to.deep.equal(['after replicaTimeout', 'after replicaTimeout', 'at once'])
+    // The metrics count them by outcome, per proxy.
+    const calls = await gateway.distribution.metrics.getSingleMetricAsString('feathers_mesh_calls_total')
+    for (const service of ['qa', 'qb']) expect(calls).to.match(new RegExp(`\\{service="${service}",method="find",outcome="unavailable"\\} 3\\n`))
   })
 
   it('a call waiting for a replica is served by one that joins within replicaTimeout', async () => {

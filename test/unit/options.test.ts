@@ -74,6 +74,10 @@ describe('options', () => {
     expect(options.basePort).to.equal(40000)
     expect(options.highestPort).to.equal(40100)
     expect(resolveOptions({ coteDelay: 5 }, { COTE_DELAY: '100' }).coteDelay).to.equal(5)
+    expect(resolveOptions({ publicationDelay: 0 }, { PUBLICATION_DELAY: '200' }).publicationDelay).to.equal(0)
+    expect(resolveOptions({ heartbeatInterval: 700 }, { HEARTBEAT_INTERVAL: '300' }).heartbeatInterval).to.equal(700)
+    expect(() => resolveOptions({}, { PUBLICATION_DELAY: '-1' })).to.throw(/PUBLICATION_DELAY/)
+    expect(() => resolveOptions({}, { HEARTBEAT_INTERVAL: '2.5' })).to.throw(/HEARTBEAT_INTERVAL/)
   })
 
   it('reads FEATHERS_MESH_SECRET_FILE, one secret per line; the option and FEATHERS_MESH_SECRET win; an unreadable, empty or weak file throws, naming it', () => {
