@@ -225,6 +225,23 @@ describe('feathers-mesh status (CLI)', function () {
     expect(replicasOf(after, 'echo-app', 'echo')[other.uuid]).to.include({ health: 'answering' })
   })
 
+  it('--watch redraws until Ctrl-C (SIGINT), then closes its mesh and exits with the code of its last round', async () => {
+    const reports: any[] = []
+    const run = cli(['status', ...discovery(), '--json', '--watch', '--interval', '300', '--key', 'todos'], (line) => {
+      const report = JSON.parse(line)
+      cliUuids.add(report.observer.uuid)
+      reports.push(report)
+    })
+    const child = [...running].pop()!
+    await waitFor(() => reports.length >= 2, 15000, 'two rounds')
+    child.kill('SIGINT')
+    const result = await run
+    // It ended on its own, by its handler, not by the signal's default action.
+    expect(result.signal).to.equal(null)
+    expect(result.code, result.stderr).to.equal(reports[reports.length - 1].ok ? 0 : 1)
+    expect(result.stderr).not.to.match(/still open/)
+  })
+
   it('on a sealed mesh, checks the apps with FEATHERS_MESH_SECRET or FEATHERS_MESH_SECRET_FILE; without it or with another, lists them as refused and exits 1', async () => {
     expect(new Set([mesh.port, sealed.port, emptyPort]).size).to.equal(3)
     const options = { heartbeatInterval: HEARTBEAT, secret: SECRET }
