@@ -112,6 +112,39 @@ describe('discovery', function () {
     await gateway.distribution.waitForService('todos', { timeout: 3000 })
   })
 
+  it('publicationDelay: peers know the app at once, but see its services only once the delay has passed', async () => {
+    const observer = await mesh.child('observer', { key: 'observer' })
+    const started = Date.now()
+    let provider: any
+    const starting = mesh.app({ key: 'delayed', publicationDelay: 1500 }, (app) => {
+      provider = app
+      app.use('delayed', { async find() { return 'delayed' } })
+    })
+    // Set in the same turn as the announcement: false when a look begins means nothing was announced yet.
+    let published = false
+    provider.distribution.ready.then(() => (published = true))
+    const look = async () => {
+      const early = !published
+      const [peers, services] = await Promise.all([observer.send({ cmd: 'peerList' }), observer.send({ cmd: 'services' })])
+      return { early, peer: peers.find((p: any) => p.uuid === provider.distribution.uuid), services: services as string[] }
+    }
+    const first = await waitFor(async () => {
+      const seen = await look()
+      return seen.peer && seen
+    }, 5000, 'the observer to know the app')
+    expect(first.early, 'the observer met the app before its delay was over').to.equal(true)
+    // Until the delay is over, the observer knows the app with an empty list and mounts nothing of it.
+    for (let seen = first; seen.early; seen = await look()) {
+      expect(seen.peer?.services).to.deep.equal([])
+      expect(seen.services).to.not.include('delayed')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await starting
+    expect(Date.now() - started).to.be.at.least(1500)
+    await waitFor(async () => (await look()).services.includes('delayed'), 3000, 'the observer to see the service')
+    expect(await observer.send({ cmd: 'call', path: 'delayed', method: 'find', args: [] })).to.equal('delayed')
+  })
+
   it('waitForService rejects with Timeout when the service never comes', async () => {
     const gateway = await mesh.app({ key: 'gateway' })
     try {

@@ -1,7 +1,11 @@
 import { expect } from 'chai'
 import { feathers } from '@feathersjs/feathers'
 import { distribution, finalize } from '../../src'
+import type { DistributionOptions } from '../../src'
+import { Membership } from '../../src/membership'
 import { Mesh, meshOptions, discoveryPort, waitFor } from '../helpers/mesh'
+import type { ChildApp } from '../helpers/mesh'
+import { load } from '../helpers/load'
 
 /** Sockets and servers (TCP and UDP); mocha's own timers come and go, so timers are not compared. */
 function resources() {
@@ -10,7 +14,46 @@ function resources() {
 
 describe('lifecycle', function () {
   const mesh = new Mesh(__filename)
-  after(() => mesh.close())
+  afterEach(() => mesh.close())
+
+  /** Two `todos` replicas in their own processes and a gateway here; a seed item in each store makes a find name its replica. */
+  async function replicas(options: DistributionOptions = {}) {
+    const one = await mesh.child('one', { key: 'todos-app', services: ['todos'], replica: 'one', options })
+    const two = await mesh.child('two', { key: 'todos-app', services: ['todos'], replica: 'two', options })
+    const gateway = await mesh.app({ key: 'gateway' })
+    const todos = await gateway.distribution.waitForService('todos')
+    await waitFor(() => todos.replicas.size === 2, 5000, 'both replicas')
+    for (const child of [one, two]) await child.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'seed' }] })
+    return { one, two, todos }
+  }
+
+  /**
+   * Starts slow calls (`$delay` ms) until a find and a create run on `target`, each seen arriving
+   * there (its lastParams); the ones that landed on `other` are returned to be awaited too.
+   */
+  async function slowCallsOn(todos: any, target: ChildApp, other: ChildApp, delay: number) {
+    const on: { find?: Promise<any>; create?: Promise<any> } = {}
+    const elsewhere: Promise<any>[] = []
+    for (let mark = 0; !on.find || !on.create; mark++) {
+      const method = on.find ? 'create' : 'find'
+      const query = { $delay: delay, $mark: mark }
+      const call: Promise<any> = method === 'find' ? todos.find({ query }) : todos.create({ title: `slow-${mark}` }, { query })
+      call.catch(() => undefined) // settled and checked by the test
+      const ran = await waitFor(async () => {
+        for (const child of [target, other]) if ((await child.send({ cmd: 'lastParams', path: 'todos' }))?.query?.$mark === mark) return child
+        return undefined
+      }, 5000, `slow call ${mark} to start`)
+      if (ran === target) on[method] = call
+      else elsewhere.push(call)
+    }
+    let settled = false
+    Promise.allSettled([on.find, on.create]).then(() => (settled = true))
+    return { find: on.find!, create: on.create!, elsewhere, settled: () => settled }
+  }
+
+  /** The replicas a find's answer came from (every item names the replica that holds it). */
+  const answeredBy = (todos: any[]) => [...new Set(todos.map((todo) => todo.replica))]
+  const titlesOn = async (child: ChildApp) => new Set(((await child.send({ cmd: 'call', path: 'todos', method: 'find', args: [] })) as any[]).map((todo) => todo.title))
 
   it('finalize closes every socket and timer, start after start, in one process', async () => {
     const baseline = resources()
@@ -88,6 +131,72 @@ describe('lifecycle', function () {
       expect(error.name).to.equal('Unavailable')
     }
     await provider.kill()
+  })
+
+  it('a closing replica finishes the calls running on it, and calls made meanwhile fail nothing and go to the other replica', async () => {
+    const { one, two, todos } = await replicas()
+    const slow = await slowCallsOn(todos, one, two, 2500)
+    void one.send({ cmd: 'exit' }).catch(() => undefined) // finalize(app), then exit (the reply may not make it)
+    // Writes keep coming while it closes: whichever replica each reaches, none may fail.
+    const writes = load((i) => todos.create({ title: `during-${i}` }), { concurrency: 2 })
+    await waitFor(() => !todos.replicas.has(one.uuid), 5000, 'the gateway to take the goodbye')
+    const goodbyeAt = Date.now()
+    await waitFor(() => writes.records.filter((r) => r.started > goodbyeAt).length >= 10, 5000, 'writes after the goodbye')
+    expect(slow.settled(), 'the slow calls were still running').to.equal(false)
+    // They ran on the leaving replica to the end: the find answers with its seed, the create is not on the other one.
+    expect(answeredBy(await slow.find)).to.deep.equal(['one'])
+    const created = await slow.create
+    await writes.stop()
+    expect(writes.failures().map((r) => r.error?.message)).to.deep.equal([])
+    const onTwo = await titlesOn(two)
+    expect(onTwo.has(created.title)).to.equal(false)
+    const after = writes.records.filter((r) => r.started > goodbyeAt).map((r) => r.value.title)
+    expect(after.filter((title) => !onTwo.has(title)), 'writes after the goodbye not on the other replica').to.deep.equal([])
+    expect(await one.exited).to.equal(0)
+    await Promise.all(slow.elsewhere)
+  })
+
+  it('a call that still reaches a closing replica is refused before it runs and is served by the other one, whatever the method', async () => {
+    const { one, two, todos } = await replicas()
+    const slow = await slowCallsOn(todos, one, two, 3000)
+    // The gateway misses the goodbye (its published copy lost, its answer later than the 1 s the replica waits): it keeps sending there.
+    const onGoodbye = Membership.prototype.onGoodbye
+    Membership.prototype.onGoodbye = () => undefined
+    try {
+      void one.send({ cmd: 'exit' }).catch(() => undefined)
+      // The replica drops its peers and starts refusing in one turn of its event loop.
+      await waitFor(async () => (await one.send({ cmd: 'status' })).peers.some((p: any) => p.reason === 'this app is closing'), 5000, 'the replica to start draining')
+      const finds: string[] = []
+      const creates: any[] = []
+      for (let i = 0; i < 4; i++) {
+        // Round robin: each call tries the leaving replica first, and is refused there.
+        expect(todos.replicas.has(one.uuid)).to.equal(true)
+        finds.push(...answeredBy(await todos.find({})))
+        creates.push(await todos.create({ title: `late-${i}` }))
+      }
+      expect(slow.settled(), 'the slow calls were still running').to.equal(false)
+      expect(finds).to.deep.equal(['two', 'two', 'two', 'two'])
+      const onTwo = await titlesOn(two)
+      expect(creates.map((todo) => todo.title).filter((title) => !onTwo.has(title))).to.deep.equal([])
+      expect(answeredBy(await slow.find)).to.deep.equal(['one'])
+      expect(onTwo.has((await slow.create).title)).to.equal(false)
+    } finally {
+      Membership.prototype.onGoodbye = onGoodbye
+    }
+    await Promise.all(slow.elsewhere)
+  })
+
+  it('a call still running on a closing replica when its gracePeriod runs out is cut: a find moves to the other replica, a create fails with Unavailable', async () => {
+    const { one, two, todos } = await replicas({ gracePeriod: 300 })
+    // Far longer than the grace period, the goodbye (at most 1 s) and the reply flush (at most 500 ms).
+    const slow = await slowCallsOn(todos, one, two, 4000)
+    void one.send({ cmd: 'exit' }).catch(() => undefined)
+    const cut = await slow.create.then(() => undefined, (error: any) => error)
+    expect(cut?.name).to.equal('Unavailable')
+    expect(cut?.code).to.equal(503)
+    expect(answeredBy(await slow.find)).to.deep.equal(['two'])
+    expect(await one.exited).to.equal(0)
+    await Promise.all(slow.elsewhere)
   })
 
   it('throws a clear error when distribution is configured twice on one app', () => {

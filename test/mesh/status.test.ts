@@ -170,4 +170,37 @@ describe('status and metrics', function () {
     const app = await mesh.app({ key: 'no-status', statusPath: false })
     expect(app.services['distribution/status']).to.equal(undefined)
   })
+
+  it('a peer silent for 2 heartbeats is suspect, admitted again once it speaks, and gone after heartbeatTimeout', async function () {
+    this.timeout(60000)
+    // The frozen app's hellos (every 200 ms) stand for its heartbeats: with 1 s heartbeats here a live
+    // peer is never 2 s silent, and a silent one is suspect for 4 s before its drop (room for a loaded machine).
+    const observer = await mesh.app({ key: 'observer', heartbeatInterval: 1000, heartbeatTimeout: 6000 })
+    const frozen = await mesh.child('frozen', { key: 'frozen', services: ['todos:frozen'] })
+    const view = () => {
+      const status = observer.distribution.status()
+      const peer = status.peers.find((p: any) => p.uuid === frozen.uuid)
+      const replica = status.proxies.find((p: any) => p.path === 'frozen')?.replicas.find((r: any) => r.uuid === frozen.uuid)
+      return { peer, replica }
+    }
+    const admitted = () => view().peer?.state === 'admitted' && view().replica?.state === 'admitted'
+    const inState = async (state: string, timeout: number, what: string) => (await waitFor(() => (view().peer?.state === state ? view() : undefined), timeout, what))!
+    await waitFor(admitted, 5000, 'the peer to be admitted')
+    for (const round of ['thawed while suspect', 'thawed once dropped']) {
+      frozen.process.kill('SIGSTOP')
+      try {
+        const suspect = await inState('suspect', 5000, `the frozen peer to be suspect (${round})`)
+        expect(suspect.peer.lastHeard).to.be.at.least(2000)
+        expect(suspect.peer.services, 'a suspect peer is still a peer').to.deep.equal(['frozen'])
+        expect(suspect.replica?.state).to.equal('suspect')
+        if (round === 'thawed once dropped') {
+          const { peer } = await inState('gone', 10000, 'the frozen peer to be dropped')
+          expect(peer.reason).to.equal('no heartbeat for 6000 ms')
+        }
+      } finally {
+        frozen.process.kill('SIGCONT')
+      }
+      await waitFor(admitted, 5000, `the peer to be admitted again (${round})`)
+    }
+  })
 })
