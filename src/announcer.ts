@@ -133,10 +133,11 @@ export class Announcer {
       const sync = route.sync && context?.sync !== false && context?.params?.sync !== false
       const distributed = route.distributed && (!route.predicate || passes(route.predicate, event, data, context, this.uuid))
       if (!distributed && !sync) return
-      // Fellow replicas get the record as it is (they hold the same data); consumers get what clients would.
-      const shown = distributed ? publicData(data, context) : data
+      // Consumers and fellow replicas alike get what this app's own clients would: a fellow replica
+      // re-emits it to its clients, and the message reaches every subscriber of the mesh.
+      const shown = publicData(data, context)
       if (shown === HIDDEN) return
-      data = sync && !distributed ? data : shown
+      data = shown
       this.stats.eventsOut++
       this.publish({
         v: PROTOCOL_VERSION,

@@ -95,10 +95,10 @@ export class Membership {
     if (!this.peers.has(uuid)) this.greet(uuid)
   }
 
-  /** Discovery lost the peer's responder. */
+  /** The connection to the peer's responder closed (discovery losing a peer with open links changes nothing). */
   lost(uuid: string) {
     const peer = this.peers.get(uuid)
-    if (peer) this.drop(peer, 'discovery lost it')
+    if (peer) this.drop(peer, 'its connection closed')
   }
 
   heard(uuid: string): Peer | undefined {

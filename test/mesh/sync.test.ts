@@ -81,6 +81,19 @@ describe('replica event sync', function () {
     expect(plain.seen).to.have.length(0)
   })
 
+  it("a synced service's fellow replicas get what clients may see (context.dispatch), even when its events are not distributed", async () => {
+    const [a, b] = await Promise.all(['acct-a', 'acct-b'].map((name) => mesh.child(name, { key: 'accounts-sync', services: ['accounts'], options: { sync: true, publishEvents: false } })))
+    await waitFor(async () => (await b.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === a.uuid && peer.services.includes('accounts')), 5000, 'b to know a')
+    const client = await socketClient(b.url)
+    clients.push(client)
+    const events = recorder(client.service('accounts'), ['created'])
+    // An internal call on a: its result holds the password, its dispatch does not.
+    await a.send({ cmd: 'call', path: 'accounts', method: 'create', args: [{ email: 'sync@example.com', password: 'hunter2' }] })
+    await events.until(() => events.seen.length > 0, 'the synced event on b')
+    expect(events.seen[0].data).to.include({ email: 'sync@example.com' })
+    expect(events.seen[0].data).not.to.have.property('password')
+  })
+
   it('a gateway consuming the replicas through proxies gets each event once (sync and proxies do not double up)', async () => {
     const gateway = await mesh.app({ key: 'gateway' }, (app) => {
       app.on('connection', (connection: any) => app.channel('all').join(connection))
