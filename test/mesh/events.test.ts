@@ -39,6 +39,21 @@ describe('events across the mesh', function () {
     expect(context.method).to.equal('create')
     expect(context.params).to.deep.equal({})
     expect(context).not.to.have.property('headers')
+    expect(context).to.include({ id: undefined, event: 'created', result: data, fromRemote: true })
+  })
+
+  it('gives a patched event the id of the call, and the proxy\'s local path under remoteServicePath', async () => {
+    const mapped = await mesh.app({ key: 'mapped', remoteServicePath: (descriptor: any) => `remote/${descriptor.path}` })
+    const todos = await mapped.distribution.waitForService('remote/todos')
+    const { id } = await provider.send({ cmd: 'call', path: 'todos', method: 'create', args: [{ title: 'to patch' }] })
+    const events = recorder(todos, ['patched'])
+    await provider.send({ cmd: 'call', path: 'todos', method: 'patch', args: [id, { done: true }] })
+    await events.until(() => events.seen.length > 0, 'the patched event')
+    events.stop()
+    const [{ data, context }] = events.seen
+    expect(data).to.include({ id, done: true })
+    expect(context).to.include({ path: 'remote/todos', method: 'patch', id, event: 'patched', result: data, fromRemote: true })
+    expect(context.service).to.equal(mapped.service('remote/todos'))
   })
 
   it('emits once when the consumer itself calls the proxy', async () => {

@@ -84,4 +84,14 @@ describe('distributedMethods (app option)', function () {
     expect([answer.error.name, answer.error.code]).to.deep.equal(['MethodNotAllowed', 405])
     expect((await gateway.service('todos').get(1)).title, 'the record is still there').to.equal('local')
   })
+
+  it('answers a request of another protocol version with BadRequest naming both versions, and runs nothing', async () => {
+    const { responder } = await provider.send({ cmd: 'ports' })
+    const call = { v: 99, type: 'call', from: 'a-future-requester', key: 'raw', path: 'todos', method: 'find', args: [{}], params: {} }
+    const [, reply, id] = await rawRequest(responder, [JSON.stringify(call), 'raw-2'])
+    expect(id).to.equal('raw-2')
+    const answer = JSON.parse(reply)
+    expect([answer.ok, answer.error.name, answer.error.code]).to.deep.equal([false, 'BadRequest', 400])
+    expect(answer.error.message).to.match(/protocol version 99 .*this app speaks 1/)
+  })
 })

@@ -66,6 +66,29 @@ describe('replica event sync', function () {
     expect(quietEvents.seen).to.have.length(0)
   })
 
+  it('syncs custom events too; a hook setting context.sync = false keeps that event local; apps of another key ignore synced events', async () => {
+    const [a, b] = replicas
+    // (Its path clashes with the chat replicas' for proxies: it goes at the end, before the gateway test.)
+    const outsider = await mesh.child('outsider', { key: 'other-chat', services: ['chat:messages'], options: { sync: true } })
+    const [toB, toOutsider] = await Promise.all([socketClient(b.url), socketClient(outsider.url)])
+    clients.push(toB)
+    try {
+      const onB = recorder(toB.service('messages'), ['created', 'typing'])
+      const onOutsider = recorder(toOutsider.service('messages'), ['created', 'typing'])
+      await a.send({ cmd: 'call', path: 'messages', method: 'create', args: [{ text: 'hook keeps it', keepLocal: true }] })
+      await a.send({ cmd: 'emit', path: 'messages', event: 'typing', data: { who: 'a' } })
+      await a.send({ cmd: 'call', path: 'messages', method: 'create', args: [{ text: 'synced' }] })
+      await onB.until(() => onB.seen.length >= 2, 'the custom event and the synced one on b')
+      await quiet()
+      expect(onB.seen.map((e) => `${e.event} ${e.data.text ?? e.data.who}`)).to.deep.equal(['typing a', 'created synced'])
+      expect(onOutsider.seen).to.deep.equal([])
+    } finally {
+      // Its HTTP server waits for its clients before it exits.
+      toOutsider.io.close()
+      await outsider.kill()
+    }
+  })
+
   it('sync: true on one service syncs it in apps whose sync option is off; their other services stay unsynced', async () => {
     const [a, b] = await Promise.all(['opt-a', 'opt-b'].map((name) => mesh.child(name, { key: 'chat-opt-in', services: ['synced:opted', 'chat:plain'] })))
     await waitFor(async () => (await b.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === a.uuid && peer.services.includes('opted')), 5000, 'b to know a')

@@ -97,6 +97,8 @@ describe('options', () => {
       expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: file('empty', '\n  \n') })).to.throw(/FEATHERS_MESH_SECRET_FILE \(.*empty\) holds no secret/)
       expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: file('weak', `${first}\nshort\n`) })).to.throw(/FEATHERS_MESH_SECRET_FILE \(.*weak\) must be strings of at least 16 characters/)
       expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET: 'short' })).to.throw(/FEATHERS_MESH_SECRET must be strings of at least 16/)
+      expect(() => resolveOptions({ secret: [] }, {})).to.throw(/option secret is an empty list/)
+      expect(() => resolveOptions({ secret: [first, 'short'] }, {})).to.throw(/option secret must be strings of at least 16/)
       expect(resolveOptions({}, {}).secrets).to.deep.equal([])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })

@@ -1,0 +1,37 @@
+import { expect } from 'chai'
+import { Mesh, waitFor } from '../helpers/mesh'
+
+describe('params and replicas of a call', function () {
+  this.timeout(30000)
+  const mesh = new Mesh(__filename)
+  after(() => mesh.close())
+
+  it('route and query travel, a user loses its password, query is at least {}, and default remoteParams drop forwarded headers', async () => {
+    await mesh.child('provider', { key: 'params-app', services: ['echo'] })
+    const gateway = await mesh.app({ key: 'gateway', forwardHeaders: ['x-request-id'] })
+    const echo = await gateway.distribution.waitForService('echo')
+    const echoed = await echo.create({}, { route: { id: '7' }, query: { a: 1 }, provider: 'rest', user: { id: 1, password: 'hash' }, headers: { 'x-request-id': 'abc' }, custom: true })
+    expect(echoed).to.deep.include({ route: { id: '7' }, query: { a: 1 }, provider: 'rest', user: { id: 1 }, fromRemote: true })
+    // The provider's remoteParams (the default) do not list `headers`: the forwarded header stays out.
+    expect(echoed.headers).to.equal(undefined)
+    expect((await echo.create({}, {})).query).to.deep.equal({})
+    expect((await echo.create({})).query).to.deep.equal({})
+  })
+
+  it('a replica that does not distribute a method is skipped for it; the others take turns', async () => {
+    await mesh.child('full', { key: 'mixed-app', services: ['todos:mixed'], replica: 'full' })
+    // The fixture's plain todos store lists no methods of its own, so the app's list applies: reads only.
+    await mesh.child('reader', { key: 'mixed-app', services: ['plaintodos:mixed'], replica: 'reader', options: { distributedMethods: ['find', 'get'] } })
+    const gateway = await mesh.app({ key: 'gateway-mixed' })
+    const mixed = await gateway.distribution.waitForService('mixed')
+    await waitFor(() => mixed.replicas.size === 2, 5000, 'both replicas')
+    const ids: number[] = []
+    for (let i = 0; i < 6; i++) ids.push((await mixed.create({ title: `c${i}` })).id)
+    // Every create went to the replica that takes them: its ids run 1..6 without gaps.
+    expect(ids).to.deep.equal([1, 2, 3, 4, 5, 6])
+    // Finds take turns: the reader holds nothing, the full replica the six records.
+    const counts = new Set<number>()
+    for (let i = 0; i < 6; i++) counts.add((await mixed.find({})).length)
+    expect(counts).to.deep.equal(new Set([0, 6]))
+  })
+})
