@@ -57,9 +57,11 @@ for (const transport of TRANSPORTS) describe(`errors across the mesh (${transpor
     expect(error.message).not.to.contain('[object Object]')
   })
 
-  it('keeps the caller stack', async () => {
+  it('keeps the caller stack, and never the provider\'s', async () => {
     const error = await rejection(gateway.service('errors').get('NotFound'))
     expect(error.stack).to.contain('errors.test')
+    // The provider's service threw from test/fixtures/services: none of its frames came across.
+    expect(error.stack).not.to.match(/fixtures[\\/]services/)
   })
 
   it('refuses a method the provider does not distribute with MethodNotAllowed, at once', async () => {

@@ -44,6 +44,8 @@ describe('partition keys', function () {
       await gateway.distribution.waitForService('shared')
       await mesh.child('c2', { key: 'key-c2', services: ['todos:shared'] })
       await waitFor(() => warnings.some((w) => w.includes('shared')), 5000, 'the conflict warning')
+      // It names the path and both keys, and what to do.
+      expect(warnings.find((w) => w.includes('shared'))).to.match(/path shared is already served by key "key-c1"; shared of key "key-c2" is ignored \(use remoteServicePath/)
       expect(gateway.service('shared').key).to.equal('key-c1')
     } finally {
       console.warn = warn

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { FeathersError } from '@feathersjs/errors'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { socketsBy } from '../helpers/processes'
 import { recorder } from '../helpers/events'
@@ -17,6 +18,7 @@ describe('limits', function () {
     const refused = await echo.create({ big }).then(() => undefined, (error: any) => error)
     expect(refused?.code).to.equal(413)
     expect(refused.name).to.equal('PayloadTooLarge')
+    expect(refused).to.be.instanceOf(FeathersError)
     expect(refused.message).to.match(/maxPayload/)
     const roomy = await mesh.app({ key: 'roomy', maxPayload: 0 })
     const echo2 = await roomy.distribution.waitForService('echo')

@@ -79,6 +79,18 @@ describe('waiting for replicas and services', function () {
     expect(Date.now() - started).to.be.below(500)
   })
 
+  it('a call whose timeout is shorter than replicaTimeout waits for a replica only until its timeout, then fails with Unavailable', async () => {
+    const provider = await mesh.child('provider', { key: 'brief-app', services: ['todos:brief'] })
+    const gateway = await mesh.app({ key: 'gateway-brief', replicaTimeout: 5000, timeout: 400 })
+    const brief = await gateway.distribution.waitForService('brief')
+    await provider.kill('SIGTERM')
+    await waitFor(() => brief.replicas.size === 0, 5000, 'the replica to leave')
+    const started = Date.now()
+    const error = await rejection(brief.find({}))
+    expect([error.name, error.code]).to.deep.equal(['Unavailable', 503])
+    expect(Date.now() - started).to.be.within(350, 2500)
+  })
+
   it('waitForService rejects with Timeout (408) once its timeout passes without the service', async () => {
     const app = await mesh.app({ key: 'waiter' })
     const started = Date.now()

@@ -23,6 +23,11 @@ describe('codec', () => {
     expect(back.i).to.be.instanceOf(Int16Array)
     expect([...back.i]).to.deep.equal([-3, 4])
     expect(back.d[0]).to.equal(Math.PI)
+    const bigs: any = roundTrip({ b: new BigInt64Array([-(2n ** 63n), 42n]), u: new BigUint64Array([2n ** 64n - 1n]) })
+    expect(bigs.b).to.be.instanceOf(BigInt64Array)
+    expect([...bigs.b]).to.deep.equal([-(2n ** 63n), 42n])
+    expect(bigs.u).to.be.instanceOf(BigUint64Array)
+    expect([...bigs.u]).to.deep.equal([2n ** 64n - 1n])
   })
 
   it('leaves user objects with a $t field unchanged', () => {
@@ -58,6 +63,7 @@ describe('codec', () => {
     expect(() => encode(() => 1)).to.throw(EncodeError, /function/)
     expect(() => encode({ deep: [{ fn: () => 1 }] })).to.throw(EncodeError, /function/)
     expect(() => encode({ n: 1n })).to.throw(EncodeError, /bigint/)
+    expect(() => encode({ deep: [Symbol('s')] })).to.throw(EncodeError, /symbol/)
   })
 
   it('allows the same object twice when it is not a cycle', () => {
