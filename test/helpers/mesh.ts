@@ -71,6 +71,8 @@ export interface ChildConfig {
   execArgv?: string[]
   /** The `node` binary the child runs on (another version: test/versions/node-versions.spec.ts); this process's by default. */
   node?: string
+  /** `pipe`: the child's stderr is read by the test (`process.stderr`), instead of shown. */
+  stderr?: 'pipe'
 }
 
 export function waitFor<T>(predicate: () => T | Promise<T>, timeout = 5000, what = 'condition', interval = 20): Promise<T> {
@@ -138,7 +140,7 @@ export class Mesh {
     // In a namespace: `ip netns exec <ns> node -r guard fixture`, the IPC channel passing through.
     const node = config.node ?? process.execPath
     const launcher = config.netns ? { execPath: 'ip', execArgv: ['netns', 'exec', config.netns, node, '-r', GUARD] } : { execPath: node, execArgv: ['-r', GUARD, ...(config.execArgv ?? [])] }
-    const child = fork(FIXTURE, [], { env, ...launcher, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(FIXTURE, [], { env, ...launcher, stdio: ['ignore', 'inherit', config.stderr ?? 'inherit', 'ipc'] })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const pending = new Map<number, (reply: any) => void>()
     let nextId = 0
