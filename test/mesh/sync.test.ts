@@ -20,6 +20,15 @@ describe('replica event sync', function () {
     await mesh.close()
   })
 
+  /** Two more apps of one key, `b` knowing `a` serves `path`, and a socket.io client of `b`. */
+  async function twoReplicas(key: string, services: string[], path: string, options: Record<string, unknown> = {}) {
+    const [a, b] = await Promise.all(['a', 'b'].map((name) => mesh.child(`${key}-${name}`, { key, services, options })))
+    await waitFor(async () => (await b.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === a.uuid && peer.services.includes(path)), 5000, 'b to know a')
+    const client = await socketClient(b.url)
+    clients.push(client)
+    return { a, b, client }
+  }
+
   it('a client of every replica gets every created event once, in the order one replica emitted them, values intact', async () => {
     const sockets = await Promise.all(replicas.map((replica) => socketClient(replica.url)))
     clients.push(...sockets)
@@ -90,10 +99,7 @@ describe('replica event sync', function () {
   })
 
   it('sync: true on one service syncs it in apps whose sync option is off; their other services stay unsynced', async () => {
-    const [a, b] = await Promise.all(['opt-a', 'opt-b'].map((name) => mesh.child(name, { key: 'chat-opt-in', services: ['synced:opted', 'chat:plain'] })))
-    await waitFor(async () => (await b.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === a.uuid && peer.services.includes('opted')), 5000, 'b to know a')
-    const client = await socketClient(b.url)
-    clients.push(client)
+    const { a, client } = await twoReplicas('chat-opt-in', ['synced:opted', 'chat:plain'], 'opted')
     const opted = recorder(client.service('opted'), ['created'])
     const plain = recorder(client.service('plain'), ['created'])
     await a.send({ cmd: 'call', path: 'plain', method: 'create', args: [{ text: 'stays on a' }] })
@@ -105,10 +111,7 @@ describe('replica event sync', function () {
   })
 
   it("a synced service's fellow replicas get what clients may see (context.dispatch), even when its events are not distributed", async () => {
-    const [a, b] = await Promise.all(['acct-a', 'acct-b'].map((name) => mesh.child(name, { key: 'accounts-sync', services: ['accounts'], options: { sync: true, publishEvents: false } })))
-    await waitFor(async () => (await b.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === a.uuid && peer.services.includes('accounts')), 5000, 'b to know a')
-    const client = await socketClient(b.url)
-    clients.push(client)
+    const { a, client } = await twoReplicas('accounts-sync', ['accounts'], 'accounts', { sync: true, publishEvents: false })
     const events = recorder(client.service('accounts'), ['created'])
     // An internal call on a: its result holds the password, its dispatch does not.
     await a.send({ cmd: 'call', path: 'accounts', method: 'create', args: [{ email: 'sync@example.com', password: 'hunter2' }] })
