@@ -404,6 +404,29 @@ describe('security', function () {
     expect(provider.process.exitCode).to.equal(null)
   })
 
+  it('a flood of forged identities keeps the refused list to its newest 1000 and the log to 10 lines a minute', async () => {
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (message: unknown) => void warnings.push(String(message))
+    try {
+      const app = await mesh.app({ key: 'claimed', secret: S1 })
+      const { responder } = app.distribution.ports
+      // Unsealed requests, each claiming another app: each connection is cut at its first frame.
+      for (let i = 0; i < 1100; i++) {
+        const claim = JSON.stringify({ v: 1, type: 'call', from: `forged-${i}`, key: `claim-${i}`, path: 'x', method: 'find', args: [{}] })
+        await sendRaw(responder, frameOf([Buffer.from(`s:${claim}`), Buffer.from(`s:id-${i}`)]))
+      }
+      await waitFor(() => app.distribution.refused().some((r: any) => r.uuid === 'forged-1099'), 5000, 'the last claim to be refused')
+      const refused = app.distribution.refused()
+      expect(refused).to.have.length(1000)
+      expect(refused.some((r: any) => r.uuid === 'forged-99')).to.equal(false)
+      expect(refused.some((r: any) => r.uuid === 'forged-100')).to.equal(true)
+      expect(warnings.filter((line) => /^feathers-mesh: peer forged-\d+ \(key claim-\d+\) refused: it sends unsealed messages/.test(line))).to.have.length(10)
+    } finally {
+      console.warn = warn
+    }
+  })
+
   it('without a secret, warns once at start when NODE_ENV=production', async () => {
     const warnings: string[] = []
     const warn = console.warn
