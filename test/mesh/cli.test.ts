@@ -287,7 +287,7 @@ describe('feathers-mesh status (CLI)', function () {
   })
 
   it('reads COTE_PORT, --port wins over it, and a run that sees no app exits 0', async () => {
-    // --broadcast stays a flag: were the variable not read, cote would fall back to 255.255.255.255.
+    // --broadcast stays a flag: were the variable not read, cote would fall back to its global broadcast address (the guard refuses it).
     const flags = ['--broadcast', LOOPBACK_BROADCAST, '--hello', '200', '--wait', '1500', '--json']
     const [fromVariable, flagWins, nothing] = await Promise.all([
       cli(['status', ...flags], undefined, { COTE_PORT: String(mesh.port) }),
