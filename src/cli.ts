@@ -160,7 +160,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
 
   let code = 1
   try {
-    await app.distribution.ready
+    // A mesh that cannot start has said why on stderr (the plugin does, once).
+    if (!(await app.distribution.ready.then(() => true, () => false))) return code
     await pause(wait)
     for (let round = 1; !stopping; round++) {
       const report = await gather(app, args, wait)

@@ -109,10 +109,9 @@ function setup(app: Application, options: ResolvedOptions) {
     await delay(options.coteDelay, timers)
     if (closing) return
     const ports: [number, number] = [0, 0]
-    if (options.basePort !== undefined) {
-      const highest = options.highestPort ?? options.basePort + 1000
-      ports[0] = await findFreePort(options.basePort, highest)
-      ports[1] = await findFreePort(options.basePort, highest, [ports[0]])
+    if (options.basePort !== undefined && options.highestPort !== undefined) {
+      ports[0] = await findFreePort(options.basePort, options.highestPort)
+      ports[1] = await findFreePort(options.basePort, options.highestPort, [ports[0]])
     } else {
       ports[0] = await ephemeralPort()
       do ports[1] = await ephemeralPort()
@@ -159,7 +158,13 @@ function setup(app: Application, options: ResolvedOptions) {
     console.warn('feathers-mesh: the mesh is unauthenticated: any process that reaches it can call, announce and listen. Set the secret option or FEATHERS_MESH_SECRET on every app.')
   }
   const ready = start()
-  ready.catch((error) => debug('%s failed to start: %O', short, error))
+  // An app that never awaits `ready` must still learn that it is not in the mesh, and so must its probes.
+  let failure: string | undefined
+  ready.catch((error) => {
+    failure = `the mesh did not start: ${(error instanceof Error ? error.message : String(error)).replace(/^feathers-mesh: /, '')}`
+    console.error(`feathers-mesh: ${failure}`)
+    debug('%s failed to start: %O', short, error)
+  })
 
   async function close() {
     closing ??= (async () => {
@@ -191,9 +196,11 @@ function setup(app: Application, options: ResolvedOptions) {
     ready,
     options,
     waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
-    // The route and the function give one answer: before this app is published, it is starting.
+    // The route and the function give one answer: before this app is published, it is starting (or failed to).
     healthcheck: async (key = 'default') =>
-      published ? checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout) : { status: 503, body: { key, message: 'the mesh is starting' } },
+      published
+        ? checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout)
+        : { status: 503, body: { key, message: failure ?? 'the mesh is starting' } },
     refused: () => [...membership.refused.values()],
     status,
     drops: () => ({ ...lazyTransport.drops }),

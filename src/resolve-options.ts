@@ -20,6 +20,10 @@ import type { DistributionOptions, EventFilter, EventPredicate, ResolvedDiscover
 import { POLY1305_AVAILABLE } from './poly1305'
 import type { StreamTag } from './streams'
 
+const MAX_PORT = 65_535
+/** HIGHEST_PORT's default: BASE_PORT + 1000. */
+const DEFAULT_PORT_RANGE = 1000
+
 /**
  * FEATHERS_MESH_STREAMS=1.3 or 1.4 stands in for an app of that version; anything else opens every
  * kind of tag, when the process runs WebAssembly (else it acts as an app of 1.4).
@@ -61,6 +65,10 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   if (basePort !== undefined && highestPort !== undefined && highestPort < basePort) {
     throw new TypeError(`feathers-mesh: HIGHEST_PORT (${highestPort}) is below BASE_PORT (${basePort})`)
   }
+  // HIGHEST_PORT is ignored without BASE_PORT, whatever it holds.
+  for (const [name, port] of [['BASE_PORT', basePort], ['HIGHEST_PORT', basePort === undefined ? undefined : highestPort]] as const) {
+    if (port !== undefined && (port < 1 || port > MAX_PORT)) throw new TypeError(`feathers-mesh: ${name} must be a TCP port (1-${MAX_PORT}), got ${port}`)
+  }
   const resolved: ResolvedOptions = {
     services: toPredicate('services', options.services),
     remoteServices: toPredicate('remoteServices', options.remoteServices),
@@ -100,7 +108,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     cote,
     discovery: resolveDiscovery(options, env),
     basePort,
-    highestPort
+    // Without BASE_PORT the OS picks the ports, and HIGHEST_PORT means nothing.
+    highestPort: basePort === undefined ? undefined : (highestPort ?? Math.min(basePort + DEFAULT_PORT_RANGE, MAX_PORT))
   }
   // Frozen: `app.distribution.options` is read-only, and several apps may share one resolution.
   return Object.freeze(resolved)

@@ -75,6 +75,19 @@ for (const transport of TRANSPORTS) describe(`calls through a proxy (${transport
     }
   })
 
+  it("turns Nagle's algorithm off on every mesh connection, the ones it opens and the ones it accepts", async () => {
+    const { responder, publisher } = await provider.send({ cmd: 'ports' })
+    const own = gateway.distribution.ports
+    const sockets = (process as any)._getActiveHandles().filter((handle: any) => handle instanceof net.Socket)
+    const opened = sockets.filter((socket: net.Socket) => [responder, publisher].includes(socket.remotePort))
+    const accepted = sockets.filter((socket: net.Socket) => [own.responder, own.publisher].includes(socket.localPort))
+    expect(opened, 'links to the provider').to.have.length(2)
+    expect(accepted, "the provider's links to this app").to.have.length(2)
+    // Node keeps what setNoDelay set under this symbol (the only way to read it back).
+    const noDelay = (socket: any) => socket[Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === 'kSetNoDelay')!]
+    expect([...opened, ...accepted].map(noDelay)).to.deep.equal([true, true, true, true])
+  })
+
   it('exposes proxy properties: remote, key, remoteOptions and the custom methods', () => {
     const todos = gateway.service('todos')
     expect(todos.remote).to.equal(true)

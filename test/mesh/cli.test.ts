@@ -7,6 +7,7 @@ import { spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
 import fs from 'fs'
 import os from 'os'
+import net from 'net'
 import path from 'path'
 import { discoveryPort, GUARD, LOOPBACK_BROADCAST, Mesh, waitFor } from '../helpers/mesh'
 import type { ChildApp } from '../helpers/mesh'
@@ -191,10 +192,11 @@ describe('feathers-mesh status (CLI)', function () {
     expect(missing.problems).to.deep.equal(['key nothing: no app of this key is known'])
   })
 
-  it('--watch reports a replica that freezes as not answering, with exit code 1', async () => {
+  /** Two rounds of `--watch --json` (and `flags`), replica `two` frozen (SIGSTOP) right after the first. */
+  async function freezeAfterFirstRound(flags: string[], env: Record<string, string> = {}) {
     const reports: any[] = []
     let frozen = false
-    const run = cli(['status', ...discovery(), '--json', '--watch-count', '2', '--interval', '1000', '--timeout', '500'], (line) => {
+    const run = cli(['status', ...discovery(), '--json', '--watch-count', '2', ...flags], (line) => {
       const report = JSON.parse(line)
       cliUuids.add(report.observer.uuid)
       reports.push(report)
@@ -203,7 +205,7 @@ describe('feathers-mesh status (CLI)', function () {
         two.process.kill('SIGSTOP')
         frozen = true
       }
-    })
+    }, env)
     let result: Run
     try {
       result = await run
@@ -214,7 +216,11 @@ describe('feathers-mesh status (CLI)', function () {
     const [before, after] = reports
     expect(before.ok, JSON.stringify(before.problems)).to.equal(true)
     expect(Object.values(replicasOf(before, 'todos', 'todos')).map((r: any) => r.health)).to.deep.equal(['answering', 'answering'])
+    return { result, before, after }
+  }
 
+  it('--watch reports a replica that freezes as not answering, with exit code 1', async () => {
+    const { result, after } = await freezeAfterFirstRound(['--interval', '1000', '--timeout', '500'])
     expect(result.code).to.equal(1)
     expect(after.ok).to.equal(false)
     expect(keyOf(after, 'todos').status).to.equal(503)
@@ -223,6 +229,30 @@ describe('feathers-mesh status (CLI)', function () {
     expect(replicas[two.uuid]).to.include({ health: 'not answering', reason: 'no answer within 500 ms' })
     expect(after.problems).to.deep.equal([`key todos: 1 app(s) not answering: ${two.uuid.slice(0, 8)} (no answer within 500 ms)`])
     expect(replicasOf(after, 'echo-app', 'echo')[other.uuid]).to.include({ health: 'answering' })
+  })
+
+  it('--interval and --timeout default to 2000 ms each', async () => {
+    // The observer expects heartbeats far apart: the frozen replica's silence must not end the ping first.
+    const { result, before, after } = await freezeAfterFirstRound(['--key', 'todos'], { HEARTBEAT_INTERVAL: '5000' })
+    expect(result.code).to.equal(1)
+    expect(replicasOf(after, 'todos', 'todos')[two.uuid]).to.include({ health: 'not answering', reason: 'no answer within 2000 ms' })
+    // Each report is stamped once its round's checks are done: the interval, then the frozen replica's 2 s.
+    const apart = Date.parse(after.at) - Date.parse(before.at)
+    expect(apart, 'ms between the two reports').to.be.within(3950, 6000)
+  })
+
+  it('a mesh that cannot start (no free port in BASE_PORT-HIGHEST_PORT) exits 1 and says why once, on stderr', async () => {
+    const held = net.createServer()
+    await new Promise<void>((resolve) => held.listen(0, '0.0.0.0', resolve))
+    const port = String((held.address() as net.AddressInfo).port)
+    try {
+      const run = await cli(['status', ...discovery(emptyPort)], undefined, { BASE_PORT: port, HIGHEST_PORT: port })
+      expect(run.code).to.equal(1)
+      expect(run.stdout).to.equal('')
+      expect(run.stderr.trim()).to.equal(`feathers-mesh: the mesh did not start: no free port between BASE_PORT ${port} and HIGHEST_PORT ${port}`)
+    } finally {
+      await new Promise((resolve) => held.close(resolve))
+    }
   })
 
   it('--watch redraws until Ctrl-C (SIGINT), then closes its mesh and exits with the code of its last round', async () => {

@@ -212,4 +212,52 @@ describe('failures', function () {
     for (const { error } of failed) expect(error.name).to.equal('Unavailable')
     expect(gateway.distribution.status().counters.retries).to.equal(0)
   })
+
+  /**
+   * One slow find, on three replicas: each replica that starts it is killed while it runs, until the
+   * call settles or `deaths` replicas died. Returns how it ended and the replicas left.
+   */
+  async function chaseOneCall(options: Record<string, unknown>, deaths: number) {
+    const replicas = await Promise.all(['r1', 'r2', 'r3'].map((name) => mesh.child(name, { key: 'todos-app', services: ['todos'], replica: name })))
+    const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 200, ...options })
+    const todos = await gateway.distribution.waitForService('todos')
+    await waitFor(() => todos.replicas.size === 3, 5000, 'three replicas')
+    const mark = `c${Date.now()}`
+    let settled = false
+    const outcome = todos.find({ query: { $delay: 1500, $mark: mark } }).then(
+      (value: unknown): Outcome => ({ ok: true, value }),
+      (error: any): Outcome => ({ ok: false, error })
+    )
+    void outcome.then(() => (settled = true))
+    const alive = [...replicas]
+    for (let death = 0; death < deaths && !settled; death++) {
+      const running: ChildApp = await waitFor(async () => {
+        for (const replica of alive) if ((await replica.send({ cmd: 'lastParams', path: 'todos' }))?.query?.$mark === mark) return replica
+        return undefined
+      }, 5000, `a replica running the call (death ${death + 1})`).then((replica) => replica!)
+      alive.splice(alive.indexOf(running), 1)
+      await running.kill('SIGKILL')
+    }
+    return { outcome: await outcome, alive, gateway, todos }
+  }
+
+  it('maxRetries caps the replicas a call moves on to: with 1, a find whose second replica dies too fails, though a third is up', async () => {
+    const { outcome, alive, gateway, todos } = await chaseOneCall({ maxRetries: 1 }, 2)
+    expect(outcome.ok, 'the find').to.equal(false)
+    expect((outcome as any).error.name).to.equal('Unavailable')
+    expect(gateway.distribution.status().counters.retries).to.equal(1)
+    // The third replica was there all along, and serves the next call.
+    expect(alive).to.have.length(1)
+    await waitFor(() => todos.replicas.size === 1, 5000, 'the dead replicas to go')
+    expect(todos.replicas.has(alive[0].uuid)).to.equal(true)
+    expect(await todos.find({ query: {} })).to.be.an('array')
+  })
+
+  it('maxRetries (default 2): a find whose first two replicas die one after the other is served by the third', async () => {
+    const { outcome, alive, gateway } = await chaseOneCall({}, 2)
+    expect(outcome.ok, `the find: ${(outcome as any).error?.message}`).to.equal(true)
+    expect(gateway.distribution.status().counters.retries).to.equal(2)
+    expect(alive).to.have.length(1)
+    expect(await alive[0].send({ cmd: 'lastParams', path: 'todos' })).to.have.nested.property('query.$delay')
+  })
 })

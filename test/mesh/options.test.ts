@@ -1,7 +1,15 @@
+import net from 'net'
 import { expect } from 'chai'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
 import { quiet } from '../helpers/events'
+
+/** A port this process listens on (every interface, as the mesh binds), so that no app can take it. */
+async function holdPort() {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve))
+  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
 
 describe('options', function () {
   const mesh = new Mesh(__filename)
@@ -122,6 +130,44 @@ describe('options', function () {
     for (const port of [ports.responder, ports.publisher]) expect(port).to.be.within(39100, 39140)
     const gateway = await mesh.app({ key: 'g9' })
     await gateway.distribution.waitForService('ranged-echo')
+  })
+
+  it('BASE_PORT alone: a taken port is skipped within the default range (BASE_PORT + 1000)', async () => {
+    const held = await holdPort()
+    try {
+      const ranged = await mesh.child('ranged-default', { key: 'ranged-default', env: { BASE_PORT: String(held.port) } })
+      const ports = await ranged.send({ cmd: 'ports' })
+      for (const port of [ports.responder, ports.publisher]) expect(port).to.be.within(held.port + 1, held.port + 1000)
+    } finally {
+      await held.close()
+    }
+  })
+
+  it('a range with no free port: ready rejects, the app says so once on stderr, and its healthcheck answers 503 with the reason', async () => {
+    const held = await holdPort()
+    const errors: string[] = []
+    const consoleError = console.error
+    console.error = (...args: unknown[]) => void errors.push(args.join(' '))
+    let app: any
+    try {
+      process.env.BASE_PORT = process.env.HIGHEST_PORT = String(held.port)
+      // The app reads the environment when it is configured, before mesh.app's first await.
+      const starting = mesh.app({ key: 'no-port' }, (created) => (app = created))
+      delete process.env.BASE_PORT
+      delete process.env.HIGHEST_PORT
+      const error = await starting.then(() => undefined, (failed: Error) => failed)
+      const reason = `no free port between BASE_PORT ${held.port} and HIGHEST_PORT ${held.port}`
+      expect(error?.message).to.equal(`feathers-mesh: ${reason}`)
+      expect(errors).to.deep.equal([`feathers-mesh: the mesh did not start: ${reason}`])
+      const response = await http(`${app.url}/distribution/healthcheck/no-port`)
+      expect(response.status).to.equal(503)
+      expect(response.body).to.deep.equal({ key: 'no-port', message: `the mesh did not start: ${reason}` })
+    } finally {
+      delete process.env.BASE_PORT
+      delete process.env.HIGHEST_PORT
+      console.error = consoleError
+      await held.close()
+    }
   })
 
   it('COTE_BROADCAST_ADDRESS: reaches cote as its broadcast option', async () => {

@@ -184,6 +184,58 @@ describe('security', function () {
     expect((await todos.find({ query: {} })).map((t: any) => t.title)).to.deep.equal(['before'])
   })
 
+  it('a stale or replayed frame is dropped and leaves its connection open; a forged one cuts it', async () => {
+    const provider = await mesh.child('provider', { key: 'stale-app', services: ['todos'], options: { secret: S1 } })
+    const gateway = await mesh.app({ key: 'gateway', secret: S1, timeout: 1500 })
+    const todos = await gateway.distribution.waitForService('todos')
+    const ports = await provider.send({ cmd: 'ports' })
+    const links = () => (process as any)._getActiveHandles().filter((h: any) => h instanceof net.Socket && h.remotePort === ports.responder)
+    expect(links(), "the gateway's calls link").to.have.length(1)
+    const [link] = links()
+    const captured = tap(ports.responder, 'remote')
+    expect((await todos.create({ title: 'before' })).title).to.equal('before')
+    captured.restore()
+    const frame = captured.frames.find((f) => f.includes(Buffer.from('S4.')))
+    expect(frame, 'a stream-sealed frame was captured').to.exist
+
+    // Sealed by a clock two minutes behind: it authenticates, and it is too old. Only that one frame's clock is moved.
+    const now = Date.now
+    const write = link.write
+    link.write = function (this: net.Socket, ...args: any[]) {
+      Date.now = now
+      link.write = write
+      return write.apply(this, args)
+    }
+    Date.now = () => now() - 120_000
+    const stale = await todos.create({ title: 'stale' }).then(
+      () => 'ran',
+      (error: Error) => error.name
+    )
+    Date.now = now
+    expect(stale).to.equal('Timeout')
+    expect((await provider.send({ cmd: 'drops' }))['too old']).to.equal(1)
+    expect(links(), 'the same link, still open').to.deep.equal([link])
+    expect((await todos.create({ title: 'after' })).title).to.equal('after')
+
+    // The captured frame again, on a connection of its own that stays open.
+    const raw = net.connect(ports.responder, '127.0.0.1')
+    let closed = false
+    raw.on('close', () => (closed = true)).on('error', () => {})
+    await new Promise((resolve) => raw.once('connect', resolve))
+    raw.write(frame as Buffer)
+    await waitFor(async () => (await provider.send({ cmd: 'drops' })).replayed === 1, 5000, 'the replay to be dropped')
+    await quiet(200)
+    expect(closed, 'a replayed frame leaves its connection open').to.equal(false)
+    // The same frame with its tag altered: it fails authentication, and the provider cuts the connection.
+    const parts = partsOf(frame as Buffer)
+    parts[0] = Buffer.from(parts[0])
+    parts[0][parts[0].length - 1] ^= 0x10
+    raw.write(frameOf(parts))
+    await waitFor(() => closed, 5000, 'the provider to cut the connection')
+    expect((await provider.send({ cmd: 'drops' }))['authentication failed']).to.equal(1)
+    expect(await todos.find({ query: {} })).to.have.length(2)
+  })
+
   it('a captured event, replayed through a fake publisher, is not delivered twice', async () => {
     const provider: any = feathers()
     provider.configure(distribution(mesh.options({ key: 'events-app', secret: S1 })))

@@ -74,4 +74,37 @@ describe('links', function () {
     expect(links!.endpoint('peer'), 'the peer, forgotten').to.equal(undefined)
     expect(links!.linked('peer')).to.equal(false)
   })
+
+  it('re-opens a link that keeps closing young after 100 ms, doubling up to 2 s; a steady link that closes is re-opened at once', async function () {
+    this.timeout(30_000)
+    // The peer's responder cuts every connection as soon as it is made (as an app that took a dead peer's ports does).
+    let cutting = true
+    const opened: number[] = []
+    const calls = net.createServer((socket) => {
+      opened.push(performance.now())
+      if (cutting) socket.destroy()
+      else accepted.push(socket)
+    })
+    servers.push(calls)
+    await new Promise<void>((resolve) => calls.listen(0, '127.0.0.1', resolve))
+    const events = await listen()
+    links = new Links('me', { calls: { adopt: () => undefined }, events: { adopt: () => undefined } }, { up: () => undefined, down: () => undefined })
+    links.found({ uuid: 'peer', key: 'todos', version: 1, host: '127.0.0.1', calls: portOf(calls), events: portOf(events) })
+    await waitFor(() => opened.length === 8, 15_000, 'eight connections', 5)
+    const gaps = opened.slice(1).map((at, i) => at - opened[i])
+    const backOff = [100, 200, 400, 800, 1600, 2000, 2000]
+    // Timers never fire early; a busy machine only makes them late. Uncapped, the last two would be 3.2 s and 6.4 s.
+    gaps.forEach((gap, i) => expect(gap, `gap ${i + 1} of ${gaps.map(Math.round).join(', ')} ms`).to.be.at.least(backOff[i] * 0.95))
+    expect(gaps[6], 'the cap of 2 s').to.be.below(4000)
+    // Once a link has stayed up a while (1 s), its closing is not the loop above: it is re-opened at once.
+    cutting = false
+    await waitFor(() => accepted.some((socket) => socket.localPort === portOf(calls)), 5000, 'a link that stays')
+    await new Promise((resolve) => setTimeout(resolve, 1100))
+    const before = opened.length
+    const cutAt = performance.now()
+    accepted.filter((socket) => socket.localPort === portOf(calls)).forEach((socket) => socket.destroy())
+    await waitFor(() => opened.length > before, 3000, 'the link re-opened', 5)
+    // Taken for young, it would wait the 2 s its seven young closes reached.
+    expect(opened[before] - cutAt, 'ms to re-open a steady link').to.be.below(1000)
+  })
 })

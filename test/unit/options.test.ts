@@ -73,6 +73,11 @@ describe('options', () => {
     expect(options.heartbeatInterval).to.equal(300)
     expect(options.basePort).to.equal(40000)
     expect(options.highestPort).to.equal(40100)
+    // HIGHEST_PORT defaults to BASE_PORT + 1000, within the TCP range, and means nothing without BASE_PORT.
+    expect(resolveOptions({}, { BASE_PORT: '40000' }).highestPort).to.equal(41000)
+    expect(resolveOptions({}, { BASE_PORT: '65000' }).highestPort).to.equal(65535)
+    expect(resolveOptions({}, { HIGHEST_PORT: '40100' }).highestPort).to.equal(undefined)
+    expect(resolveOptions({}, { HIGHEST_PORT: '70000' }).highestPort).to.equal(undefined)
     expect(resolveOptions({ coteDelay: 5 }, { COTE_DELAY: '100' }).coteDelay).to.equal(5)
     expect(resolveOptions({ publicationDelay: 0 }, { PUBLICATION_DELAY: '200' }).publicationDelay).to.equal(0)
     expect(resolveOptions({ heartbeatInterval: 700 }, { HEARTBEAT_INTERVAL: '300' }).heartbeatInterval).to.equal(700)
@@ -108,6 +113,9 @@ describe('options', () => {
   it('names the variable or option in validation errors', () => {
     expect(() => resolveOptions({}, { COTE_DELAY: 'soon' })).to.throw(/COTE_DELAY/)
     expect(() => resolveOptions({}, { BASE_PORT: '5000', HIGHEST_PORT: '4000' })).to.throw(/HIGHEST_PORT/)
+    expect(() => resolveOptions({}, { BASE_PORT: '0' })).to.throw(TypeError, /BASE_PORT must be a TCP port \(1-65535\), got 0/)
+    expect(() => resolveOptions({}, { BASE_PORT: '70000' })).to.throw(TypeError, /BASE_PORT must be a TCP port/)
+    expect(() => resolveOptions({}, { BASE_PORT: '5000', HIGHEST_PORT: '70000' })).to.throw(TypeError, /HIGHEST_PORT must be a TCP port/)
     expect(() => resolveOptions({ timeout: -1 }, {})).to.throw(/option timeout/)
     expect(() => resolveOptions({ timeout: '10' as any }, {})).to.throw(/option timeout/)
     expect(() => resolveOptions({ heartbeatInterval: 0 }, {})).to.throw(/heartbeatInterval/)
