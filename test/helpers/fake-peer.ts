@@ -31,10 +31,14 @@ export function fakePeer(options: FakePeerOptions) {
   const envelope = (type: string) => ({ v: options.v, ...options.extra, type, from: uuid, key: options.key })
   const calls: any[] = []
   let answersHellos = true
+  let hellosToIgnore = 0
+  const helloTimes: number[] = []
   responder.sock.on('message', (text: unknown, reply: Function) => {
     if (typeof text !== 'string' || typeof reply !== 'function') return
     const message = JSON.parse(text)
     calls.push(message)
+    if (message.type === 'hello') helloTimes.push(performance.now())
+    if (message.type === 'hello' && hellosToIgnore > 0) return void hellosToIgnore--
     if (message.type === 'hello' && !answersHellos) return
     if (message.type === 'hello') reply(null, JSON.stringify({ ok: true, value: { ...envelope('hello'), seq, services } }))
     else if (message.type === 'call') reply(null, JSON.stringify({ ok: true, value: options.answer?.(message) ?? 'fake answer', ...options.extra }))
@@ -67,6 +71,16 @@ export function fakePeer(options: FakePeerOptions) {
     /** Leaves hellos sent to it unanswered from now on (a hung app). */
     ignoreHellos() {
       answersHellos = false
+    },
+    /** Leaves the next `count` hellos unanswered, then answers again (a slow start). */
+    ignoreNextHellos(count: number) {
+      hellosToIgnore = count
+    },
+    /** When each hello arrived (performance.now()). */
+    helloTimes,
+    /** Answers hellos again (a hung app that recovered). */
+    answerHellos() {
+      answersHellos = true
     },
     close() {
       clearInterval(timer)

@@ -39,6 +39,8 @@ describe('Koa apps', function () {
     // A Koa provider, and a Koa gateway with local + JWT authentication in front of its proxies.
     provider = await koaApp(mesh, { key: 'koa-provider', statusPage: true }, (app) => {
       app.use('todos', new MemoryService({ multi: true }), { methods: ['find', 'get', 'create', 'patch', 'remove'] })
+      // What a provider's hooks get of the gateway's authentication.
+      app.use('whoami', { async find(params: any) { return { user: params.user, authentication: params.authentication, fromRemote: params.fromRemote, headers: params.headers ?? null } } })
     })
     apps.push(provider)
     gateway = await koaApp(mesh, { key: 'koa-gateway', services: () => false, hooks: { before: { all: [authenticate('jwt')] } }, middlewares: { before: [async (ctx: any, next: any) => { ctx.set('x-mesh-before', 'yes'); await next() }], after: [async (ctx: any, next: any) => { ctx.set('x-mesh-after', String(ctx.body?.title)); await next() }] } }, (app) => {
@@ -58,6 +60,7 @@ describe('Koa apps', function () {
     const login = await http(`${gateway.url}/authentication`, { method: 'POST', body: { strategy: 'local', email: 'koa@example.com', password: 'secret' } })
     token = login.body.accessToken
     await gateway.distribution.waitForService('todos')
+    await gateway.distribution.waitForService('whoami')
   })
   after(async () => {
     clients.forEach((client) => client.io.close())
@@ -78,6 +81,19 @@ describe('Koa apps', function () {
     // `after` runs once the proxy has its result.
     expect(response.headers.get('x-mesh-after')).to.equal('from koa')
     expect(await response.json()).to.include({ title: 'from koa' })
+  })
+
+  it("authenticate('jwt') on the gateway: the provider gets the user without its password hash, and the authentication", async () => {
+    const anonymous = await http(`${gateway.url}/whoami`)
+    expect([anonymous.status, anonymous.body.name]).to.deep.equal([401, 'NotAuthenticated'])
+    const { status, body } = await http(`${gateway.url}/whoami`, { headers: { authorization: `Bearer ${token}` } })
+    expect(status).to.equal(200)
+    expect(body.user).to.include({ email: 'koa@example.com' })
+    expect(body.user).not.to.have.property('password')
+    expect(body.authentication).to.include({ strategy: 'jwt', accessToken: token })
+    expect(body.fromRemote).to.equal(true)
+    // The raw Authorization header stays on the gateway.
+    expect(body.headers).to.equal(null)
   })
 
   it('a Koa gateway serves remote services and their events over socket.io', async () => {

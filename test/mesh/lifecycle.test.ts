@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { feathers } from '@feathersjs/feathers'
+import express from '@feathersjs/express'
 import { distribution, finalize } from '../../src'
 import type { DistributionOptions } from '../../src'
 import { Membership } from '../../src/membership'
@@ -54,6 +55,32 @@ describe('lifecycle', function () {
   /** The replicas a find's answer came from (every item names the replica that holds it). */
   const answeredBy = (todos: any[]) => [...new Set(todos.map((todo) => todo.replica))]
   const titlesOn = async (child: ChildApp) => new Set(((await child.send({ cmd: 'call', path: 'todos', method: 'find', args: [] })) as any[]).map((todo) => todo.title))
+
+  it('exposes services registered before configure, with the app-level options', async () => {
+    const provider: any = feathers()
+    provider.use('early', { async find() { return ['early'] }, async create(data: unknown) { return data } })
+    provider.configure(distribution(mesh.options({ key: 'early-app', distributedMethods: ['find'] })))
+    try {
+      const gateway = await mesh.app({ key: 'gateway' })
+      const early = await gateway.distribution.waitForService('early')
+      expect(await early.find()).to.deep.equal(['early'])
+      const refused = await early.create({ title: 'x' }).then(() => undefined, (error: any) => error)
+      expect([refused?.name, refused?.code]).to.deep.equal(['MethodNotAllowed', 405])
+    } finally {
+      await finalize(provider)
+    }
+  })
+
+  it("configured before Express: Express sees the mesh's service options and rejects them", async () => {
+    const app: any = feathers()
+    app.configure(distribution(mesh.options({ key: 'wrong-order' })))
+    try {
+      const wrapped = express(app)
+      expect(() => wrapped.use('things', { async find() { return [] } }, { distributedEvents: [] } as any)).to.throw(/Invalid options passed to app.use/)
+    } finally {
+      await finalize(app)
+    }
+  })
 
   it('finalize closes every socket and timer, start after start, in one process', async () => {
     const baseline = resources()

@@ -84,6 +84,21 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
     }
   })
 
+  it('a hello left unanswered is tried again, up to 3 times, each after max(heartbeatInterval, 1000) ms', async () => {
+    const peer = fakePeer({ port: mesh.port, key: 'slow-app', v: 1, heartbeats: false, hellos: true, services: [{ path: 'slow', methods: ['find'] }] })
+    peer.ignoreNextHellos(2)
+    try {
+      const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 300 })
+      await gateway.distribution.waitForService('slow', { timeout: 10_000 })
+      const [first, second, third] = peer.helloTimes
+      expect(peer.helloTimes.length, 'hellos until the third was answered').to.be.at.least(3)
+      for (const gap of [second - first, third - second]) expect(gap, 'ms before the next try').to.be.at.least(950)
+      expect(knows(gateway, peer.uuid)).to.equal(true)
+    } finally {
+      peer.close()
+    }
+  })
+
   it('with a secret, heartbeats go out as before: hellos are not sealed', async () => {
     await mesh.child('provider', { key: 'todos-app', services: ['todos'], options: { secret: SECRET } })
     const gateway = await mesh.app({ key: 'gateway', secret: SECRET })
@@ -100,6 +115,9 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
       await gateway.distribution.waitForService('old')
       const before = counters(gateway).heartbeatsOut
       await waitFor(() => counters(gateway).heartbeatsOut >= before + 3, 5000, 'heartbeats to be sent to the old peer')
+      // Its announcement lost on the way: the newer list number in its heartbeats makes the gateway ask.
+      old.silentlyServe(['old', 'newer'])
+      await gateway.distribution.waitForService('newer')
     } finally {
       old.close()
     }
@@ -125,7 +143,7 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
     ['hellos off the heartbeat grid', 300],
     ['hellos on the heartbeat grid', 200]
   ] as const) {
-    it(`a peer whose hellos stop is asked directly (and for heartbeats) while it answers, and dropped once it does not (${label})`, async () => {
+    it(`a peer whose hellos stop is asked directly (and for heartbeats) while it answers, dropped once it does not, and back once it answers again (${label})`, async () => {
       const peer = fakePeer({ port: mesh.port, key: 'quiet-app', v: 1, heartbeats: false, hellos: true, services: [{ path: 'quiet', methods: ['find'] }] })
       try {
         const gateway = await mesh.app({ key: 'gateway', heartbeatInterval })
@@ -135,8 +153,11 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
         // No heartbeats and now no hellos: only its answers to direct hellos keep it.
         peer.stopHellos()
         const asked = hellosTo(peer).length
+        const beatsBefore = counters(gateway).heartbeatsOut
         await quiet(3 * timeout)
         expect(knows(gateway, peer.uuid), 'kept while it answers').to.equal(true)
+        // Discovery no longer sees it: the gateway publishes heartbeats (which it need not while hellos flow).
+        expect(counters(gateway).heartbeatsOut, 'heartbeats published').to.be.greaterThan(beatsBefore)
         const probes = hellosTo(peer).slice(asked)
         expect(probes.length, 'hellos sent to it').to.be.greaterThan(0)
         expect(probes.every((hello) => hello.beats === true), 'each asks for heartbeats').to.equal(true)
@@ -145,6 +166,10 @@ describe('liveness: discovery hellos stand for heartbeats', function () {
         peer.ignoreHellos()
         await waitFor(() => !knows(gateway, peer.uuid), 5000, 'the hung peer to be dropped')
         expect(Date.now() - hungAt).to.be.below(timeout + 2 * heartbeatInterval + 500)
+        // Its links stayed up: it is asked again at each sweep, and comes back once it answers (still without hellos).
+        peer.answerHellos()
+        await waitFor(() => knows(gateway, peer.uuid), 5000, 'the recovered peer to come back')
+        expect(await gateway.distribution.waitForService('quiet').then((quiet: any) => quiet.find({}))).to.equal('fake answer')
       } finally {
         peer.close()
       }

@@ -94,4 +94,23 @@ describe('distributedMethods (app option)', function () {
     expect([answer.ok, answer.error.name, answer.error.code]).to.deep.equal([false, 'BadRequest', 400])
     expect(answer.error.message).to.match(/protocol version 99 .*this app speaks 1/)
   })
+
+  it('answers a raw request for a path it does not expose with NotFound, wrong arguments and an unknown type with BadRequest', async () => {
+    const { responder } = await provider.send({ cmd: 'ports' })
+    const base = { v: 1, from: 'a-raw-requester', key: 'raw', params: {} }
+    const ask = async (message: Record<string, unknown>, id: string) => {
+      const [, reply, echoed] = await rawRequest(responder, [JSON.stringify({ ...base, ...message }), id])
+      expect(echoed).to.equal(id)
+      return JSON.parse(reply)
+    }
+    const found = await ask({ type: 'call', path: 'todos', method: 'find', args: [] }, 'raw-3')
+    expect(found.ok, 'a well-formed find').to.equal(true)
+    const missing = await ask({ type: 'call', path: 'nope', method: 'find', args: [] }, 'raw-4')
+    expect([missing.ok, missing.error.name, missing.error.code]).to.deep.equal([false, 'NotFound', 404])
+    const wrongArgs = await ask({ type: 'call', path: 'todos', method: 'get', args: [] }, 'raw-5')
+    expect([wrongArgs.ok, wrongArgs.error.name, wrongArgs.error.code]).to.deep.equal([false, 'BadRequest', 400])
+    const unknown = await ask({ type: 'bogus' }, 'raw-6')
+    expect([unknown.ok, unknown.error.name, unknown.error.code]).to.deep.equal([false, 'BadRequest', 400])
+    expect(unknown.error.message).to.include('unknown request type')
+  })
 })

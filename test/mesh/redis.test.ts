@@ -55,6 +55,13 @@ describe('Redis discovery', function () {
     expect(await waitFor(hostOfGateway, 5000, 'the provider to admit the gateway')).to.equal('127.0.0.2')
   })
 
+  it('one Redis server is one mesh, whatever database number the URL names', async () => {
+    await mesh.child('provider', { key: 'todos-app', services: ['todos'], env: { COTE_DISCOVERY_REDIS_URL: `${redis.url}/1` }, options: { cote: alone() } })
+    const gateway = await mesh.app({ key: 'gateway', discovery: { redis: `${redis.url}/2` }, cote: alone() })
+    const todos = await gateway.distribution.waitForService('todos', { timeout: 10000 })
+    expect(await todos.find({ query: {} })).to.be.an('array')
+  })
+
   it('refuses a malformed Redis URL with an error naming the option', async () => {
     let error: any
     try {

@@ -223,6 +223,37 @@ describe('the mesh page in headless Chromium', function () {
     expect(Number(await page!.locator('tr.service[data-path="todos"] .p99').getAttribute('data-p99'))).to.be.greaterThan(0)
   })
 
+  it('keeps its token across a reload (sessionStorage); a page opened without one asks for it', async () => {
+    await page!.reload()
+    expect(page!.url()).to.equal(`${gateway.url}/distribution/status/page`)
+    await poll(
+      'a refresh with the token after the reload',
+      async () => (Number(await page!.locator('#mesh').getAttribute('data-refreshes')) >= 1 && (await page!.locator('#status').getAttribute('class')) === '' ? true : undefined),
+      2 * REFRESH + 3000
+    )
+    // Another browser context has its own, empty sessionStorage.
+    const context = await browser!.newContext()
+    await context.route(
+      (url) => url.hostname !== '127.0.0.1',
+      (route) => {
+        offMachine.push(route.request().url())
+        return route.abort('blockedbyclient')
+      }
+    )
+    try {
+      const bare = await context.newPage()
+      await bare.goto(`${gateway.url}/distribution/status/page`)
+      const told = await poll(
+        'the page without a token to say so',
+        async () => ((await bare.locator('#status').getAttribute('class')) === 'error' ? await bare.locator('#status').textContent() : undefined),
+        2 * REFRESH + 3000
+      )
+      expect(told).to.include('(401)').and.to.include('?token=')
+    } finally {
+      await context.close()
+    }
+  })
+
   it('turns a SIGKILLed replica from healthy to gone within the heartbeat timeout', async () => {
     const todos = gateway.service('todos')
     let calling = true // calls keep flowing, so the screenshot shows a rate

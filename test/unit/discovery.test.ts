@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { advertisement, DEFAULT_HELLO_INTERVAL, discoveryTimings, endpointOf } from '../../src/discovery'
+import { backoff } from '../../src/redis-channel'
 
 describe('discovery settings', () => {
   it('announces every 5 s by default, checking at that period and forgetting after three of them', () => {
@@ -62,5 +63,18 @@ describe('discovery settings', () => {
     expect(endpointOf(node({ streams: true, streamTag: 'poly1305' }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
     expect(endpointOf(node({ streams: true, poly1305: true }), '$$feathers-mesh')?.streamTag).to.equal('sha3-256')
     expect(endpointOf(node({ streamTag: 'sha256' }), '$$feathers-mesh')?.streamTag).to.equal(undefined)
+  })
+})
+
+describe('Redis reconnection back-off', () => {
+  it('doubles from 100 ms up to 5 s, each delay drawn in the upper half of its ceiling (jitter)', () => {
+    const ceilings = [100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]
+    ceilings.forEach((ceiling, attempt) => {
+      const delays = Array.from({ length: 200 }, () => backoff(attempt))
+      for (const delay of delays) expect(delay, `attempt ${attempt}`).to.be.within(ceiling / 2, ceiling)
+      // Apps that lost Redis together do not come back in step.
+      expect(new Set(delays).size, `attempt ${attempt}: distinct delays`).to.be.greaterThan(10)
+    })
+    for (const delay of Array.from({ length: 200 }, () => backoff(1000))) expect(delay).to.be.within(2500, 5000)
   })
 })
