@@ -161,6 +161,8 @@ function setup(app: Application, options: ResolvedOptions) {
   // An app that never awaits `ready` must still learn that it is not in the mesh, and so must its probes.
   let failure: string | undefined
   ready.catch((error) => {
+    // Closed while it was starting: not a failure to report.
+    if (closing) return void debug('%s closed while starting: %O', short, error)
     failure = `the mesh did not start: ${(error instanceof Error ? error.message : String(error)).replace(/^feathers-mesh: /, '')}`
     console.error(`feathers-mesh: ${failure}`)
     debug('%s failed to start: %O', short, error)

@@ -16,7 +16,10 @@ export interface RedisChannelOptions {
   onLocalAddress(address: string): void
 }
 
-/** Bounded exponential back-off with jitter, so apps restarted together do not reconnect in step. */
+/**
+ * Bounded exponential back-off with jitter, so apps restarted together do not reconnect in step.
+ * `attempt`: 0 for the first retry.
+ */
 export function backoff(attempt: number): number {
   const ceiling = Math.min(MAX_BACKOFF, MIN_BACKOFF * 2 ** Math.min(attempt, 10))
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
@@ -42,7 +45,8 @@ export class RedisChannel extends EventEmitter {
       // Announcements are worthless once late: never queue them, never retry them.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      retryStrategy: (attempt: number) => backoff(attempt),
+      // ioredis counts its first retry as 1.
+      retryStrategy: (times: number) => backoff(times - 1),
       connectionName: `feathers-mesh:${options.name}`
     }
     this.pub = new Redis(options.url, settings)

@@ -61,13 +61,13 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   if (cote.log === undefined) cote.log = log ?? false
   if (cote.broadcast === undefined && env.COTE_BROADCAST_ADDRESS) cote.broadcast = env.COTE_BROADCAST_ADDRESS
   const basePort = envNumber(env, 'BASE_PORT')
-  const highestPort = envNumber(env, 'HIGHEST_PORT')
-  if (basePort !== undefined && highestPort !== undefined && highestPort < basePort) {
-    throw new TypeError(`feathers-mesh: HIGHEST_PORT (${highestPort}) is below BASE_PORT (${basePort})`)
-  }
   // HIGHEST_PORT is ignored without BASE_PORT, whatever it holds.
-  for (const [name, port] of [['BASE_PORT', basePort], ['HIGHEST_PORT', basePort === undefined ? undefined : highestPort]] as const) {
+  const highestPort = basePort === undefined ? undefined : (envNumber(env, 'HIGHEST_PORT') ?? Math.min(basePort + DEFAULT_PORT_RANGE, MAX_PORT))
+  for (const [name, port] of [['BASE_PORT', basePort], ['HIGHEST_PORT', highestPort]] as const) {
     if (port !== undefined && (port < 1 || port > MAX_PORT)) throw new TypeError(`feathers-mesh: ${name} must be a TCP port (1-${MAX_PORT}), got ${port}`)
+  }
+  if (basePort !== undefined && highestPort! <= basePort) {
+    throw new TypeError(`feathers-mesh: HIGHEST_PORT (${highestPort}) must be above BASE_PORT (${basePort}): the mesh needs two ports`)
   }
   const resolved: ResolvedOptions = {
     services: toPredicate('services', options.services),
@@ -108,8 +108,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     cote,
     discovery: resolveDiscovery(options, env),
     basePort,
-    // Without BASE_PORT the OS picks the ports, and HIGHEST_PORT means nothing.
-    highestPort: basePort === undefined ? undefined : (highestPort ?? Math.min(basePort + DEFAULT_PORT_RANGE, MAX_PORT))
+    highestPort
   }
   // Frozen: `app.distribution.options` is read-only, and several apps may share one resolution.
   return Object.freeze(resolved)

@@ -219,12 +219,13 @@ describe('failures', function () {
    */
   async function chaseOneCall(options: Record<string, unknown>, deaths: number) {
     const replicas = await Promise.all(['r1', 'r2', 'r3'].map((name) => mesh.child(name, { key: 'todos-app', services: ['todos'], replica: name })))
-    const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 200, ...options })
+    const gateway = await mesh.app({ key: 'gateway', heartbeatInterval: 200, timeout: 30_000, ...options })
     const todos = await gateway.distribution.waitForService('todos')
     await waitFor(() => todos.replicas.size === 3, 5000, 'three replicas')
     const mark = `c${Date.now()}`
+    // Long enough for the test to find the replica running it and kill it, on a slow machine too.
     let settled = false
-    const outcome = todos.find({ query: { $delay: 1500, $mark: mark } }).then(
+    const outcome = todos.find({ query: { $delay: 4000, $mark: mark } }).then(
       (value: unknown): Outcome => ({ ok: true, value }),
       (error: any): Outcome => ({ ok: false, error })
     )

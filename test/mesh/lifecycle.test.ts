@@ -71,14 +71,19 @@ describe('lifecycle', function () {
     }
   })
 
-  it("configured before Express: Express sees the mesh's service options and rejects them", async () => {
-    const app: any = feathers()
-    app.configure(distribution(mesh.options({ key: 'wrong-order' })))
+  it("configured before Express, Express sees the mesh's service options and rejects them; in the right order they are the mesh's", async () => {
+    const service = () => ({ async find() { return [] } })
+    const wrong: any = feathers()
+    wrong.configure(distribution(mesh.options({ key: 'wrong-order' })))
+    const right: any = express(feathers())
+    right.configure(distribution(mesh.options({ key: 'right-order' })))
     try {
-      const wrapped = express(app)
-      expect(() => wrapped.use('things', { async find() { return [] } }, { distributedEvents: [] } as any)).to.throw(/Invalid options passed to app.use/)
+      const wrapped = express(wrong)
+      expect(() => wrapped.use('things', service(), { distributedEvents: [] } as any)).to.throw(/Invalid options passed to app.use/)
+      expect(() => right.use('things', service(), { distributedEvents: [] })).not.to.throw()
+      expect(right.service('things')).to.exist
     } finally {
-      await finalize(app)
+      await Promise.all([finalize(wrong), finalize(right)])
     }
   })
 

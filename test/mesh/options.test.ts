@@ -1,15 +1,9 @@
-import net from 'net'
 import { expect } from 'chai'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
 import { quiet } from '../helpers/events'
+import { holdPorts } from '../helpers/ports'
 
-/** A port this process listens on (every interface, as the mesh binds), so that no app can take it. */
-async function holdPort() {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve))
-  return { port: (server.address() as net.AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
-}
 
 describe('options', function () {
   const mesh = new Mesh(__filename)
@@ -132,8 +126,8 @@ describe('options', function () {
     await gateway.distribution.waitForService('ranged-echo')
   })
 
-  it('BASE_PORT alone: a taken port is skipped within the default range (BASE_PORT + 1000)', async () => {
-    const held = await holdPort()
+  it('BASE_PORT alone: a taken port is skipped, the range going on up to BASE_PORT + 1000', async () => {
+    const held = await holdPorts(1)
     try {
       const ranged = await mesh.child('ranged-default', { key: 'ranged-default', env: { BASE_PORT: String(held.port) } })
       const ports = await ranged.send({ cmd: 'ports' })
@@ -144,27 +138,30 @@ describe('options', function () {
   })
 
   it('a range with no free port: ready rejects, the app says so once on stderr, and its healthcheck answers 503 with the reason', async () => {
-    const held = await holdPort()
+    const held = await holdPorts(2)
+    const range = { BASE_PORT: String(held.port), HIGHEST_PORT: String(held.port + 1) }
+    const saved = { BASE_PORT: process.env.BASE_PORT, HIGHEST_PORT: process.env.HIGHEST_PORT }
+    const restore = () => {
+      for (const [name, value] of Object.entries(saved)) value === undefined ? delete process.env[name] : (process.env[name] = value)
+    }
     const errors: string[] = []
     const consoleError = console.error
     console.error = (...args: unknown[]) => void errors.push(args.join(' '))
     let app: any
     try {
-      process.env.BASE_PORT = process.env.HIGHEST_PORT = String(held.port)
+      Object.assign(process.env, range)
       // The app reads the environment when it is configured, before mesh.app's first await.
       const starting = mesh.app({ key: 'no-port' }, (created) => (app = created))
-      delete process.env.BASE_PORT
-      delete process.env.HIGHEST_PORT
+      restore()
       const error = await starting.then(() => undefined, (failed: Error) => failed)
-      const reason = `no free port between BASE_PORT ${held.port} and HIGHEST_PORT ${held.port}`
+      const reason = `no free port between BASE_PORT ${range.BASE_PORT} and HIGHEST_PORT ${range.HIGHEST_PORT}`
       expect(error?.message).to.equal(`feathers-mesh: ${reason}`)
       expect(errors).to.deep.equal([`feathers-mesh: the mesh did not start: ${reason}`])
       const response = await http(`${app.url}/distribution/healthcheck/no-port`)
       expect(response.status).to.equal(503)
       expect(response.body).to.deep.equal({ key: 'no-port', message: `the mesh did not start: ${reason}` })
     } finally {
-      delete process.env.BASE_PORT
-      delete process.env.HIGHEST_PORT
+      restore()
       console.error = consoleError
       await held.close()
     }

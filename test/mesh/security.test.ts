@@ -193,25 +193,35 @@ describe('security', function () {
     expect(links(), "the gateway's calls link").to.have.length(1)
     const [link] = links()
     const captured = tap(ports.responder, 'remote')
-    expect((await todos.create({ title: 'before' })).title).to.equal('before')
-    captured.restore()
+    try {
+      expect((await todos.create({ title: 'before' })).title).to.equal('before')
+    } finally {
+      captured.restore()
+    }
     const frame = captured.frames.find((f) => f.includes(Buffer.from('S4.')))
     expect(frame, 'a stream-sealed frame was captured').to.exist
 
     // Sealed by a clock two minutes behind: it authenticates, and it is too old. Only that one frame's clock is moved.
     const now = Date.now
     const write = link.write
-    link.write = function (this: net.Socket, ...args: any[]) {
+    const restore = () => {
       Date.now = now
       link.write = write
+    }
+    link.write = function (this: net.Socket, ...args: any[]) {
+      restore()
       return write.apply(this, args)
     }
     Date.now = () => now() - 120_000
-    const stale = await todos.create({ title: 'stale' }).then(
-      () => 'ran',
-      (error: Error) => error.name
-    )
-    Date.now = now
+    let stale: string
+    try {
+      stale = await todos.create({ title: 'stale' }).then(
+        () => 'ran',
+        (error: Error) => error.name
+      )
+    } finally {
+      restore()
+    }
     expect(stale).to.equal('Timeout')
     expect((await provider.send({ cmd: 'drops' }))['too old']).to.equal(1)
     expect(links(), 'the same link, still open').to.deep.equal([link])
@@ -219,19 +229,23 @@ describe('security', function () {
 
     // The captured frame again, on a connection of its own that stays open.
     const raw = net.connect(ports.responder, '127.0.0.1')
-    let closed = false
-    raw.on('close', () => (closed = true)).on('error', () => {})
-    await new Promise((resolve) => raw.once('connect', resolve))
-    raw.write(frame as Buffer)
-    await waitFor(async () => (await provider.send({ cmd: 'drops' })).replayed === 1, 5000, 'the replay to be dropped')
-    await quiet(200)
-    expect(closed, 'a replayed frame leaves its connection open').to.equal(false)
-    // The same frame with its tag altered: it fails authentication, and the provider cuts the connection.
-    const parts = partsOf(frame as Buffer)
-    parts[0] = Buffer.from(parts[0])
-    parts[0][parts[0].length - 1] ^= 0x10
-    raw.write(frameOf(parts))
-    await waitFor(() => closed, 5000, 'the provider to cut the connection')
+    try {
+      let closed = false
+      raw.on('close', () => (closed = true)).on('error', () => {})
+      await new Promise((resolve) => raw.once('connect', resolve))
+      raw.write(frame as Buffer)
+      await waitFor(async () => (await provider.send({ cmd: 'drops' })).replayed === 1, 5000, 'the replay to be dropped')
+      await quiet(200)
+      expect(closed, 'a replayed frame leaves its connection open').to.equal(false)
+      // The same frame with its tag altered: it fails authentication, and the provider cuts the connection.
+      const parts = partsOf(frame as Buffer)
+      parts[0] = Buffer.from(parts[0])
+      parts[0][parts[0].length - 1] ^= 0x10
+      raw.write(frameOf(parts))
+      await waitFor(() => closed, 5000, 'the provider to cut the connection')
+    } finally {
+      raw.destroy()
+    }
     expect((await provider.send({ cmd: 'drops' }))['authentication failed']).to.equal(1)
     expect(await todos.find({ query: {} })).to.have.length(2)
   })

@@ -78,6 +78,7 @@ describe('options', () => {
     expect(resolveOptions({}, { BASE_PORT: '65000' }).highestPort).to.equal(65535)
     expect(resolveOptions({}, { HIGHEST_PORT: '40100' }).highestPort).to.equal(undefined)
     expect(resolveOptions({}, { HIGHEST_PORT: '70000' }).highestPort).to.equal(undefined)
+    expect(resolveOptions({}, { HIGHEST_PORT: 'not a number' }).highestPort).to.equal(undefined)
     expect(resolveOptions({ coteDelay: 5 }, { COTE_DELAY: '100' }).coteDelay).to.equal(5)
     expect(resolveOptions({ publicationDelay: 0 }, { PUBLICATION_DELAY: '200' }).publicationDelay).to.equal(0)
     expect(resolveOptions({ heartbeatInterval: 700 }, { HEARTBEAT_INTERVAL: '300' }).heartbeatInterval).to.equal(700)
@@ -116,6 +117,10 @@ describe('options', () => {
     expect(() => resolveOptions({}, { BASE_PORT: '0' })).to.throw(TypeError, /BASE_PORT must be a TCP port \(1-65535\), got 0/)
     expect(() => resolveOptions({}, { BASE_PORT: '70000' })).to.throw(TypeError, /BASE_PORT must be a TCP port/)
     expect(() => resolveOptions({}, { BASE_PORT: '5000', HIGHEST_PORT: '70000' })).to.throw(TypeError, /HIGHEST_PORT must be a TCP port/)
+    expect(() => resolveOptions({}, { BASE_PORT: '70000', HIGHEST_PORT: '65535' })).to.throw(TypeError, /BASE_PORT must be a TCP port/)
+    // The mesh needs two ports: a range of one cannot work, and is refused at once.
+    expect(() => resolveOptions({}, { BASE_PORT: '5000', HIGHEST_PORT: '5000' })).to.throw(TypeError, /must be above BASE_PORT \(5000\): the mesh needs two ports/)
+    expect(() => resolveOptions({}, { BASE_PORT: '65535' })).to.throw(TypeError, /the mesh needs two ports/)
     expect(() => resolveOptions({ timeout: -1 }, {})).to.throw(/option timeout/)
     expect(() => resolveOptions({ timeout: '10' as any }, {})).to.throw(/option timeout/)
     expect(() => resolveOptions({ heartbeatInterval: 0 }, {})).to.throw(/heartbeatInterval/)
