@@ -22,6 +22,15 @@ describe('package exports', () => {
     expect(typeof mesh.unavailableError).to.equal('function')
   })
 
+  it('works with import from an ES module: the default export and the named ones', function () {
+    this.timeout(20000)
+    const lib = path.join(root, 'lib', 'index.js')
+    const script = `import distribution, { distribution as named, finalize, unavailableError } from ${JSON.stringify(lib)}
+console.log(JSON.stringify([typeof distribution, named === distribution, typeof finalize, typeof unavailableError]))`
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(JSON.parse(out)).to.deep.equal(['function', true, 'function', 'function'])
+  })
+
   it('compiles typical user code against the declarations', function () {
     this.timeout(60000)
     // Inside the repository, so the user code resolves @feathersjs/* from our node_modules.
