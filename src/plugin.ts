@@ -10,7 +10,7 @@ import { stripSlashes } from './options'
 import { resolveOptions } from './resolve-options'
 import type { DistributionOptions, ResolvedOptions } from './options'
 import type { Distribution } from './declarations'
-import { ephemeralPort, findFreePort } from './ports'
+import { meshPorts } from './ports'
 import { PROTOCOL_VERSION } from './protocol'
 import { Registry } from './registry'
 import { RemoteService } from './remote-service'
@@ -108,15 +108,7 @@ function setup(app: Application, options: ResolvedOptions) {
   async function start() {
     await delay(options.coteDelay, timers)
     if (closing) return
-    const ports: [number, number] = [0, 0]
-    if (options.basePort !== undefined && options.highestPort !== undefined) {
-      ports[0] = await findFreePort(options.basePort, options.highestPort)
-      ports[1] = await findFreePort(options.basePort, options.highestPort, [ports[0]])
-    } else {
-      ports[0] = await ephemeralPort()
-      do ports[1] = await ephemeralPort()
-      while (ports[1] === ports[0])
-    }
+    const ports = await meshPorts(options.basePort, options.highestPort)
     if (closing) return
     transport = createCoteTransport(
       {

@@ -27,3 +27,16 @@ export function ephemeralPort(): Promise<number> {
     })
   })
 }
+
+/** The responder's and the publisher's ports: the first two free in BASE_PORT–HIGHEST_PORT, else two the OS picks. */
+export async function meshPorts(basePort?: number, highestPort?: number): Promise<[number, number]> {
+  if (basePort !== undefined && highestPort !== undefined) {
+    const first = await findFreePort(basePort, highestPort)
+    return [first, await findFreePort(basePort, highestPort, [first])]
+  }
+  const first = await ephemeralPort()
+  let second: number
+  do second = await ephemeralPort()
+  while (second === first)
+  return [first, second]
+}
