@@ -39,6 +39,12 @@ export function checkMs(name: string, value: unknown, fallback: number): number 
   return value
 }
 
+export function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new TypeError(`feathers-mesh: option ${name} must be true or false, got ${JSON.stringify(value)}`)
+  return value
+}
+
 export function checkCount(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {

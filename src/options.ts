@@ -78,6 +78,12 @@ export interface DistributionOptions {
   coteDelay?: number
   /** Delay before this app's services are announced, in ms. @default 0 */
   publicationDelay?: number
+  /**
+   * feathers-distributed's pause between its cote components, accepted (a number of ms) so that its
+   * configurations carry over. No effect: this app starts its components together.
+   * @deprecated no effect
+   */
+  componentDelay?: number
   /** Interval of heartbeats, in ms. @default 5000 */
   heartbeatInterval?: number
   /** Silence after which a peer is dropped, in ms. @default 3 × heartbeatInterval */
@@ -114,7 +120,11 @@ export interface DistributionOptions {
   metricsPath?: string | false
   /** A prom-client registry of the app's own, to register the mesh metrics in. @default a registry of the mesh's own */
   metricsRegistry?: import('prom-client').Registry
-  /** Options of cote's discovery (`broadcast`, `port`, `helloInterval`, `nodeTimeout`, `log`...). */
+  /**
+   * Options of cote's discovery (`broadcast`, `port`, `helloInterval`, `nodeTimeout`, `log`...), and,
+   * as in feathers-distributed, `basePort` and `highestPort`: the range the mesh's two TCP ports are
+   * taken from (they win over `BASE_PORT` and `HIGHEST_PORT`).
+   */
   cote?: Record<string, unknown>
   /**
    * Where apps find each other. Default: UDP broadcast (cote's discovery, see `cote`). With `redis`
@@ -195,6 +205,8 @@ export interface ResolvedOptions {
   metricsRegistry?: import('prom-client').Registry
   cote: Record<string, unknown>
   discovery: ResolvedDiscovery
+  /** The range of the mesh's ports (`cote.basePort`–`cote.highestPort`, else BASE_PORT–HIGHEST_PORT), and the settings' names. */
   basePort?: number
   highestPort?: number
+  portNames?: readonly [string, string]
 }

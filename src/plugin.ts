@@ -108,7 +108,7 @@ function setup(app: Application, options: ResolvedOptions) {
   async function start() {
     await delay(options.coteDelay, timers)
     if (closing) return
-    const ports = await meshPorts(options.basePort, options.highestPort)
+    const ports = await meshPorts(options)
     if (closing) return
     transport = createCoteTransport(
       {

@@ -1,4 +1,5 @@
 import net from 'net'
+import type { PortRange } from './port-range'
 
 function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -9,11 +10,11 @@ function isFree(port: number): Promise<boolean> {
 }
 
 /** First free TCP port in [from, to], skipping `taken`; per app, so no module-global range. */
-export async function findFreePort(from: number, to: number, taken: number[] = []): Promise<number> {
+export async function findFreePort(from: number, to: number, taken: number[] = [], names: readonly [string, string] = ['BASE_PORT', 'HIGHEST_PORT']): Promise<number> {
   for (let port = from; port <= to; port++) {
     if (!taken.includes(port) && (await isFree(port))) return port
   }
-  throw new Error(`feathers-mesh: no free port between BASE_PORT ${from} and HIGHEST_PORT ${to}`)
+  throw new Error(`feathers-mesh: no free port between ${names[0]} ${from} and ${names[1]} ${to}`)
 }
 
 /** A free ephemeral port: cote's own port search scans upwards from 8000 and races between components. */
@@ -28,11 +29,11 @@ export function ephemeralPort(): Promise<number> {
   })
 }
 
-/** The responder's and the publisher's ports: the first two free in BASE_PORT–HIGHEST_PORT, else two the OS picks. */
-export async function meshPorts(basePort?: number, highestPort?: number): Promise<[number, number]> {
+/** The responder's and the publisher's ports: the first two free in the range (see port-range.ts), else two the OS picks. */
+export async function meshPorts({ basePort, highestPort, portNames }: PortRange): Promise<[number, number]> {
   if (basePort !== undefined && highestPort !== undefined) {
-    const first = await findFreePort(basePort, highestPort)
-    return [first, await findFreePort(basePort, highestPort, [first])]
+    const first = await findFreePort(basePort, highestPort, [], portNames)
+    return [first, await findFreePort(basePort, highestPort, [first], portNames)]
   }
   const first = await ephemeralPort()
   let second: number

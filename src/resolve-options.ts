@@ -1,6 +1,8 @@
 import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
-import { asArray, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
+import { asArray, checkBoolean, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
 import type { Env } from './checks'
+import { checkOptionNames } from './option-names'
+import { portRange } from './port-range'
 import { resolveSecrets } from './secrets'
 import {
   DEFAULT_GRACE_PERIOD,
@@ -20,10 +22,6 @@ import type { DistributionOptions, EventFilter, EventPredicate, ResolvedDiscover
 import { POLY1305_AVAILABLE } from './poly1305'
 import type { StreamTag } from './streams'
 
-const MAX_PORT = 65_535
-/** HIGHEST_PORT's default: BASE_PORT + 1000. */
-const DEFAULT_PORT_RANGE = 1000
-
 /**
  * FEATHERS_MESH_STREAMS=1.3 or 1.4 stands in for an app of that version; anything else opens every
  * kind of tag, when the process runs WebAssembly (else it acts as an app of 1.4).
@@ -37,9 +35,29 @@ function checkEventFilter(name: string, value: unknown, fallback: string[]): Eve
   return typeof value === 'function' ? (value as EventPredicate) : checkList(name, value, fallback)
 }
 
+const isObject = (value: unknown): value is object => value !== null && typeof value === 'object' && !Array.isArray(value)
+
+/** Options the mesh keeps and hands on as they are: checked for their shape here, so that a wrong one fails at configure. */
+function checkShapes(options: DistributionOptions) {
+  if (options.hooks !== undefined && (options.hooks === null || typeof options.hooks !== 'object')) {
+    throw new TypeError(`feathers-mesh: option hooks must be Feathers hook options (an object or an array), got ${JSON.stringify(options.hooks)}`)
+  }
+  const middlewares = options.middlewares as unknown
+  if (middlewares !== undefined) {
+    const fine = isObject(middlewares) && Object.entries(middlewares).every(([name, value]) => (name === 'before' || name === 'after') && asArray(value as unknown).every((m) => typeof m === 'function'))
+    if (!fine) throw new TypeError('feathers-mesh: option middlewares must be { before?, after? }, each a middleware function or an array of them')
+  }
+  if (options.discovery !== undefined && !isObject(options.discovery)) throw new TypeError(`feathers-mesh: option discovery must be an object, got ${JSON.stringify(options.discovery)}`)
+  const registry = options.metricsRegistry as unknown
+  if (registry !== undefined && (!isObject(registry) || typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function')) {
+    throw new TypeError('feathers-mesh: option metricsRegistry must be a prom-client Registry')
+  }
+}
+
 /** Validates options and fills every default once, so the rest of the code never guesses. */
 export function resolveOptions(options: DistributionOptions = {}, env: Env = process.env): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new TypeError('feathers-mesh: options must be an object')
+  checkOptionNames(options)
   const heartbeatInterval = checkMs('heartbeatInterval', options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
   if (heartbeatInterval === 0) throw new TypeError('feathers-mesh: option heartbeatInterval must be > 0 (heartbeats expire dead peers)')
   const heartbeatTimeout = checkMs('heartbeatTimeout', options.heartbeatTimeout, 3 * heartbeatInterval)
@@ -56,19 +74,14 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   if (healthcheckPath !== false && typeof healthcheckPath !== 'string') {
     throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${JSON.stringify(healthcheckPath)}`)
   }
-  const cote: Record<string, unknown> = { ...(options.cote ?? {}) }
+  if (options.cote !== undefined && !isObject(options.cote)) throw new TypeError(`feathers-mesh: option cote must be an object, got ${JSON.stringify(options.cote)}`)
+  const { basePort: coteBase, highestPort: coteHighest, ...cote } = (options.cote ?? {}) as Record<string, unknown>
   const log = envBoolean(env, 'COTE_LOG')
   if (cote.log === undefined) cote.log = log ?? false
   if (cote.broadcast === undefined && env.COTE_BROADCAST_ADDRESS) cote.broadcast = env.COTE_BROADCAST_ADDRESS
-  const basePort = envNumber(env, 'BASE_PORT')
-  // HIGHEST_PORT is ignored without BASE_PORT, whatever it holds.
-  const highestPort = basePort === undefined ? undefined : (envNumber(env, 'HIGHEST_PORT') ?? Math.min(basePort + DEFAULT_PORT_RANGE, MAX_PORT))
-  for (const [name, port] of [['BASE_PORT', basePort], ['HIGHEST_PORT', highestPort]] as const) {
-    if (port !== undefined && (port < 1 || port > MAX_PORT)) throw new TypeError(`feathers-mesh: ${name} must be a TCP port (1-${MAX_PORT}), got ${port}`)
-  }
-  if (basePort !== undefined && highestPort! <= basePort) {
-    throw new TypeError(`feathers-mesh: HIGHEST_PORT (${highestPort}) must be above BASE_PORT (${basePort}): the mesh needs two ports`)
-  }
+  const range = portRange(coteBase, coteHighest, env)
+  checkMs('componentDelay', options.componentDelay, 0)
+  checkShapes(options)
   const resolved: ResolvedOptions = {
     services: toPredicate('services', options.services),
     remoteServices: toPredicate('remoteServices', options.remoteServices),
@@ -80,8 +93,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     distributedEvents: checkEventFilter('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
     distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
     remoteEvents: options.remoteEvents === undefined ? undefined : checkEventFilter('remoteEvents', options.remoteEvents, []),
-    sync: options.sync ?? false,
-    publishEvents: options.publishEvents ?? true,
+    sync: checkBoolean('sync', options.sync, false),
+    publishEvents: checkBoolean('publishEvents', options.publishEvents, true),
     key: checkKey(options.key ?? DEFAULT_KEY),
     healthcheckPath,
     healthcheckTimeout: checkMs('healthcheckTimeout', options.healthcheckTimeout, DEFAULT_HEALTHCHECK_TIMEOUT),
@@ -102,13 +115,12 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     maxBacklog: checkCount('maxBacklog', options.maxBacklog, DEFAULT_MAX_BACKLOG),
     maxPayload: checkCount('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD),
     statusPath: checkPath('statusPath', options.statusPath, '/distribution/status'),
-    statusPage: options.statusPage ?? false,
+    statusPage: checkBoolean('statusPage', options.statusPage, false),
     metricsPath: checkPath('metricsPath', options.metricsPath, '/distribution/metrics'),
     metricsRegistry: options.metricsRegistry,
     cote,
     discovery: resolveDiscovery(options, env),
-    basePort,
-    highestPort
+    ...range
   }
   // Frozen: `app.distribution.options` is read-only, and several apps may share one resolution.
   return Object.freeze(resolved)

@@ -126,6 +126,14 @@ describe('options', function () {
     await gateway.distribution.waitForService('ranged-echo')
   })
 
+  it("cote.basePort and cote.highestPort (feathers-distributed's): the mesh ports come from that range, over BASE_PORT", async () => {
+    const ranged = await mesh.child('ranged-cote', { key: 'ranged-cote', services: ['echo:ranged-cote-echo'], options: { cote: { basePort: 39200, highestPort: 39240 } } as any, env: { BASE_PORT: '39300', HIGHEST_PORT: '39340' } })
+    const ports = await ranged.send({ cmd: 'ports' })
+    for (const port of [ports.responder, ports.publisher]) expect(port).to.be.within(39200, 39240)
+    const gateway = await mesh.app({ key: 'g9-cote' })
+    await gateway.distribution.waitForService('ranged-cote-echo')
+  })
+
   it('BASE_PORT alone: a taken port is skipped, the range going on up to BASE_PORT + 1000', async () => {
     const held = await holdPorts(1)
     try {

@@ -133,6 +133,54 @@ describe('options', () => {
     expect(() => resolveOptions({ healthcheckPath: 3 as any }, {})).to.throw(/healthcheckPath/)
   })
 
+  it('refuses an unknown option, naming the option it most likely stands for', () => {
+    expect(() => resolveOptions({ heartbeatIntervall: 1000 } as any, {})).to.throw(TypeError, 'feathers-mesh: unknown option "heartbeatIntervall" (did you mean heartbeatInterval?)')
+    expect(() => resolveOptions({ timout: 10 } as any, {})).to.throw(TypeError, /unknown option "timout" \(did you mean timeout\?\)/)
+    expect(() => resolveOptions({ remoteservices: ['a'] } as any, {})).to.throw(TypeError, /did you mean remoteServices\?/)
+    expect(() => resolveOptions({ secrets: ['x'] } as any, {})).to.throw(TypeError, /unknown option "secrets" \(did you mean secret\?\)/)
+    expect(() => resolveOptions({ somethingElse: true } as any, {})).to.throw(TypeError, /^feathers-mesh: unknown option "somethingElse"$/)
+    // Undefined values count too: a misspelt name is a mistake whatever it holds.
+    expect(() => resolveOptions({ keyy: undefined } as any, {})).to.throw(TypeError, /did you mean key\?/)
+  })
+
+  it("accepts feathers-distributed's componentDelay (a number of ms, no effect), and refuses a bad one", () => {
+    expect(() => resolveOptions({ componentDelay: 1000 }, {})).not.to.throw()
+    expect(() => resolveOptions({ componentDelay: 'soon' as any }, {})).to.throw(TypeError, /option componentDelay/)
+  })
+
+  it('refuses a boolean option that is not a boolean: the string "false" would read as on', () => {
+    for (const name of ['sync', 'publishEvents', 'statusPage']) {
+      expect(() => resolveOptions({ [name]: 'false' } as any, {})).to.throw(TypeError, `feathers-mesh: option ${name} must be true or false, got "false"`)
+    }
+    expect(resolveOptions({ publishEvents: false, sync: true, statusPage: true }, {})).to.include({ publishEvents: false, sync: true, statusPage: true })
+  })
+
+  it('refuses hooks, middlewares, cote, discovery and metricsRegistry of the wrong shape', () => {
+    expect(() => resolveOptions({ hooks: 'authenticate' as any }, {})).to.throw(TypeError, /option hooks must be Feathers hook options/)
+    expect(() => resolveOptions({ middlewares: { before: 'cors' } as any }, {})).to.throw(TypeError, /option middlewares must be/)
+    expect(() => resolveOptions({ middlewares: { around: () => undefined } as any }, {})).to.throw(TypeError, /option middlewares must be/)
+    expect(() => resolveOptions({ cote: 'loopback' as any }, {})).to.throw(TypeError, /option cote must be an object/)
+    expect(() => resolveOptions({ discovery: 'redis://x' as any }, {})).to.throw(TypeError, /option discovery must be an object/)
+    expect(() => resolveOptions({ metricsRegistry: {} as any }, {})).to.throw(TypeError, /option metricsRegistry must be a prom-client Registry/)
+    const middleware = () => undefined
+    expect(resolveOptions({ hooks: { before: { all: [] } }, middlewares: { before: middleware, after: [middleware] } }, {}).middlewares).to.deep.equal({ before: [middleware], after: [middleware] })
+  })
+
+  it("takes the port range from cote.basePort and cote.highestPort (feathers-distributed's), over BASE_PORT and HIGHEST_PORT", () => {
+    const both = resolveOptions({ cote: { basePort: 41000, highestPort: 41050 } }, { BASE_PORT: '40000', HIGHEST_PORT: '40100' })
+    expect(both).to.include({ basePort: 41000, highestPort: 41050 })
+    expect(both.portNames).to.deep.equal(['cote.basePort', 'cote.highestPort'])
+    // They are the mesh's, not discovery's: cote does not get them.
+    expect(both.cote).not.to.have.any.keys('basePort', 'highestPort')
+    expect(resolveOptions({ cote: { basePort: 41000 } }, { HIGHEST_PORT: '41500' })).to.include({ basePort: 41000, highestPort: 41500 })
+    expect(resolveOptions({ cote: { basePort: 41000 } }, {})).to.include({ basePort: 41000, highestPort: 42000 })
+    expect(resolveOptions({ cote: { highestPort: 40050 } }, { BASE_PORT: '40000' })).to.include({ basePort: 40000, highestPort: 40050 })
+    expect(resolveOptions({}, { BASE_PORT: '40000' }).portNames).to.deep.equal(['BASE_PORT', 'HIGHEST_PORT'])
+    expect(() => resolveOptions({ cote: { highestPort: 41050 } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.highestPort needs cote.basePort (or BASE_PORT)')
+    expect(() => resolveOptions({ cote: { basePort: '41000' } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.basePort must be a TCP port (1-65535), got "41000"')
+    expect(() => resolveOptions({ cote: { basePort: 41000, highestPort: 41000 } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.highestPort (41000) must be above option cote.basePort (41000): the mesh needs two ports')
+  })
+
   it('turns path lists into predicates that ignore slashes', () => {
     const options = resolveOptions({ services: ['/a/', 'b'] }, {})
     expect(options.services({ path: 'a', service: {}, options: {} })).to.equal(true)
