@@ -118,6 +118,9 @@ export function advertisement(settings: Omit<DiscoverySettings, 'cote' | 'redis'
   return { name: `feathers-mesh ${settings.uuid.slice(0, 8)}`, key: `${environment}$$${COTE_KEY}`, axon_type: 'mesh', mesh }
 }
 
+/** A field from the network, fit for a log line: printable ASCII, at most 128 characters. */
+const printable = (text: string) => text.slice(0, 128).replace(/[^\x20-\x7e]/g, '?')
+
 export function isPort(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536
 }
@@ -182,15 +185,23 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
     const seq = node.advertisement.mesh.seq
     handlers.seen(endpoint.uuid, Number.isSafeInteger(seq) ? seq : undefined)
   })
+  // cote logs peers coming and going when `log` is on, from the listeners removed above: these lines
+  // stand for them, for checked peers only.
+  const statusLogs = Boolean(options.log) && options.statusLogsEnabled !== false
+  const logStatus = (endpoint: Endpoint, status: 'online' | 'offline') =>
+    console.log(`${ad.name} > feathers-mesh ${printable(endpoint.uuid.slice(0, 8))} (key ${printable(endpoint.key)}) ${status} at ${printable(endpoint.host)}:${endpoint.calls}`)
   discovery.on('added', (node: unknown) => {
     const endpoint = endpointOf(node, ad.key)
     if (!endpoint || endpoint.uuid === settings.uuid) return
     debug('%s found %s at %s:%d', short, endpoint.uuid.slice(0, 8), endpoint.host, endpoint.calls)
+    if (statusLogs) logStatus(endpoint, 'online')
     handlers.found(endpoint)
   })
   discovery.on('removed', (node: unknown) => {
     const endpoint = endpointOf(node, ad.key)
-    if (endpoint && endpoint.uuid !== settings.uuid) handlers.lost(endpoint.uuid)
+    if (!endpoint || endpoint.uuid === settings.uuid) return
+    if (statusLogs) logStatus(endpoint, 'offline')
+    handlers.lost(endpoint.uuid)
   })
 
   return {

@@ -53,6 +53,35 @@ describe('discovery', function () {
     expect(good.process.exitCode).to.equal(null)
   })
 
+  it('cote.log: one plain line per peer coming online and going offline, with what the network sent made printable', async () => {
+    const lines: string[] = []
+    const consoleLog = console.log
+    console.log = (...args: unknown[]) => void lines.push(args.join(' '))
+    try {
+      const gateway = await mesh.app({ key: 'gateway', cote: { log: true } })
+      const me = `feathers-mesh ${gateway.distribution.uuid.slice(0, 8)}`
+      const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
+      const online = `${me} > feathers-mesh ${provider.uuid.slice(0, 8)} (key todos-app) online at 127.0.0.1:`
+      await waitFor(() => lines.some((line) => line.startsWith(online)), 5000, 'the online line')
+      // A hello whose fields carry terminal escapes: logged with them replaced, never as they came.
+      const udp = dgram.createSocket('udp4')
+      await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()))
+      udp.setBroadcast(true)
+      const advertisement = { name: 'forged', key: '$$feathers-mesh', axon_type: 'mesh', mesh: { uuid: '\u001b[31mforged-uuid', key: 'evil\u001b[2Jkey', version: 1, calls: 1, events: 2 } }
+      const hello = JSON.stringify({ event: 'hello', pid: 'forged-process', iid: 'forged-instance', hostName: 'forged', data: { isMaster: false, isMasterEligible: false, weight: 0, advertisement } })
+      await new Promise((resolve) => udp.send(hello, mesh.port, '127.255.255.255', resolve))
+      udp.close()
+      await waitFor(() => lines.some((line) => line.includes('(key evil?[2Jkey) online')), 5000, 'the forged peer, made printable')
+      expect(lines.filter((line) => line.includes('\u001b[2J') || line.includes('\u001b[31m'))).to.deep.equal([])
+      await provider.send({ cmd: 'exit' }).catch(() => undefined)
+      const offline = `${me} > feathers-mesh ${provider.uuid.slice(0, 8)} (key todos-app) offline at 127.0.0.1:`
+      await waitFor(() => lines.some((line) => line.startsWith(offline)), 5000, 'the offline line')
+      expect(lines.filter((line) => line.startsWith(online))).to.have.length(1)
+    } finally {
+      console.log = consoleLog
+    }
+  })
+
   it('a late app gets the full current list, services added before it joined included', async () => {
     const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
     await provider.send({ cmd: 'use', name: 'echo' })
