@@ -3,6 +3,18 @@ import type { ServiceFilter } from './options'
 
 export type Env = Record<string, string | undefined>
 
+/** A value for an error message: JSON where it can be, else what it is (a function stringifies to nothing). */
+export function describe(value: unknown): string {
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'symbol') return value.toString()
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return `an ${typeof value} that cannot be shown`
+  }
+}
+
 const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
 
 /** Reads a non-negative integer (ms or port) from the environment; a bad value names the variable. */
@@ -28,27 +40,27 @@ export function toPredicate<T extends { path: string }>(name: string, filter: Se
     const paths = new Set(filter.map(stripSlashes))
     return (item) => paths.has(stripSlashes(item.path))
   }
-  throw new TypeError(`feathers-mesh: option ${name} must be an array of paths or a function, got ${JSON.stringify(filter)}`)
+  throw new TypeError(`feathers-mesh: option ${name} must be an array of paths or a function, got ${describe(filter)}`)
 }
 
 export function checkMs(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds >= 0, got ${JSON.stringify(value)}`)
+    throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds >= 0, got ${describe(value)}`)
   }
   return value
 }
 
 export function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new TypeError(`feathers-mesh: option ${name} must be true or false, got ${JSON.stringify(value)}`)
+  if (typeof value !== 'boolean') throw new TypeError(`feathers-mesh: option ${name} must be true or false, got ${describe(value)}`)
   return value
 }
 
 export function checkCount(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new TypeError(`feathers-mesh: option ${name} must be an integer >= 0, got ${JSON.stringify(value)}`)
+    throw new TypeError(`feathers-mesh: option ${name} must be an integer >= 0, got ${describe(value)}`)
   }
   return value
 }
@@ -56,7 +68,7 @@ export function checkCount(name: string, value: unknown, fallback: number): numb
 export function checkList(name: string, value: unknown, fallback: string[]): string[] {
   if (value === undefined) return fallback
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new TypeError(`feathers-mesh: option ${name} must be an array of strings, got ${JSON.stringify(value)}`)
+    throw new TypeError(`feathers-mesh: option ${name} must be an array of strings, got ${describe(value)}`)
   }
   return [...new Set(value)]
 }
@@ -67,7 +79,7 @@ export function stripSlashes(path: string): string {
 
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
-    throw new TypeError(`feathers-mesh: option key must be 1-128 characters of letters, digits and . _ @ / -, got ${JSON.stringify(key)}`)
+    throw new TypeError(`feathers-mesh: option key must be 1-128 characters of letters, digits and . _ @ / -, got ${describe(key)}`)
   }
   return key
 }
@@ -81,6 +93,6 @@ export function asArray<T>(value: T | T[] | undefined): T[] {
 export function checkPath(name: string, value: unknown, fallback: string): string | false {
   if (value === undefined) return fallback
   if (value === false) return false
-  if (typeof value !== 'string' || stripSlashes(value) === '') throw new TypeError(`feathers-mesh: option ${name} must be a path or false, got ${JSON.stringify(value)}`)
+  if (typeof value !== 'string' || stripSlashes(value) === '') throw new TypeError(`feathers-mesh: option ${name} must be a path or false, got ${describe(value)}`)
   return `/${stripSlashes(value)}`
 }

@@ -60,19 +60,33 @@ function distance(a: string, b: string): number {
   return rows[a.length][b.length]
 }
 
-/** The known name `name` is most likely a misspelling of: same letters in another case, or a few edits away. */
-export function closestOption(name: string): string | undefined {
+/** The name of `known` that `name` most likely stands for: the same letters in another case, or a few edits away. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
   const lower = name.toLowerCase()
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(name.length / 4)) + 1
-  for (const known of optionNames()) {
-    const d = known.toLowerCase() === lower ? 0 : distance(lower, known.toLowerCase())
+  for (const candidate of known) {
+    const d = candidate.toLowerCase() === lower ? 0 : distance(lower, candidate.toLowerCase())
     if (d < bestDistance) {
-      best = known
+      best = candidate
       bestDistance = d
     }
   }
   return best
+}
+
+/** cote's options and Redis given at the top level, where they are unknown. */
+const NESTED: Record<string, string> = {
+  basePort: 'cote.basePort',
+  highestPort: 'cote.highestPort',
+  helloInterval: 'cote.helloInterval',
+  checkInterval: 'cote.checkInterval',
+  nodeTimeout: 'cote.nodeTimeout',
+  masterTimeout: 'cote.masterTimeout',
+  broadcast: 'cote.broadcast',
+  port: 'cote.port',
+  log: 'cote.log',
+  redis: 'discovery.redis'
 }
 
 /**
@@ -82,7 +96,7 @@ export function closestOption(name: string): string | undefined {
 export function checkOptionNames(options: object): void {
   for (const name of Object.keys(options)) {
     if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, name)) continue
-    const hint = closestOption(name)
+    const hint = Object.prototype.hasOwnProperty.call(NESTED, name) ? NESTED[name] : closestName(name, optionNames())
     throw new TypeError(`feathers-mesh: unknown option ${JSON.stringify(name)}${hint ? ` (did you mean ${hint}?)` : ''}`)
   }
 }

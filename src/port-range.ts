@@ -1,4 +1,4 @@
-import { envNumber } from './checks'
+import { describe, envNumber } from './checks'
 import type { Env } from './checks'
 
 const MAX_PORT = 65_535
@@ -9,35 +9,35 @@ const DEFAULT_PORT_RANGE = 1000
 export interface PortRange {
   basePort?: number
   highestPort?: number
+  /** The base's setting, and the highest port's ('' for the default, base + 1000). */
   portNames?: readonly [string, string]
 }
 
 function checkPort(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PORT) {
-    throw new TypeError(`feathers-mesh: ${name} must be a TCP port (1-${MAX_PORT}), got ${JSON.stringify(value)}`)
+    throw new TypeError(`feathers-mesh: ${name} must be a TCP port (1-${MAX_PORT}), got ${describe(value)}`)
   }
   return value
 }
 
 /**
- * The range of the mesh's ports: `cote.basePort` and `cote.highestPort` (feathers-distributed's
- * options) win over BASE_PORT and HIGHEST_PORT. Without a base port the OS picks the ports, and
- * HIGHEST_PORT alone is ignored; `cote.highestPort` alone, an explicit option, is refused.
+ * The range of the mesh's ports, from one pair of settings: `cote.basePort` and `cote.highestPort`
+ * (feathers-distributed's options), else BASE_PORT and HIGHEST_PORT. Without a base port the OS
+ * picks the ports; HIGHEST_PORT alone is ignored, and `cote.highestPort` alone, an explicit option,
+ * refused.
  */
 export function portRange(coteBase: unknown, coteHighest: unknown, env: Env): PortRange {
-  const fromEnv = envNumber(env, 'BASE_PORT')
-  const baseName = coteBase !== undefined ? 'option cote.basePort' : 'BASE_PORT'
-  if (coteBase === undefined && fromEnv === undefined) {
-    if (coteHighest !== undefined) throw new TypeError('feathers-mesh: option cote.highestPort needs cote.basePort (or BASE_PORT)')
-    return {}
-  }
-  const basePort = checkPort(baseName, coteBase ?? fromEnv)
-  const envHighest = envNumber(env, 'HIGHEST_PORT')
-  const highestName = coteHighest !== undefined ? 'option cote.highestPort' : 'HIGHEST_PORT'
-  const highestPort = checkPort(highestName, coteHighest ?? envHighest ?? Math.min(basePort + DEFAULT_PORT_RANGE, MAX_PORT))
+  if (coteBase === undefined && coteHighest !== undefined) throw new TypeError('feathers-mesh: option cote.highestPort needs cote.basePort')
+  const [baseName, highestName] = coteBase !== undefined ? ['option cote.basePort', 'option cote.highestPort'] : ['BASE_PORT', 'HIGHEST_PORT']
+  const base = coteBase ?? envNumber(env, 'BASE_PORT')
+  if (base === undefined) return {}
+  const basePort = checkPort(baseName, base)
+  const highest = coteBase !== undefined ? coteHighest : envNumber(env, 'HIGHEST_PORT')
+  const highestPort = highest === undefined ? Math.min(basePort + DEFAULT_PORT_RANGE, MAX_PORT) : checkPort(highestName, highest)
+  const highestLabel = highest === undefined ? `${baseName} + ${DEFAULT_PORT_RANGE}` : highestName
   if (highestPort <= basePort) {
-    throw new TypeError(`feathers-mesh: ${highestName} (${highestPort}) must be above ${baseName} (${basePort}): the mesh needs two ports`)
+    throw new TypeError(`feathers-mesh: ${highestLabel} (${highestPort}) must be above ${baseName} (${basePort}): the mesh needs two ports`)
   }
   const short = (name: string) => name.replace('option ', '')
-  return { basePort, highestPort, portNames: [short(baseName), short(highestName)] }
+  return { basePort, highestPort, portNames: [short(baseName), highest === undefined ? '' : short(highestName)] }
 }

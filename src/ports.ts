@@ -14,7 +14,8 @@ export async function findFreePort(from: number, to: number, taken: number[] = [
   for (let port = from; port <= to; port++) {
     if (!taken.includes(port) && (await isFree(port))) return port
   }
-  throw new Error(`feathers-mesh: no free port between ${names[0]} ${from} and ${names[1]} ${to}`)
+  const end = names[1] === '' ? `${to}` : `${names[1]} ${to}`
+  throw new Error(`feathers-mesh: no free port between ${names[0]} ${from} and ${end}`)
 }
 
 /** A free ephemeral port: cote's own port search scans upwards from 8000 and races between components. */

@@ -5,6 +5,7 @@ import type { ResolvedOptions, ServiceDescriptor } from './options'
 import { stripSlashes } from './options'
 import type { EventMessage } from './protocol'
 import { passes } from './announcer'
+import { registerProxyHooks } from './hook-options'
 import { RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
 import { ServiceWaiters } from './service-waiters'
@@ -179,7 +180,7 @@ export class Registry {
     if (this.hooks.transport === 'koa') this.hooks.use(record.localPath, record.proxy, { ...serviceOptions, koa: { before, after } })
     else if (this.hooks.transport === 'express') this.hooks.use(record.localPath, ...before, record.proxy, ...after, serviceOptions)
     else this.hooks.use(record.localPath, record.proxy, serviceOptions)
-    if (this.options.hooks) this.app.service(record.localPath).hooks(this.options.hooks as any)
+    if (this.options.hooks) registerProxyHooks(this.app.service(record.localPath), this.options.hooks, record.proxy, record.localPath)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
     this.app.emit('service', this.eventFor(record))
     this.appeared(record.localPath)

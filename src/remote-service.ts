@@ -61,6 +61,8 @@ export class RemoteService {
   readonly events: string[]
   /** Calls of this proxy in flight now. */
   inFlight = 0
+  /** Set when the proxy must not serve (its hooks did not register): every call fails with it. */
+  refusal: Error | undefined = undefined
   private readonly methodStats = new Map<string, MethodStats>()
 
   constructor(
@@ -109,6 +111,7 @@ export class RemoteService {
     this.inFlight++
     let outcome: Outcome = 'ok'
     try {
+      if (this.refusal !== undefined) throw this.refusal
       return await this.send(method, args, params)
     } catch (error: any) {
       outcome = error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 ? 'refused' : 'error'

@@ -1,6 +1,7 @@
 import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
-import { asArray, checkBoolean, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
+import { asArray, checkBoolean, describe, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
 import type { Env } from './checks'
+import { checkHooks } from './hook-options'
 import { checkOptionNames } from './option-names'
 import { portRange } from './port-range'
 import { resolveSecrets } from './secrets'
@@ -39,25 +40,32 @@ const isObject = (value: unknown): value is object => value !== null && typeof v
 
 /** Options the mesh keeps and hands on as they are: checked for their shape here, so that a wrong one fails at configure. */
 function checkShapes(options: DistributionOptions) {
-  if (options.hooks !== undefined && (options.hooks === null || typeof options.hooks !== 'object')) {
-    throw new TypeError(`feathers-mesh: option hooks must be Feathers hook options (an object or an array), got ${JSON.stringify(options.hooks)}`)
-  }
+  checkHooks(options.hooks)
   const middlewares = options.middlewares as unknown
   if (middlewares !== undefined) {
-    const fine = isObject(middlewares) && Object.entries(middlewares).every(([name, value]) => (name === 'before' || name === 'after') && asArray(value as unknown).every((m) => typeof m === 'function'))
-    if (!fine) throw new TypeError('feathers-mesh: option middlewares must be { before?, after? }, each a middleware function or an array of them')
+    // Express takes nested arrays of middleware too.
+    const fine = isObject(middlewares) && Object.keys(middlewares).every((name) => name === 'before' || name === 'after')
+    const all = fine ? [...asArray<unknown>(options.middlewares!.before), ...asArray<unknown>(options.middlewares!.after)].flat(Infinity) : []
+    if (!fine || !all.every((m) => typeof m === 'function')) {
+      throw new TypeError(`feathers-mesh: option middlewares must be { before?, after? }, each a middleware function or an array of them, got ${describe(middlewares)}`)
+    }
   }
-  if (options.discovery !== undefined && !isObject(options.discovery)) throw new TypeError(`feathers-mesh: option discovery must be an object, got ${JSON.stringify(options.discovery)}`)
   const registry = options.metricsRegistry as unknown
   if (registry !== undefined && (!isObject(registry) || typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function')) {
-    throw new TypeError('feathers-mesh: option metricsRegistry must be a prom-client Registry')
+    throw new TypeError(`feathers-mesh: option metricsRegistry must be a prom-client Registry, got ${describe(registry)}`)
   }
+}
+
+/** The options' own properties, those set to null left out: null stands for "not set", as it did when values were read with `??`. */
+function given(options: DistributionOptions): DistributionOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== null)) as DistributionOptions
 }
 
 /** Validates options and fills every default once, so the rest of the code never guesses. */
 export function resolveOptions(options: DistributionOptions = {}, env: Env = process.env): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new TypeError('feathers-mesh: options must be an object')
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`feathers-mesh: options must be an object, got ${describe(options)}`)
   checkOptionNames(options)
+  options = given(options)
   const heartbeatInterval = checkMs('heartbeatInterval', options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
   if (heartbeatInterval === 0) throw new TypeError('feathers-mesh: option heartbeatInterval must be > 0 (heartbeats expire dead peers)')
   const heartbeatTimeout = checkMs('heartbeatTimeout', options.heartbeatTimeout, 3 * heartbeatInterval)
@@ -72,9 +80,9 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   }
   const healthcheckPath = options.healthcheckPath ?? DEFAULT_HEALTHCHECK_PATH
   if (healthcheckPath !== false && typeof healthcheckPath !== 'string') {
-    throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${JSON.stringify(healthcheckPath)}`)
+    throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${describe(healthcheckPath)}`)
   }
-  if (options.cote !== undefined && !isObject(options.cote)) throw new TypeError(`feathers-mesh: option cote must be an object, got ${JSON.stringify(options.cote)}`)
+  if (options.cote !== undefined && !isObject(options.cote)) throw new TypeError(`feathers-mesh: option cote must be an object, got ${describe(options.cote)}`)
   const { basePort: coteBase, highestPort: coteHighest, ...cote } = (options.cote ?? {}) as Record<string, unknown>
   const log = envBoolean(env, 'COTE_LOG')
   if (cote.log === undefined) cote.log = log ?? false
@@ -128,7 +136,7 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
 
 function resolveDiscovery(options: DistributionOptions, env: Env): ResolvedDiscovery {
   const discovery = options.discovery ?? {}
-  if (discovery === null || typeof discovery !== 'object') throw new TypeError('feathers-mesh: option discovery must be an object such as { redis: "redis://host:6379" }')
+  if (!isObject(discovery)) throw new TypeError(`feathers-mesh: option discovery must be an object such as { redis: "redis://host:6379" }, got ${describe(discovery)}`)
   const redis = discovery.redis ?? (env.COTE_DISCOVERY_REDIS_URL || undefined)
   if (redis !== undefined) {
     const name = discovery.redis === undefined ? 'COTE_DISCOVERY_REDIS_URL' : 'option discovery.redis'
@@ -137,13 +145,13 @@ function resolveDiscovery(options: DistributionOptions, env: Env): ResolvedDisco
       url = new URL(String(redis))
     } catch {}
     if (typeof redis !== 'string' || !url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
-      throw new TypeError(`feathers-mesh: ${name} must be a URL such as redis://host:6379, got ${JSON.stringify(redis)}`)
+      throw new TypeError(`feathers-mesh: ${name} must be a URL such as redis://host:6379, got ${describe(redis)}`)
     }
   }
   const advertise = options.advertise ?? (env.DISCOVERY_HOSTNAME || undefined)
   if (advertise !== undefined && (typeof advertise !== 'string' || advertise.trim() === '' || /[\s/]/.test(advertise))) {
     const name = options.advertise === undefined ? 'DISCOVERY_HOSTNAME' : 'option advertise'
-    throw new TypeError(`feathers-mesh: ${name} must be a host name or an IP address, got ${JSON.stringify(advertise)}`)
+    throw new TypeError(`feathers-mesh: ${name} must be a host name or an IP address, got ${describe(advertise)}`)
   }
   return { redis, advertise }
 }

@@ -92,6 +92,28 @@ describe('options', function () {
     expect((await echo.create({})).query).to.deep.equal({ hooked: 'yes' })
   })
 
+  it('hooks as a map of methods: a proxy gets the hooks of the methods it has, custom methods of other services left out (Feathers refuses them)', async () => {
+    await mesh.app({ key: 'find-only' }, (app) => app.use('find-only', { async find() { return { served: true } }, async create() { return {} } }, { methods: ['find', 'create'], distributedMethods: ['find'] }))
+    const around = (label: string) => async (context: any, next: () => Promise<void>) => {
+      await next()
+      context.result = { ...context.result, [label]: true }
+    }
+    const errors: string[] = []
+    const consoleError = console.error
+    console.error = (...args: unknown[]) => void errors.push(args.join(' '))
+    try {
+      // `complete` is a custom method of another service: this proxy does not have it.
+      const gateway = await mesh.app({ key: 'g7-methods', hooks: { find: [around('found')], complete: [around('completed')] } })
+      const proxy = await gateway.distribution.waitForService('find-only')
+      expect(proxy.methods).to.deep.equal(['find'])
+      // Registered whole before this fix, the map threw at mount and the proxy served without any hook.
+      expect(await gateway.service('find-only').find({})).to.deep.equal({ served: true, found: true })
+      expect(errors).to.deep.equal([])
+    } finally {
+      console.error = consoleError
+    }
+  })
+
   it('middlewares: before and after run around the REST route of every proxy', async () => {
     const seen: string[] = []
     const gateway = await mesh.app({

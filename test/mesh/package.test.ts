@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { execFile } from 'child_process'
 import fs from 'fs'
+import { builtinModules } from 'module'
 import path from 'path'
 import { promisify } from 'util'
 import { coteOptions, discoveryPort, GUARD } from '../helpers/mesh'
@@ -33,10 +34,18 @@ describe('the packed package', function () {
   it('holds the compiled code, its declarations, the README, the changelog and the licence, and no sources or tests', () => {
     for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'lib/index.js', 'lib/index.d.ts', 'lib/cli.js', 'lib/poly1305-wasm.js']) expect(files, file).to.include(file)
     expect(files.filter((file) => !/^(lib\/|package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)/.test(file))).to.deep.equal([])
-    // Every module the compiled code requires is in the package.
+    // Every module the compiled code requires is in the package, a built-in module or a dependency
+    // (here, devDependencies resolve too: the package's own list must name them).
+    const { dependencies } = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', 'feathers-mesh', 'package.json'), 'utf8'))
     for (const file of files.filter((name) => name.startsWith('lib/') && name.endsWith('.js'))) {
       const text = fs.readFileSync(path.join(project, 'node_modules', 'feathers-mesh', file), 'utf8')
-      for (const [, required] of text.matchAll(/require\("(\.\/[^"]+)"\)/g)) expect(files, `${file} requires ${required}`).to.include(`lib/${required.slice(2)}.js`)
+      for (const [, required] of text.matchAll(/require\("([^"]+)"\)/g)) {
+        if (required.startsWith('./')) expect(files, `${file} requires ${required}`).to.include(`lib/${required.slice(2)}.js`)
+        else {
+          const name = required.startsWith('@') ? required.split('/').slice(0, 2).join('/') : required.split('/')[0]
+          expect(builtinModules.includes(name.replace(/^node:/, '')) || name in dependencies, `${file} requires ${required}`).to.equal(true)
+        }
+      }
     }
   })
 

@@ -35,7 +35,7 @@ describe('README against the code', () => {
     const documented = firstColumn(section(readme(), '### Environment variables')).sort()
     const read = new Set<string>()
     for (const text of sourceFiles()) {
-      for (const match of text.matchAll(/env(?:Number|Boolean)\(env, '([A-Z_]+)'\)|\benv\.([A-Z][A-Z_]+)/g)) read.add(match[1] ?? match[2])
+      for (const match of text.matchAll(/env(?:Number|Boolean)\(env, '([A-Z_]+)'\)|\benv\.([A-Z][A-Z_]+)|\benv\[['"]([A-Z][A-Z_]+)['"]\]/g)) read.add(match[1] ?? match[2] ?? match[3])
     }
     // Documented elsewhere: NODE_ENV in Security (the warning without a secret), COTE_PORT in the CLI's options.
     for (const elsewhere of ['NODE_ENV', 'COTE_PORT']) {

@@ -141,6 +141,10 @@ describe('options', () => {
     expect(() => resolveOptions({ somethingElse: true } as any, {})).to.throw(TypeError, /^feathers-mesh: unknown option "somethingElse"$/)
     // Undefined values count too: a misspelt name is a mistake whatever it holds.
     expect(() => resolveOptions({ keyy: undefined } as any, {})).to.throw(TypeError, /did you mean key\?/)
+    // cote's options and Redis at the top level: where they belong.
+    expect(() => resolveOptions({ basePort: 41000 } as any, {})).to.throw(TypeError, /unknown option "basePort" \(did you mean cote\.basePort\?\)/)
+    expect(() => resolveOptions({ helloInterval: 1000 } as any, {})).to.throw(TypeError, /did you mean cote\.helloInterval\?/)
+    expect(() => resolveOptions({ redis: 'redis://localhost' } as any, {})).to.throw(TypeError, /did you mean discovery\.redis\?/)
   })
 
   it("accepts feathers-distributed's componentDelay (a number of ms, no effect), and refuses a bad one", () => {
@@ -155,30 +159,65 @@ describe('options', () => {
     expect(resolveOptions({ publishEvents: false, sync: true, statusPage: true }, {})).to.include({ publishEvents: false, sync: true, statusPage: true })
   })
 
-  it('refuses hooks, middlewares, cote, discovery and metricsRegistry of the wrong shape', () => {
+  it('refuses hooks, middlewares, cote, discovery and metricsRegistry of the wrong shape, and shows what it got', () => {
     expect(() => resolveOptions({ hooks: 'authenticate' as any }, {})).to.throw(TypeError, /option hooks must be Feathers hook options/)
+    expect(() => resolveOptions({ hooks: (() => undefined) as any }, {})).to.throw(TypeError, /option hooks must be Feathers hook options .*, got a function$/)
     expect(() => resolveOptions({ middlewares: { before: 'cors' } as any }, {})).to.throw(TypeError, /option middlewares must be/)
+    expect(() => resolveOptions({ middlewares: { before: [['cors']] } as any }, {})).to.throw(TypeError, /option middlewares must be/)
     expect(() => resolveOptions({ middlewares: { around: () => undefined } as any }, {})).to.throw(TypeError, /option middlewares must be/)
-    expect(() => resolveOptions({ cote: 'loopback' as any }, {})).to.throw(TypeError, /option cote must be an object/)
+    expect(() => resolveOptions({ cote: 'loopback' as any }, {})).to.throw(TypeError, /option cote must be an object, got "loopback"/)
     expect(() => resolveOptions({ discovery: 'redis://x' as any }, {})).to.throw(TypeError, /option discovery must be an object/)
+    expect(() => resolveOptions({ discovery: [] as any }, {})).to.throw(TypeError, /option discovery must be an object/)
     expect(() => resolveOptions({ metricsRegistry: {} as any }, {})).to.throw(TypeError, /option metricsRegistry must be a prom-client Registry/)
+    expect(() => resolveOptions({ sync: 1n as any }, {})).to.throw(TypeError, 'feathers-mesh: option sync must be true or false, got 1n')
+    const circular: any = {}
+    circular.self = circular
+    expect(() => resolveOptions({ statusPage: circular }, {})).to.throw(TypeError, /option statusPage must be true or false, got an object that cannot be shown/)
     const middleware = () => undefined
-    expect(resolveOptions({ hooks: { before: { all: [] } }, middlewares: { before: middleware, after: [middleware] } }, {}).middlewares).to.deep.equal({ before: [middleware], after: [middleware] })
+    expect(resolveOptions({ middlewares: { before: middleware, after: [middleware] } }, {}).middlewares).to.deep.equal({ before: [middleware], after: [middleware] })
+    // Express takes nested arrays of middleware.
+    expect(() => resolveOptions({ middlewares: { before: [[middleware, middleware]] } as any }, {})).not.to.throw()
   })
 
-  it("takes the port range from cote.basePort and cote.highestPort (feathers-distributed's), over BASE_PORT and HIGHEST_PORT", () => {
+  it("checks hooks as Feathers' service.hooks() reads them, at configure instead of when a proxy mounts", () => {
+    const hook = async () => undefined
+    for (const fine of [{ before: { all: [hook] } }, { before: { all: hook, create: [hook] }, after: [hook], error: hook }, { around: { all: [hook] } }, [hook], { find: [hook], create: [hook] }]) {
+      expect(() => resolveOptions({ hooks: fine as any }, {}), JSON.stringify(fine)).not.to.throw()
+    }
+    // A misspelt type beside a right one: Feathers refuses the whole object, so the right one would not register either.
+    expect(() => resolveOptions({ hooks: { before: { all: [hook] }, erorr: { all: [hook] } } as any }, {})).to.throw(TypeError, 'feathers-mesh: option hooks has "erorr" beside before: not a hook type (did you mean error?)')
+    // A misspelt type alone reads as a method of that name.
+    expect(() => resolveOptions({ hooks: { befor: { all: [hook] } } as any }, {})).to.throw(TypeError, /option hooks\.befor must be an array of around hook functions \(or did you mean before\?\)/)
+    expect(() => resolveOptions({ hooks: { before: { all: ['authenticate'] } } as any }, {})).to.throw(TypeError, /option hooks\.before must be a hook function/)
+    expect(() => resolveOptions({ hooks: [hook, 'x'] as any }, {})).to.throw(TypeError, /option hooks given as an array must hold around hook functions only/)
+    expect(() => resolveOptions({ hooks: { find: hook } as any }, {})).to.throw(TypeError, /option hooks\.find must be an array of around hook functions, got a function/)
+  })
+
+  it('reads null as not set, as it did before options were checked', () => {
+    const nulls = { cote: null, discovery: null, hooks: null, middlewares: null, metricsRegistry: null, sync: null, publishEvents: null, statusPage: null, timeout: null } as any
+    const options = resolveOptions(nulls, {})
+    expect(options).to.include({ sync: false, publishEvents: true, statusPage: false, timeout: DEFAULT_TIMEOUT, hooks: undefined })
+    expect(options.middlewares).to.deep.equal({ before: [], after: [] })
+    // An unknown name is refused whatever it holds.
+    expect(() => resolveOptions({ timout: null } as any, {})).to.throw(TypeError, /unknown option "timout"/)
+  })
+
+  it("takes the port range from cote.basePort and cote.highestPort (feathers-distributed's), over BASE_PORT and HIGHEST_PORT, as one pair", () => {
     const both = resolveOptions({ cote: { basePort: 41000, highestPort: 41050 } }, { BASE_PORT: '40000', HIGHEST_PORT: '40100' })
     expect(both).to.include({ basePort: 41000, highestPort: 41050 })
     expect(both.portNames).to.deep.equal(['cote.basePort', 'cote.highestPort'])
     // They are the mesh's, not discovery's: cote does not get them.
     expect(both.cote).not.to.have.any.keys('basePort', 'highestPort')
-    expect(resolveOptions({ cote: { basePort: 41000 } }, { HIGHEST_PORT: '41500' })).to.include({ basePort: 41000, highestPort: 41500 })
-    expect(resolveOptions({ cote: { basePort: 41000 } }, {})).to.include({ basePort: 41000, highestPort: 42000 })
-    expect(resolveOptions({ cote: { highestPort: 40050 } }, { BASE_PORT: '40000' })).to.include({ basePort: 40000, highestPort: 40050 })
-    expect(resolveOptions({}, { BASE_PORT: '40000' }).portNames).to.deep.equal(['BASE_PORT', 'HIGHEST_PORT'])
-    expect(() => resolveOptions({ cote: { highestPort: 41050 } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.highestPort needs cote.basePort (or BASE_PORT)')
+    // The option wins as a pair: neither variable is read then, not even a bad one.
+    expect(resolveOptions({ cote: { basePort: 41000 } }, { HIGHEST_PORT: '40100', BASE_PORT: 'abc' })).to.include({ basePort: 41000, highestPort: 42000 })
+    expect(resolveOptions({ cote: { basePort: 41000 } }, {}).portNames).to.deep.equal(['cote.basePort', ''])
+    expect(resolveOptions({}, { BASE_PORT: '40000', HIGHEST_PORT: '40100' }).portNames).to.deep.equal(['BASE_PORT', 'HIGHEST_PORT'])
+    expect(resolveOptions({}, { BASE_PORT: '40000' }).portNames).to.deep.equal(['BASE_PORT', ''])
+    expect(() => resolveOptions({ cote: { highestPort: 41050 } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.highestPort needs cote.basePort')
+    expect(() => resolveOptions({ cote: { highestPort: 41050 } }, { BASE_PORT: '40000' })).to.throw(TypeError, 'feathers-mesh: option cote.highestPort needs cote.basePort')
     expect(() => resolveOptions({ cote: { basePort: '41000' } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.basePort must be a TCP port (1-65535), got "41000"')
     expect(() => resolveOptions({ cote: { basePort: 41000, highestPort: 41000 } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.highestPort (41000) must be above option cote.basePort (41000): the mesh needs two ports')
+    expect(() => resolveOptions({ cote: { basePort: 65535 } }, {})).to.throw(TypeError, 'feathers-mesh: option cote.basePort + 1000 (65535) must be above option cote.basePort (65535): the mesh needs two ports')
   })
 
   it('turns path lists into predicates that ignore slashes', () => {
