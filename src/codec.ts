@@ -11,8 +11,19 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 export class EncodeError extends Error {}
 
+/**
+ * Levels of objects and arrays a value may nest: far beyond any record, and well within the
+ * receiver's stack (decode takes two frames a level). Deeper values are refused before they are
+ * sent, instead of overflowing the receiver's stack, which cut the connection and every call on it.
+ */
+export const MAX_DEPTH = 1_000
+/** The receiver's bound: the sender's, plus the message around the value and the pieces of large ones. */
+const DECODE_DEPTH = MAX_DEPTH + 64
+
 type TypedArrayClass = { new (buffer: ArrayBuffer, offset: number, length: number): unknown; BYTES_PER_ELEMENT: number }
+const Float16 = (globalThis as { Float16Array?: TypedArrayClass }).Float16Array // Node 24 and later
 const TYPED_ARRAYS: Record<string, TypedArrayClass> = {
+  ...(Float16 ? { Float16Array: Float16 } : {}),
   Int8Array,
   Uint8Array,
   Uint8ClampedArray,
@@ -91,15 +102,27 @@ function scan(value: unknown, depth: number): number {
     return PLAIN
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return TAGGED
+  let fields = 0
   for (const key in value as Record<string, unknown>) {
     if (key === TAG) return TAGGED
+    fields++
     const shape = scan((value as Record<string, unknown>)[key], depth + 1)
     if (shape !== PLAIN) return shape
   }
-  return PLAIN
+  // A boxed number may be NaN, and JSON cannot write a boxed BigInt: encode deals with both.
+  return fields === 0 && (value instanceof Number || value instanceof BigInt) ? TAGGED : PLAIN
 }
 
-export function encode(value: unknown, seen: Set<object> = new Set()): Json {
+/** The built-in typed array a view is, or inherits from (a subclass travels as its built-in class). */
+function typedArrayName(view: ArrayBufferView): string {
+  for (let proto = Object.getPrototypeOf(view); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const name: unknown = proto.constructor?.name
+    if (typeof name === 'string' && Object.hasOwn(TYPED_ARRAYS, name) && TYPED_ARRAYS[name] === proto.constructor) return name
+  }
+  return 'Uint8Array'
+}
+
+export function encode(value: unknown, seen: Set<object> = new Set(), depth = 0): Json {
   if (value === null || value === undefined) return null
   switch (typeof value) {
     case 'string':
@@ -118,24 +141,30 @@ export function encode(value: unknown, seen: Set<object> = new Set()): Json {
   if (object instanceof Date) return { [TAG]: 'd', v: object.getTime() }
   if (Buffer.isBuffer(object)) return { [TAG]: 'b', v: object.toString('base64') }
   if (ArrayBuffer.isView(object) && !(object instanceof DataView)) {
-    return { [TAG]: 'u', c: object.constructor.name, v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64') }
+    return { [TAG]: 'u', c: typedArrayName(object), v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64') }
   }
   // Boxed primitives travel as their value, as JSON writes them (a boxed BigInt is refused).
-  if (object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt) return encode(object.valueOf(), seen)
+  if (object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt) return encode(object.valueOf(), seen, depth)
   if (seen.has(object)) throw new EncodeError('cannot send a value with a circular reference over the mesh')
+  if (depth >= MAX_DEPTH) throw new EncodeError(`cannot send a value nested more than ${MAX_DEPTH} levels deep over the mesh`)
   seen.add(object)
   try {
     // Objects (arrays too) with their own toJSON (ObjectId, Decimal128, moment...) travel as JSON does.
     const toJSON = (object as { toJSON?: () => unknown }).toJSON
-    if (typeof toJSON === 'function') return encode(toJSON.call(object), seen)
-    if (Array.isArray(object)) return object.map((item) => encode(item, seen))
+    if (typeof toJSON === 'function') return encode(toJSON.call(object), seen, depth)
+    if (Array.isArray(object)) {
+      // A loop into a plain array: `map` would build the copy with an Array subclass's own constructor.
+      const items: Json[] = new Array(object.length)
+      for (let i = 0; i < object.length; i++) items[i] = encode(object[i], seen, depth + 1)
+      return items
+    }
     const out: { [key: string]: Json } = {}
     for (const field of Object.keys(object)) {
       const item = (object as Record<string, unknown>)[field]
       if (item === undefined) continue
       // An own `__proto__` field is data (JSON.stringify writes it): assigning it would set the prototype.
-      if (field === '__proto__') Object.defineProperty(out, field, { value: encode(item, seen), enumerable: true, writable: true, configurable: true })
-      else out[field] = encode(item, seen)
+      if (field === '__proto__') Object.defineProperty(out, field, { value: encode(item, seen, depth + 1), enumerable: true, writable: true, configurable: true })
+      else out[field] = encode(item, seen, depth + 1)
     }
     return TAG in out ? { [TAG]: 'o', v: out } : out
   } finally {
@@ -143,41 +172,48 @@ export function encode(value: unknown, seen: Set<object> = new Set()): Json {
   }
 }
 
-export function decode(value: unknown): unknown {
+export function decode(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) return value.map(decode)
+  if (depth > DECODE_DEPTH) throw new RangeError(`a value nested more than ${DECODE_DEPTH} levels deep`)
+  if (Array.isArray(value)) {
+    const items: unknown[] = new Array(value.length)
+    for (let i = 0; i < value.length; i++) items[i] = decode(value[i], depth + 1)
+    return items
+  }
   const object = value as Record<string, unknown>
   const tag = object[TAG]
   if (typeof tag === 'string') {
     const v = object.v
     switch (tag) {
       case 'd':
-        return new Date(v as number)
+        // An invalid Date is written as null (its time is NaN): it stays invalid, not 1970.
+        return new Date(v === null ? NaN : (v as number))
       case 'b':
         return Buffer.from(v as string, 'base64')
       case 'u': {
         const bytes = Buffer.from(v as string, 'base64')
-        const View = TYPED_ARRAYS[object.c as string] ?? Uint8Array
+        // A class this Node lacks (Float16Array before Node 24) arrives as its bytes.
+        const View = typeof object.c === 'string' && Object.hasOwn(TYPED_ARRAYS, object.c) ? TYPED_ARRAYS[object.c] : Uint8Array
         const copy = new Uint8Array(bytes).buffer // aligned, owned copy
         return new View(copy, 0, bytes.byteLength / View.BYTES_PER_ELEMENT)
       }
       case 'n':
         return Number(v)
       case 'o':
-        return decodeFields(v as Record<string, unknown>)
+        return decodeFields(v as Record<string, unknown>, depth)
       default:
         break
     }
   }
-  return decodeFields(object)
+  return decodeFields(object, depth)
 }
 
-function decodeFields(object: Record<string, unknown>): Record<string, unknown> {
+function decodeFields(object: Record<string, unknown>, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const field of Object.keys(object)) {
     // A `__proto__` key from the wire must stay data, never become the prototype.
-    if (field === '__proto__') Object.defineProperty(out, field, { value: decode(object[field]), enumerable: true, writable: true, configurable: true })
-    else out[field] = decode(object[field])
+    if (field === '__proto__') Object.defineProperty(out, field, { value: decode(object[field], depth + 1), enumerable: true, writable: true, configurable: true })
+    else out[field] = decode(object[field], depth + 1)
   }
   return out
 }

@@ -54,11 +54,12 @@ function findClass(name: string): ErrorClass | undefined {
   return typeof Class === 'function' && Class.prototype instanceof FeathersError ? Class : undefined
 }
 
+/** An error's `data` or `errors` as they can travel; left out when they cannot (a text in their place would be spread into an object of characters). */
 function safeEncode(value: unknown): unknown {
   try {
     return encode(value)
   } catch {
-    return safeStringify(value)
+    return undefined
   }
 }
 

@@ -47,6 +47,14 @@ const isOpen = (value: object) =>
   (Array.isArray(value) ||
     (!(value instanceof Date) && !ArrayBuffer.isView(value) && !(value instanceof String) && !(value instanceof Number) && !(value instanceof Boolean) && !(value instanceof BigInt) && !Object.hasOwn(value, TAG)))
 
+/** Elements [from, to) in a plain array: `slice` would build it with an Array subclass's own constructor. */
+function plainSlice(array: unknown[], from: number, to: number): unknown[] {
+  const end = Math.min(to, array.length)
+  const items = new Array(end - from)
+  for (let i = from; i < end; i++) items[i - from] = array[i]
+  return items
+}
+
 function write(value: unknown, out: string[], depth: number) {
   if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH || !isOpen(value)) {
     // In an array, undefined is written as null (as JSON.stringify does); object fields skip it.
@@ -59,7 +67,7 @@ function write(value: unknown, out: string[], depth: number) {
       out.push('[\n')
       for (let i = 0; i < value.length; i += SLICE) {
         if (i > 0) out.push(',\n')
-        const slice = stringify(value.slice(i, i + SLICE)) as string
+        const slice = stringify(plainSlice(value, i, i + SLICE)) as string
         out.push(slice.slice(1, -1)) // without its brackets: a view, not a copy
       }
       out.push('\n]')

@@ -11,6 +11,7 @@ import { resolveOptions } from './resolve-options'
 import type { DistributionOptions, ResolvedOptions } from './options'
 import type { Distribution } from './declarations'
 import { meshPorts } from './ports'
+import { delay } from './delays'
 import { PROTOCOL_VERSION } from './protocol'
 import { Registry } from './registry'
 import { RemoteService } from './remote-service'
@@ -41,26 +42,21 @@ export function distribution(options: DistributionOptions = {}) {
   return (app: Application) => {
     if (configured.has(app)) throw new Error('feathers-mesh: distribution() is already configured on this app')
     configured.add(app)
-    setup(app, resolved)
+    const { use, unuse } = app
+    try {
+      setup(app, resolved)
+    } catch (error) {
+      // Nothing of a configure that threw stays on the app (its mesh never started): it may be configured again.
+      Object.assign(app, { use, unuse, distribution: undefined })
+      configured.delete(app)
+      throw error
+    }
   }
 }
 
 /** Closes the mesh of an app: goodbye, timers, pending calls, proxies, cote components. Idempotent. */
 export async function finalize(app: Application): Promise<void> {
   await app.distribution?.close()
-}
-
-/** A start-up delay that `close()` can end early (its caller then sees `closing` and stops). */
-function delay(ms: number, timers: Map<NodeJS.Timeout, () => void>): Promise<void> {
-  if (ms <= 0) return Promise.resolve()
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer)
-      resolve()
-    }, ms)
-    timer.unref()
-    timers.set(timer, resolve)
-  })
 }
 
 function setup(app: Application, options: ResolvedOptions) {
@@ -149,7 +145,9 @@ function setup(app: Application, options: ResolvedOptions) {
   if (options.secrets.length === 0 && process.env.NODE_ENV === 'production') {
     console.warn('feathers-mesh: the mesh is unauthenticated: any process that reaches it can call, announce and listen. Set the secret option or FEATHERS_MESH_SECRET on every app.')
   }
-  const ready = start()
+  // Started once configure has done all that can throw: an app whose configure threw stays out of the mesh.
+  let begin!: () => void
+  const ready = new Promise<void>((resolve) => (begin = resolve)).then(start)
   // An app that never awaits `ready` must still learn that it is not in the mesh, and so must its probes.
   let failure: string | undefined
   ready.catch((error) => {
@@ -190,11 +188,11 @@ function setup(app: Application, options: ResolvedOptions) {
     ready,
     options,
     waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
-    // The route and the function give one answer: before this app is published, it is starting (or failed to).
-    healthcheck: async (key = 'default') =>
-      published
-        ? checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout)
-        : { status: 503, body: { key, message: failure ?? 'the mesh is starting' } },
+    // The route and the function give one answer: until this app is published it is starting (or failed to), and closed once closing.
+    healthcheck: async (key = 'default') => {
+      const down = closing ? 'the mesh is closed' : published ? undefined : (failure ?? 'the mesh is starting')
+      return down ? { status: 503, body: { key, message: down } } : checkHealth(key, membership, lazyTransport, uuid, options.key, options.healthcheckTimeout)
+    },
     refused: () => [...membership.refused.values()],
     status,
     drops: () => ({ ...lazyTransport.drops }),
@@ -221,8 +219,12 @@ function setup(app: Application, options: ResolvedOptions) {
   app.unuse = async function (this: Application, path: string) {
     const localPath = stripSlashes(path)
     if (announcer.withdraw(localPath) && published) membership.announce()
-    if (registry.isProxy(localPath)) registry.detach(localPath)
-    return originalUnuse.call(app, path)
+    const proxy = registry.isProxy(localPath)
+    if (proxy) registry.detach(localPath)
+    const removed = await originalUnuse.call(app, path)
+    // A local service gone: a remote one it kept out takes the path (a proxy removed stays out, see the README).
+    if (!proxy) registry.freed(localPath)
+    return removed
   } as any
 
   // Local services registered before configure are exposed too.
@@ -242,7 +244,6 @@ function setup(app: Application, options: ResolvedOptions) {
 
   mountStatus(app, options, originalUse, status, metrics)
 
-  if (options.healthcheckPath !== false) {
-    mountHealthcheck(app, options.healthcheckPath, (key) => handle.healthcheck(key))
-  }
+  if (options.healthcheckPath !== false) mountHealthcheck(app, options.healthcheckPath, (key) => handle.healthcheck(key))
+  begin()
 }

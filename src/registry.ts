@@ -1,10 +1,12 @@
 import createDebug from 'debug'
-import { defaultServiceEvents } from '@feathersjs/feathers'
+import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
 import type { Application } from '@feathersjs/feathers'
 import type { ResolvedOptions, ServiceDescriptor } from './options'
 import { stripSlashes } from './options'
 import type { EventMessage } from './protocol'
-import { passes } from './announcer'
+import { reemit } from './event-delivery'
+import { eventFor, PathQueue, placementKey } from './proxy-record'
+import type { ProxyRecord, RemoteServiceEvent } from './proxy-record'
 import { registerProxyHooks } from './hook-options'
 import { RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
@@ -13,21 +15,7 @@ import type { CallContext } from './remote-service'
 
 const debug = createDebug('feathers-mesh:registry')
 
-/** Payload of the app events `service` and `service-removed`. */
-export interface RemoteServiceEvent extends ServiceDescriptor {
-  /** Path of the proxy in this app (after `remoteServicePath`). */
-  localPath: string
-}
-
-interface ProxyRecord {
-  localPath: string
-  key: string
-  remotePath: string
-  proxy: RemoteService
-  replicas: ReplicaSet
-  /** Set while the proxy has no replica: it is removed when this fires. */
-  linger?: NodeJS.Timeout
-}
+export type { RemoteServiceEvent }
 
 export interface RegistryHooks {
   /** The captured (original) `app.use` and `app.unuse`: proxies are never announced. */
@@ -42,8 +30,12 @@ export class Registry {
   private readonly records = new Map<string, ProxyRecord>()
   /** (peer uuid, remote path) → local path, fixed when added so `remoteServicePath` runs once. */
   private readonly placements = new Map<string, string>()
-  private readonly queues = new Map<string, Promise<void>>()
+  private readonly queue: PathQueue
   private readonly conflicts = new Set<string>()
+  /** Every peer's current list, so that a path that frees up can be given to another key's service. */
+  private readonly known = new Map<string, ServiceDescriptor[]>()
+  private readonly remounting = new Set<string>()
+  private closed = false
   private readonly waiters: ServiceWaiters
   private readonly short: string
 
@@ -54,11 +46,14 @@ export class Registry {
     private readonly hooks: RegistryHooks
   ) {
     this.short = context.uuid.slice(0, 8)
+    this.queue = new PathQueue(this.short)
     this.waiters = new ServiceWaiters(app)
   }
 
+  /** Whether a proxy is mounted at `path` (one being mounted again does not count: its unuse is the registry's own). */
   isProxy(path: string) {
-    return this.records.has(stripSlashes(path))
+    const localPath = stripSlashes(path)
+    return this.records.has(localPath) && !this.remounting.has(localPath)
   }
 
   proxies() {
@@ -67,13 +62,29 @@ export class Registry {
 
   /** Applies a peer's new list against its previous one. */
   update(uuid: string, services: ServiceDescriptor[], previous: ServiceDescriptor[]) {
+    this.known.set(uuid, services)
     const current = new Set(services.map((s) => s.path))
     for (const descriptor of previous) if (!current.has(descriptor.path)) this.removeReplica(uuid, descriptor.path)
     for (const descriptor of services) this.addReplica(uuid, descriptor)
   }
 
   removePeer(uuid: string, services: ServiceDescriptor[]) {
+    this.known.delete(uuid)
     for (const descriptor of services) this.removeReplica(uuid, descriptor.path)
+  }
+
+  /**
+   * `localPath` is free again (its proxy left, or a local service was removed): a service known
+   * peers place there, which a conflict or the local service kept out, is mounted now.
+   */
+  freed(localPath: string) {
+    if (this.closed || this.records.has(localPath) || this.hooks.isLocal(localPath)) return
+    for (const conflict of this.conflicts) if (conflict.startsWith(`${localPath}\u0000`)) this.conflicts.delete(conflict)
+    for (const [uuid, services] of this.known) {
+      for (const descriptor of services) {
+        if (this.placements.get(placementKey(uuid, descriptor.path)) === localPath) this.addReplica(uuid, descriptor)
+      }
+    }
   }
 
   /** A local service took a path: a proxy there steps aside (a local service always wins). */
@@ -83,36 +94,16 @@ export class Registry {
     if (record.linger) clearTimeout(record.linger)
     record.replicas.close()
     this.records.delete(path)
-    for (const [placement, localPath] of this.placements) if (localPath === path) this.placements.delete(placement)
-    this.app.emit('service-removed', this.eventFor(record))
+    // Placements stay: once the local service goes (`freed`), the remote one comes back.
+    this.app.emit('service-removed', eventFor(record))
   }
 
   /** Re-emits a forwarded event on the proxy fed by its sender, exactly once. */
   deliver(message: EventMessage) {
     const localPath = this.placements.get(placementKey(message.from, message.path))
     const record = localPath === undefined ? undefined : this.records.get(localPath)
-    if (!record || !record.replicas.replicas.has(message.from) || message.distributed === false) return
-    if (!record.proxy.events.includes(message.event)) return
-    const { remoteEvents } = this.options
-    if (Array.isArray(remoteEvents) && !remoteEvents.includes(message.event)) return
-    const context = {
-      app: this.app,
-      service: this.app.service(record.localPath),
-      path: record.localPath,
-      method: message.context.method,
-      id: message.context.id,
-      event: message.event,
-      result: message.data,
-      params: {},
-      fromRemote: true
-    }
-    if (typeof remoteEvents === 'function' && !passes(remoteEvents, message.event, message.data, context, this.short)) return
-    this.context.stats.eventsIn++
-    try {
-      this.app.service(record.localPath).emit(message.event, message.data, context)
-    } catch (error) {
-      debug('%s a listener of %s %s threw: %O', this.short, record.localPath, message.event, error)
-    }
+    if (!record || record.remotePath !== message.path || !record.replicas.replicas.has(message.from) || message.distributed === false) return
+    reemit(this.app, record.localPath, record.proxy, message, this.options, this.context.stats, this.short)
   }
 
   waitForService(path: string, timeout: number): Promise<unknown> {
@@ -125,10 +116,11 @@ export class Registry {
   }
 
   async close() {
+    this.closed = true
     this.waiters.close()
     const paths = [...this.records.keys()]
     for (const path of paths) this.removeRecord(path)
-    await Promise.all([...this.queues.values()])
+    await this.queue.idle()
   }
 
   private addReplica(uuid: string, descriptor: ServiceDescriptor) {
@@ -143,6 +135,8 @@ export class Registry {
         return
       }
     }
+    // Placed even when kept out below, so that `freed` finds it without running remoteServicePath again.
+    this.placements.set(placement, localPath)
     const existing = this.records.get(localPath)
     if (existing && (existing.key !== descriptor.key || existing.remotePath !== descriptor.path)) {
       const conflict = `${localPath}\u0000${descriptor.key}`
@@ -155,34 +149,68 @@ export class Registry {
       debug('%s %s is a local service: the remote one of key %s is not mounted', this.short, localPath, descriptor.key)
       return
     }
-    this.placements.set(placement, localPath)
     if (existing) {
       if (existing.linger) clearTimeout(existing.linger)
       existing.linger = undefined
       existing.replicas.add(uuid, descriptor)
+      this.widen(existing, descriptor)
       return
     }
     const replicas = new ReplicaSet(this.options.maxQueue)
     replicas.add(uuid, descriptor)
     const record: ProxyRecord = { localPath, key: descriptor.key, remotePath: descriptor.path, replicas, proxy: new RemoteService(this.context, descriptor, replicas) }
     this.records.set(localPath, record)
-    this.enqueue(localPath, async () => {
+    this.queue.enqueue(localPath, async () => {
       if (this.records.get(localPath) !== record) return
       this.mount(record, descriptor)
     })
   }
 
+  /**
+   * A replica that brings methods or events the proxy lacks (a newer version, in a rolling upgrade):
+   * the proxy is mounted again with all of them. Each call still goes to a replica that has its
+   * method (ReplicaSet.pick).
+   */
+  private widen(record: ProxyRecord, descriptor: ServiceDescriptor) {
+    const { proxy } = record
+    // Names a proxy leaves out (members of every proxy, see RemoteService) never count as new.
+    const offered = (method: string) => defaultServiceMethods.includes(method) || proxy.methods.includes(method) || !(method in proxy)
+    const methods = [...new Set([...proxy.methods, ...descriptor.methods.filter(offered)])]
+    const events = [...new Set([...proxy.events, ...descriptor.events])]
+    if (methods.length === proxy.methods.length && events.length === proxy.events.length) return
+    const widened = new RemoteService(this.context, { ...descriptor, path: record.remotePath, methods, events }, record.replicas)
+    record.proxy = widened
+    this.queue.enqueue(record.localPath, async () => {
+      // Not mounted yet, or mounted widened already: the first mount takes the widened proxy.
+      if (this.records.get(record.localPath) !== record || record.proxy !== widened || record.mounted === undefined || record.mounted === widened) return
+      // Listeners live on the object Feathers wraps around each mount: the new one gets them.
+      const previous = this.app.services[record.localPath] as unknown as NodeJS.EventEmitter | undefined
+      const listeners = previous ? previous.eventNames().map((event) => [event, previous.rawListeners(event)] as const) : []
+      this.remounting.add(record.localPath)
+      try {
+        await this.hooks.unuse(record.localPath)
+      } finally {
+        this.remounting.delete(record.localPath)
+      }
+      this.mount(record, descriptor)
+      const current = this.app.services[record.localPath] as unknown as NodeJS.EventEmitter
+      for (const [event, list] of listeners) for (const listener of list) current.on(event, listener as (...args: unknown[]) => void)
+    })
+  }
+
   private mount(record: ProxyRecord, descriptor: ServiceDescriptor) {
-    const events = [...new Set([...defaultServiceEvents, ...descriptor.events])]
+    if (record.mounted === record.proxy) return
+    record.mounted = record.proxy
+    const events = [...new Set([...defaultServiceEvents, ...record.proxy.events])]
     const { before, after } = this.options.middlewares
-    const serviceOptions = { methods: descriptor.methods, events, serviceEvents: events }
+    const serviceOptions = { methods: record.proxy.methods, events, serviceEvents: events }
     // Express takes middleware around the service in `app.use`; Koa takes it in the options.
     if (this.hooks.transport === 'koa') this.hooks.use(record.localPath, record.proxy, { ...serviceOptions, koa: { before, after } })
     else if (this.hooks.transport === 'express') this.hooks.use(record.localPath, ...before, record.proxy, ...after, serviceOptions)
     else this.hooks.use(record.localPath, record.proxy, serviceOptions)
     if (this.options.hooks) registerProxyHooks(this.app.service(record.localPath), this.options.hooks, record.proxy, record.localPath)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
-    this.app.emit('service', this.eventFor(record))
+    this.app.emit('service', eventFor(record))
     this.appeared(record.localPath)
   }
 
@@ -192,7 +220,8 @@ export class Registry {
     if (localPath === undefined) return
     this.placements.delete(placement)
     const record = this.records.get(localPath)
-    if (!record) return
+    // A service kept out of the path (another key's, another remote path) is not the record's replica.
+    if (!record || record.remotePath !== remotePath || !record.replicas.replicas.has(uuid)) return
     record.replicas.delete(uuid)
     if (record.replicas.size > 0 || record.linger) return
     if (this.options.replicaTimeout === 0) return this.removeRecord(localPath)
@@ -207,39 +236,13 @@ export class Registry {
     if (record.linger) clearTimeout(record.linger)
     record.replicas.close()
     this.records.delete(localPath)
-    this.enqueue(localPath, async () => {
+    this.queue.enqueue(localPath, async () => {
       if (this.app.services[localPath] !== undefined && (this.app.services[localPath] as any).remote === true) {
         await this.hooks.unuse(localPath)
       }
       debug('%s unmounted %s', this.short, localPath)
-      this.app.emit('service-removed', this.eventFor(record))
+      this.app.emit('service-removed', eventFor(record))
+      this.freed(localPath)
     })
   }
-
-  /** Mount and unmount of one path run in order, so a quick leave-and-return never loses the proxy. */
-  private enqueue(path: string, task: () => Promise<void>) {
-    const previous = this.queues.get(path) ?? Promise.resolve()
-    const next = previous.then(task).catch((error) => debug('%s registry task on %s failed: %O', this.short, path, error))
-    this.queues.set(path, next)
-    next.then(() => {
-      if (this.queues.get(path) === next) this.queues.delete(path)
-    })
-  }
-
-  private eventFor(record: ProxyRecord): RemoteServiceEvent {
-    const descriptor = [...record.replicas.replicas.values()][0]
-    return {
-      path: record.remotePath,
-      key: record.key,
-      methods: record.proxy.methods,
-      events: record.proxy.events,
-      remoteOptions: record.proxy.remoteOptions,
-      ...(descriptor ? { methods: descriptor.methods } : {}),
-      localPath: record.localPath
-    }
-  }
-}
-
-function placementKey(uuid: string, remotePath: string) {
-  return `${uuid}\u0000${remotePath}`
 }

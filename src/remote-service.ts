@@ -51,6 +51,19 @@ function withoutPassword(user: unknown): unknown {
   return rest
 }
 
+/**
+ * The proxy's own steps, under symbols: a provider's custom method may be named anything, `send`
+ * and `call` included, and must never land on them.
+ */
+const CALL = Symbol('call')
+const SEND = Symbol('send')
+
+/** Methods that take an id: like Feathers' own clients, a proxy refuses an undefined one (it would arrive as null, which means "every record"). */
+function undefinedId(method: string): Promise<never> {
+  const multi = method === 'patch' || method === 'remove' ? `, only null when ${method === 'patch' ? 'patching' : 'removing'} multiple entries` : ''
+  return Promise.reject(new BadRequest(`id for '${method}' can not be undefined${multi}`))
+}
+
 /** The local stand-in for a service that runs in other apps. */
 export class RemoteService {
   readonly remote = true
@@ -59,8 +72,6 @@ export class RemoteService {
   readonly remoteOptions: Record<string, unknown>
   readonly methods: string[]
   readonly events: string[]
-  /** Calls of this proxy in flight now. */
-  inFlight = 0
   /** Set when the proxy must not serve (its hooks did not register): every call fails with it. */
   refusal: Error | undefined = undefined
   private readonly methodStats = new Map<string, MethodStats>()
@@ -73,51 +84,69 @@ export class RemoteService {
     this.key = descriptor.key
     this.path = descriptor.path
     this.remoteOptions = descriptor.remoteOptions
-    this.methods = descriptor.methods
     this.events = descriptor.events
+    const methods: string[] = []
     for (const method of descriptor.methods) {
-      if (defaultServiceMethods.includes(method) || method in this) continue
-      ;(this as any)[method] = (data: unknown, params?: unknown) => this.call(method, [data], params)
+      if (defaultServiceMethods.includes(method)) {
+        methods.push(method)
+        continue
+      }
+      // A custom method named as a member of the proxy (`key`, `replicas`...) would replace it.
+      if (method in this) {
+        console.warn(`feathers-mesh: the proxy of ${descriptor.path} (key ${descriptor.key}) leaves out its custom method ${method}: the name is a member of every proxy`)
+        continue
+      }
+      methods.push(method)
+      ;(this as any)[method] = (data: unknown, params?: unknown) => this[CALL](method, [data], params)
     }
+    this.methods = methods
+  }
+
+  /**
+   * Calls of this proxy in flight now. Feathers calls the proxy's methods on a wrapper object (one
+   * per mount), where a counter of its own would stay with the wrapper: the replica set holds it.
+   */
+  get inFlight() {
+    return this.replicas.inFlight
   }
 
   find(params?: unknown) {
-    return this.call('find', [], params)
+    return this[CALL]('find', [], params)
   }
   get(id: unknown, params?: unknown) {
-    return this.call('get', [id], params)
+    return id === undefined ? undefinedId('get') : this[CALL]('get', [id], params)
   }
   create(data: unknown, params?: unknown) {
-    return this.call('create', [data], params)
+    return this[CALL]('create', [data], params)
   }
   update(id: unknown, data: unknown, params?: unknown) {
-    return this.call('update', [id, data], params)
+    return id === undefined ? undefinedId('update') : this[CALL]('update', [id, data], params)
   }
   patch(id: unknown, data: unknown, params?: unknown) {
-    return this.call('patch', [id, data], params)
+    return id === undefined ? undefinedId('patch') : this[CALL]('patch', [id, data], params)
   }
   remove(id: unknown, params?: unknown) {
-    return this.call('remove', [id], params)
+    return id === undefined ? undefinedId('remove') : this[CALL]('remove', [id], params)
   }
 
   /** Counts the call's outcome and latency: a lookup per method name, cached on the proxy. */
-  protected async call(method: string, args: unknown[], params: unknown): Promise<unknown> {
+  protected async [CALL](method: string, args: unknown[], params: unknown): Promise<unknown> {
     let stats = this.methodStats.get(method)
     if (!stats) {
       stats = this.context.stats.method(this.path, method)
       this.methodStats.set(method, stats)
     }
     const started = performance.now()
-    this.inFlight++
+    this.replicas.inFlight++
     let outcome: Outcome = 'ok'
     try {
       if (this.refusal !== undefined) throw this.refusal
-      return await this.send(method, args, params)
+      return await this[SEND](method, args, params)
     } catch (error: any) {
       outcome = error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 ? 'refused' : 'error'
       throw error
     } finally {
-      this.inFlight--
+      this.replicas.inFlight--
       stats.outcomes[outcome]++
       recordLatency(stats, (performance.now() - started) / 1000)
     }
@@ -128,7 +157,7 @@ export class RemoteService {
    * retry for idempotent methods; a replica that is leaving refuses before running the call, so any
    * method moves on. Everything stays within `timeout`.
    */
-  private async send(method: string, args: unknown[], params: unknown): Promise<unknown> {
+  private async [SEND](method: string, args: unknown[], params: unknown): Promise<unknown> {
     const { transport, uuid, key, timeout, forwardHeaders, idempotentMethods, maxRetries, replicaTimeout } = this.context
     const deadline = timeout > 0 ? performance.now() + timeout : Infinity
     const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) }

@@ -11,6 +11,8 @@ interface Waiter {
  */
 export class ReplicaSet {
   readonly replicas = new Map<string, ServiceDescriptor>()
+  /** Calls of the proxy in flight now: kept here, where every object standing for the proxy reaches the same count. */
+  inFlight = 0
   private cursor = 0
   /** The uuids in order, rebuilt on change rather than on every call. */
   private order: string[] = []

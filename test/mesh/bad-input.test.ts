@@ -77,6 +77,21 @@ describe('bad input', function () {
     expect(await todos.find({ query: { title: 'still here' } })).to.have.length(1)
   })
 
+  it('a value nested deeper than the receiver could decode fails that call with BadRequest, before it is sent: the link and the calls on it live on', async () => {
+    const gateway = await mesh.app({ key: 'gateway-deep' })
+    const todos = await gateway.distribution.waitForService('todos')
+    let query: any = { at: new Date(1) }
+    for (let i = 0; i < 3000; i++) query = { o: query }
+    // A slow call in flight on the same link: before, the provider's decode overflowed its stack and it
+    // cut the link, failing this call too.
+    const slow = todos.find({ query: { $delay: 300 } })
+    const error = await todos.find({ query }).then(() => undefined, (e: any) => e)
+    expect(error?.name).to.equal('BadRequest')
+    expect(error.message).to.match(/nested more than 1000 levels deep/)
+    expect(await slow).to.be.an('array')
+    expect(await todos.find({ query: { title: 'still here' } })).to.have.length(1)
+  })
+
   it('an event that cannot be serialised never fails the call that emitted it', async () => {
     const provider = await mesh.child('emitter', { key: 'emitter', services: ['todos:emitting'] })
     const gateway = await mesh.app({ key: 'gateway-3' })

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import dgram from 'dgram'
 import { Mesh, waitFor } from '../helpers/mesh'
+import { finalize } from '../../src'
 
 describe('discovery', function () {
   const mesh = new Mesh(__filename)
@@ -183,5 +184,22 @@ describe('discovery', function () {
       expect(error.name).to.equal('Timeout')
       expect(error.code).to.equal(408)
     }
+  })
+
+  it('waitForService: a timeout a Node timer cannot hold is refused, Infinity waits as long as it takes, and after close it rejects at once', async () => {
+    const gateway = await mesh.app({ key: 'gateway' })
+    for (const timeout of [-5, NaN, 2 ** 31, '100' as any]) {
+      const error = await gateway.distribution.waitForService('never', { timeout }).then(() => undefined, (e: any) => e)
+      expect(error, String(timeout)).to.be.instanceOf(TypeError)
+      expect(error.message).to.match(/waitForService's timeout must be a number of milliseconds from 0 to 2147483647, or Infinity/)
+    }
+    const waiting = gateway.distribution.waitForService('late', { timeout: Infinity })
+    await mesh.app({ key: 'late-app' }, (app) => app.use('late', { async find() { return 'here' } }))
+    expect(await ((await waiting) as any).find({})).to.equal('here')
+    await finalize(gateway)
+    const started = Date.now()
+    const error = await gateway.distribution.waitForService('never', { timeout: 5000 }).then(() => undefined, (e: any) => e)
+    expect([error?.name, error?.code]).to.deep.equal(['Unavailable', 503])
+    expect(Date.now() - started).to.be.below(1000)
   })
 })

@@ -97,6 +97,17 @@ for (const transport of TRANSPORTS) describe(`errors across the mesh (${transpor
     expect(error.message).to.match(/circular/)
   })
 
+  it("fails with GeneralError (500) naming the reason when the provider's result cannot be encoded (the call ran)", async () => {
+    let ran = 0
+    await mesh.app({ key: `bigint-${transport}` }, (app) => app.use(`bigint-${transport}`, { async find() { ran++; return { total: 1n } } }))
+    const service = await gateway.distribution.waitForService(`bigint-${transport}`)
+    const error = await rejection(service.find({}))
+    expect(error).to.be.instanceOf(errors.GeneralError)
+    expect(error.code).to.equal(500)
+    expect(error.message).to.match(/^the reply cannot be sent: .*bigint/)
+    expect(ran).to.equal(1)
+  })
+
   it('fails with Unavailable (503) when no provider is left', async () => {
     const leaving = await mesh.child('leaving', { key: 'leaving-app', services: ['todos:lonely'] })
     const lonely = await gateway.distribution.waitForService('lonely')

@@ -99,6 +99,16 @@ for (const transport of TRANSPORTS) describe(`healthcheck (${transport})`, funct
     }
   })
 
+  it("answers 503 'the mesh is closed' once this app's mesh is closed, over the route and from the function", async () => {
+    const closed = await mesh.app({ key: 'closed' }, undefined, transport)
+    await waitFor(() => closed.distribution.peers().filter((p: any) => p.key === 'todos-app').length === 2, 5000, 'the app to know both replicas')
+    expect((await http(`${closed.url}/distribution/healthcheck/todos-app`)).status).to.equal(200)
+    await finalize(closed)
+    const response = await http(`${closed.url}/distribution/healthcheck/todos-app`)
+    expect([response.status, response.body]).to.deep.equal([503, { key: 'todos-app', message: 'the mesh is closed' }])
+    expect(await closed.distribution.healthcheck('todos-app')).to.deep.equal({ status: 503, body: { key: 'todos-app', message: 'the mesh is closed' } })
+  })
+
   it('answers 503 naming the replica that does not answer, within the healthcheck timeout', async () => {
     two.process.kill('SIGSTOP')
     try {

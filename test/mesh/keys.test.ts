@@ -34,12 +34,12 @@ describe('partition keys', function () {
     await gateway.distribution.waitForService('frozen-todos', { timeout: 5000 }) // back after SIGCONT
   })
 
-  it('warns and keeps the first key when two keys claim one path', async () => {
+  it('warns and keeps the first key when two keys claim one path, and gives it to the second once the first is gone', async () => {
     const warnings: string[] = []
     const warn = console.warn
     console.warn = (message: string) => warnings.push(message)
     try {
-      await mesh.child('c1', { key: 'key-c1', services: ['todos:shared'] })
+      const c1 = await mesh.child('c1', { key: 'key-c1', services: ['todos:shared'] })
       const gateway = await mesh.app({ key: 'gateway-3' })
       await gateway.distribution.waitForService('shared')
       await mesh.child('c2', { key: 'key-c2', services: ['todos:shared'] })
@@ -47,6 +47,13 @@ describe('partition keys', function () {
       // It names the path and both keys, and what to do.
       expect(warnings.find((w) => w.includes('shared'))).to.match(/path shared is already served by key "key-c1"; shared of key "key-c2" is ignored \(use remoteServicePath/)
       expect(gateway.service('shared').key).to.equal('key-c1')
+      // Once every app of the first key is gone (and its proxy with it), the second key gets the path.
+      const mounted: string[] = []
+      gateway.on('service', (event: any) => event.localPath === 'shared' && mounted.push(event.key))
+      await c1.send({ cmd: 'exit' }).catch(() => undefined)
+      await waitFor(() => gateway.services.shared && (gateway.service('shared') as any).key === 'key-c2', 10000, 'key-c2 to take the path')
+      expect(mounted).to.deep.equal(['key-c2'])
+      expect(await gateway.service('shared').find({})).to.be.an('array')
     } finally {
       console.warn = warn
     }

@@ -231,6 +231,54 @@ describe('lifecycle', function () {
     await Promise.all(slow.elsewhere)
   })
 
+  it('a configure that throws leaves the app out of the mesh: no peer ever sees it', async () => {
+    const { Registry } = require('prom-client')
+    const shared = new Registry()
+    await mesh.app({ key: 'metrics-one', metricsRegistry: shared })
+    const failing = [
+      // Its metrics cannot register twice in one registry: that throws after the mesh was set up.
+      { key: 'metrics-two', metricsRegistry: shared },
+      // A `services` predicate that throws on a service registered before configure.
+      { key: 'predicate-throws', services: () => { throw new Error('predicate failed') } }
+    ]
+    const apps = failing.map((options) => {
+      const app = express(feathers())
+      app.use('early', { async find() { return [] } })
+      const { use, unuse } = app
+      expect(() => app.configure(distribution(meshOptions(mesh.port, options))), options.key).to.throw()
+      // Nothing of it stays: the app may be configured again.
+      expect([app.distribution, app.use, app.unuse]).to.deep.equal([undefined, use, unuse])
+      return app
+    })
+    const observer = await mesh.app({ key: 'observer' })
+    await waitFor(() => observer.distribution.peers().some((peer: any) => peer.key === 'metrics-one'), 5000, 'the observer to see the app that started')
+    // Both failed apps would have been found as soon as the one that started (they would start at once).
+    await waitFor(() => observer.distribution.status().app.discovery.seen >= 1, 5000, 'discovery to report')
+    expect(observer.distribution.peers().map((peer: any) => peer.key)).to.deep.equal(['metrics-one'])
+    const again = apps[1]
+    again.configure(distribution(meshOptions(mesh.port, { key: 'configured-again' })))
+    await again.distribution.ready
+    await waitFor(() => observer.distribution.peers().some((peer: any) => peer.key === 'configured-again'), 5000, 'the app configured again')
+    await finalize(again)
+  })
+
+  it('a local service that kept a remote one out: once app.unuse removes it, the remote one is mounted at once', async () => {
+    await mesh.app({ key: 'remote-notes' }, (app) => app.use('notes', { async find() { return 'remote' } }))
+    const consumer = await mesh.app({ key: 'local-notes' }, (app) => app.use('notes', { async find() { return 'local' } }))
+    await waitFor(() => consumer.distribution.peers().some((peer: any) => peer.key === 'remote-notes' && peer.services.includes('notes')), 5000, 'the remote notes to be known')
+    expect(await consumer.service('notes').find({})).to.equal('local')
+    await consumer.unuse('notes')
+    // Before, nothing mounted it until the provider changed its list.
+    await consumer.distribution.waitForService('notes', { timeout: 2000 })
+    expect(await consumer.service('notes').find({})).to.equal('remote')
+    // The other order: the proxy first, a local service over it, then removed.
+    consumer.use('notes', { async find() { return 'local again' } })
+    expect(await consumer.service('notes').find({})).to.equal('local again')
+    await consumer.unuse('notes')
+    await consumer.distribution.waitForService('notes', { timeout: 2000 })
+    expect(await consumer.service('notes').find({})).to.equal('remote')
+  })
+
   it('throws a clear error when distribution is configured twice on one app', () => {
     const app = feathers()
     app.configure(distribution(meshOptions(discoveryPort(__filename), { coteDelay: 10_000 })))

@@ -1,7 +1,8 @@
 import { expect } from 'chai'
 import net from 'net'
 import * as errors from '@feathersjs/errors'
-import { Mesh } from '../helpers/mesh'
+import { Mesh, waitFor } from '../helpers/mesh'
+import { finalize } from '../../src'
 import { http } from '../helpers/clients'
 
 /** An axon (AMP) frame of text parts, as a requester writes it. */
@@ -112,5 +113,87 @@ describe('distributedMethods (app option)', function () {
     const unknown = await ask({ type: 'bogus' }, 'raw-6')
     expect([unknown.ok, unknown.error.name, unknown.error.code]).to.deep.equal([false, 'BadRequest', 400])
     expect(unknown.error.message).to.include('unknown request type')
+  })
+})
+
+describe('proxy methods', function () {
+  this.timeout(30000)
+  const mesh = new Mesh(`${__filename}:proxy`)
+  after(() => mesh.close())
+
+  it('an undefined id is refused with BadRequest, as by Feathers clients: it would arrive as null, which means every record', async () => {
+    const { MemoryService } = require('@feathersjs/memory')
+    const provider = await mesh.app({ key: 'records' }, (app) => app.use('records', new MemoryService({ multi: true })))
+    await provider.service('records').create([{ n: 1 }, { n: 2 }, { n: 3 }])
+    const gateway = await mesh.app({ key: 'gateway-ids' })
+    const records = await gateway.distribution.waitForService('records')
+    for (const [method, args, multi] of [['get', [undefined], ''], ['update', [undefined, { n: 0 }], ''], ['patch', [undefined, { n: 0 }], ', only null when patching multiple entries'], ['remove', [undefined], ', only null when removing multiple entries']] as const) {
+      const error = await (records as any)[method](...args).then(() => undefined, (e: any) => e)
+      expect(error, method).to.be.instanceOf(errors.BadRequest)
+      expect(error.message).to.equal(`id for '${method}' can not be undefined${multi}`)
+    }
+    expect((await provider.service('records').find({ paginate: false })).map((r: any) => r.n)).to.deep.equal([1, 2, 3])
+    // null still means every record, as on the provider.
+    expect(await records.patch(null, { n: 7 })).to.have.length(3)
+  })
+
+  it('a rolling upgrade: a replica that brings a new method and event widens the proxy, which keeps them once the old replica is gone', async () => {
+    const v1 = await mesh.app({ key: 'jobs' }, (app) => app.use('jobs', { async find() { return 'v1' } }, { methods: ['find'], distributedMethods: ['find'] }))
+    const gateway = await mesh.app({ key: 'gateway-upgrade' })
+    const jobs: any = await gateway.distribution.waitForService('jobs')
+    expect(jobs.methods).to.deep.equal(['find'])
+    // A listener on the proxy: it lives on the object Feathers wraps around each mount, and must outlive the widening.
+    const created: unknown[] = []
+    jobs.on('created', (data: unknown) => created.push(data))
+    const mounted: string[][] = []
+    gateway.on('service', (event: any) => event.localPath === 'jobs' && mounted.push(event.methods))
+    const v2 = await mesh.app({ key: 'jobs' }, (app) =>
+      app.use('jobs', { async find() { return 'v2' }, async complete(data: any) { return { completed: data.id } } }, { methods: ['find', 'complete'], events: ['status'], distributedMethods: ['find', 'complete'], distributedEvents: ['created', 'status'] })
+    )
+    await waitFor(() => (gateway.service('jobs') as any).methods.includes('complete'), 5000, 'the proxy to take complete')
+    expect(mounted).to.deep.equal([['find', 'complete']])
+    const widened: any = gateway.service('jobs')
+    // The new method goes to the replica that has it, over REST too (Feathers' custom method header).
+    expect(await widened.complete({ id: 7 })).to.deep.equal({ completed: 7 })
+    const response = await http(`${gateway.url}/jobs`, { method: 'POST', headers: { 'x-service-method': 'complete' }, body: { id: 8 } })
+    expect([response.status, response.body]).to.deep.equal([200, { completed: 8 }])
+    const statuses: unknown[] = []
+    widened.on('status', (data: unknown) => statuses.push(data))
+    v2.service('jobs').emit('status', { busy: true })
+    await waitFor(() => statuses.length === 1, 5000, 'the new event')
+    v2.service('jobs').emit('created', { id: 1 })
+    await waitFor(() => created.length === 1, 5000, 'the listener set before the widening')
+    await finalize(v1)
+    expect((gateway.service('jobs') as any).methods).to.deep.equal(['find', 'complete'])
+    expect(await gateway.service('jobs').find({})).to.equal('v2')
+  })
+
+  it('custom methods named send or call work; one named as a member of every proxy (key) is left out, with a warning', async () => {
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '))
+    try {
+      const methods = ['find', 'send', 'call', 'key']
+      const service = { async find() { return 'found' }, async send(data: any) { return { sent: data } }, async call(data: any) { return { called: data } }, async key() { return 'key method' } }
+      await mesh.app({ key: 'mailer' }, (app) => app.use('mail', service, { methods, distributedMethods: methods }))
+      const gateway = await mesh.app({ key: 'gateway-names' })
+      let mounts = 0
+      gateway.on('service', (event: any) => event.localPath === 'mail' && mounts++)
+      const mail: any = await gateway.distribution.waitForService('mail')
+      // A second replica with the same list: the name left out is not "new", so the proxy is not mounted again.
+      await mesh.app({ key: 'mailer' }, (app) => app.use('mail', service, { methods, distributedMethods: methods }))
+      await waitFor(() => mail.replicas.size === 2, 5000, 'the second replica')
+      expect(mail.methods).to.deep.equal(['find', 'send', 'call'])
+      expect(mail.key).to.equal('mailer')
+      expect(await gateway.service('mail').find({})).to.equal('found')
+      expect(await (gateway.service('mail') as any).send({ to: 'a' })).to.deep.equal({ sent: { to: 'a' } })
+      expect(await (gateway.service('mail') as any).call({ n: 1 })).to.deep.equal({ called: { n: 1 } })
+      expect(gateway.service('mail')).to.equal(mail)
+      expect(mounts).to.equal(1) // mounted once, never again
+      // Once per app that mounts the proxy (the apps of the test before this one too).
+      expect([...new Set(warnings)]).to.deep.equal(['feathers-mesh: the proxy of mail (key mailer) leaves out its custom method key: the name is a member of every proxy'])
+    } finally {
+      console.warn = warn
+    }
   })
 })

@@ -57,6 +57,32 @@ describe('options', function () {
     await gateway.distribution.waitForService('remote/echo')
   })
 
+  it('remoteServicePath: of two services of one app placed at one path, the one kept out neither removes the replica of the other nor sends it its events', async () => {
+    const provider = await mesh.app({ key: 'versions' }, (app) => {
+      app.use('v1/users', { async find() { return 'v1' } })
+      app.use('v2/users', { async find() { return 'v2' } })
+    })
+    const warn = console.warn
+    console.warn = () => undefined
+    try {
+      const gateway = await mesh.app({ key: 'g-versions', remoteServices: (d: any) => d.key === 'versions', remoteServicePath: (d: any) => d.path.replace(/^v\d\//, '') })
+      const users: any = await gateway.distribution.waitForService('users')
+      expect(await users.find({})).to.equal('v1')
+      const seen: unknown[] = []
+      users.on('created', (data: unknown) => seen.push(data))
+      provider.service('v2/users').emit('created', { from: 'v2' })
+      provider.service('v1/users').emit('created', { from: 'v1' })
+      await waitFor(() => seen.length >= 1, 5000, 'the v1 event')
+      await provider.unuse('v2/users')
+      await waitFor(() => gateway.distribution.peers().find((p: any) => p.key === 'versions')?.services.length === 1, 5000, 'the new list')
+      expect(users.replicas.size).to.equal(1)
+      expect(await gateway.service('users').find({})).to.equal('v1')
+      expect(seen).to.deep.equal([{ from: 'v1' }])
+    } finally {
+      console.warn = warn
+    }
+  })
+
   it('remoteServiceOptions: shares chosen service options as remoteOptions', async () => {
     const gateway = await mesh.app({ key: 'g6' })
     const todos = await gateway.distribution.waitForService('todos')

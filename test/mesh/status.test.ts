@@ -45,6 +45,13 @@ describe('status and metrics', function () {
     expect(status.counters.calls.ok).to.equal(10)
   })
 
+  it('counts the calls of a proxy in flight, standard methods included (Feathers runs them on a wrapper object)', async () => {
+    const slow = [gateway.service('todos').find({ query: { $delay: 400 } }), gateway.service('todos').find({ query: { $delay: 400 } })]
+    await waitFor(() => gateway.distribution.status().proxies[0].inFlight === 2, 2000, 'two calls in flight')
+    await Promise.all(slow)
+    expect(gateway.distribution.status().proxies[0].inFlight).to.equal(0)
+  })
+
   it('counts the discovery hellos it hears (they stand for heartbeats without a secret)', async () => {
     // Peers that heard this app first connect back to it, so discovery may not have heard them yet.
     await waitFor(() => gateway.distribution.status().app.discovery.seen === 2, 5000, 'discovery to see both peers')

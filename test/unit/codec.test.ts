@@ -1,5 +1,7 @@
 import { expect } from 'chai'
-import { decode, encode, EncodeError } from '../../src/codec'
+import { decode, encode, EncodeError, MAX_DEPTH } from '../../src/codec'
+import { deserialize, serialize } from '../../src/frames'
+import { joinText } from '../../src/json-pieces'
 
 const roundTrip = (value: unknown) => decode(JSON.parse(JSON.stringify(encode(value))))
 
@@ -64,6 +66,63 @@ describe('codec', () => {
     expect(() => encode({ deep: [{ fn: () => 1 }] })).to.throw(EncodeError, /function/)
     expect(() => encode({ n: 1n })).to.throw(EncodeError, /bigint/)
     expect(() => encode({ deep: [Symbol('s')] })).to.throw(EncodeError, /symbol/)
+  })
+
+  it(`refuses a value nested more than ${MAX_DEPTH} levels deep with EncodeError, and decodes one as deep`, () => {
+    // `levels` objects, one in the other, around a Date: a tag at the bottom, which the receiver has to walk down to.
+    const nested = (levels: number) => {
+      let value: unknown = new Date(1)
+      for (let i = 0; i < levels; i++) value = { o: value }
+      return value
+    }
+    const deepest: any = decode(JSON.parse(JSON.stringify(encode(nested(MAX_DEPTH)))))
+    let bottom = deepest
+    for (let i = 0; i < MAX_DEPTH; i++) bottom = bottom.o
+    expect(bottom).to.be.instanceOf(Date)
+    expect(() => encode(nested(MAX_DEPTH + 1))).to.throw(EncodeError, 'cannot send a value nested more than 1000 levels deep over the mesh')
+    // Through the message path too (plain JSON until depth 64, then the tagged walk), and deeper than the stack allows.
+    expect(() => serialize({ query: nested(3000) })).to.throw(EncodeError, /nested more than 1000 levels/)
+    // A peer's value deeper than any sender writes is refused with an error, not a stack overflow.
+    let hostile = '{"$t":"d","v":1}'
+    for (let i = 0; i < 5000; i++) hostile = `{"o":${hostile}}`
+    expect(() => decode(JSON.parse(hostile))).to.throw(RangeError, /nested more than 1064 levels deep/)
+  })
+
+  it('keeps an invalid Date invalid (it was decoded as 1970)', () => {
+    const back: any = roundTrip({ d: new Date(NaN) })
+    expect(back.d).to.be.instanceOf(Date)
+    expect(Number.isNaN(back.d.getTime())).to.equal(true)
+  })
+
+  it('sends Array subclasses as arrays, with tags and in slices (their constructor is never called)', () => {
+    class List<T> extends Array<T> {
+      constructor(items: T[]) {
+        super(...items)
+      }
+    }
+    expect(roundTrip({ value: new List([{ at: new Date(5) }]) })).to.deep.equal({ value: [{ at: new Date(5) }] })
+    const large = new List(Array.from({ length: 3000 }, (_, i) => ({ i, at: new Date(i) })))
+    const text = serialize({ large })
+    expect(typeof text).to.not.equal('string') // the pieces path
+    expect((deserialize(joinText(text)) as any).large).to.deep.equal(Array.from({ length: 3000 }, (_, i) => ({ i, at: new Date(i) })))
+  })
+
+  it('sends a typed array subclass as the built-in class it extends, and reads an unknown class name as bytes', () => {
+    class Floats extends Float32Array {}
+    const back: any = roundTrip({ f: new Floats([1.5, 2.5]) })
+    expect(back.f.constructor).to.equal(Float32Array)
+    expect([...back.f]).to.deep.equal([1.5, 2.5])
+    for (const c of ['toString', '__proto__', 'NoSuchArray']) {
+      const bytes: any = decode({ $t: 'u', c, v: Buffer.from([1, 2]).toString('base64') })
+      expect(bytes.constructor, c).to.equal(Uint8Array)
+      expect([...bytes]).to.deep.equal([1, 2])
+    }
+  })
+
+  it('tags a boxed NaN as NaN, and refuses a boxed BigInt with EncodeError, as the unboxed ones', () => {
+    const back: any = deserialize(joinText(serialize({ n: new Number(NaN) })))
+    expect(Number.isNaN(back.n)).to.equal(true)
+    expect(() => serialize({ n: Object(1n) })).to.throw(EncodeError)
   })
 
   it('allows the same object twice when it is not a cycle', () => {

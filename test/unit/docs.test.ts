@@ -47,9 +47,8 @@ describe('README against the code', () => {
 
   it("the Debugging section's table names every debug namespace the code logs to, and no other", () => {
     const documented = [...section(readme(), '## Debugging').matchAll(/^\| `(feathers-mesh:[a-z-]+)` \|/gm)].map((match) => match[1]).sort()
-    const used = sourceFiles()
-      .flatMap((text) => [...text.matchAll(/createDebug\('([^']+)'\)/g)].map((match) => match[1]))
-      .sort()
+    // A namespace may be shared by two modules of one concern.
+    const used = [...new Set(sourceFiles().flatMap((text) => [...text.matchAll(/createDebug\('([^']+)'\)/g)].map((match) => match[1])))].sort()
     expect(used.length, 'namespaces found in src').to.be.greaterThan(10)
     expect(documented).to.deep.equal(used)
   })

@@ -27,6 +27,16 @@ describe('errors on the wire', () => {
     expect(errorFromWire(errorToWire({ reason: 'x' })).message).to.equal('{"reason":"x"}')
   })
 
+  it('leaves out data and errors that cannot be encoded (a text in their place was spread into an object of characters)', () => {
+    const circular: any = { a: 1 }
+    circular.self = circular
+    const back: any = errorFromWire(JSON.parse(JSON.stringify(errorToWire(new errors.BadRequest('bad', { big: 1n, errors: circular })))))
+    expect(back).to.be.instanceOf(errors.BadRequest)
+    expect(back.message).to.equal('bad')
+    expect(back.data).to.equal(undefined)
+    expect(back.errors === undefined || Object.keys(back.errors).length === 0, 'no object of characters').to.equal(true)
+  })
+
   it('puts the caller stack under the remote message', () => {
     const error = errorFromWire({ name: 'Error', message: 'remote' }, '    at caller (file.ts:1:1)')
     expect(error.stack).to.equal('Error: remote\n    at caller (file.ts:1:1)')

@@ -123,6 +123,11 @@ describe('options', () => {
     expect(() => resolveOptions({}, { BASE_PORT: '65535' })).to.throw(TypeError, /the mesh needs two ports/)
     expect(() => resolveOptions({ timeout: -1 }, {})).to.throw(/option timeout/)
     expect(() => resolveOptions({ timeout: '10' as any }, {})).to.throw(/option timeout/)
+    // A Node timer cannot wait longer: it would fire after 1 ms.
+    for (const name of ['timeout', 'replicaTimeout', 'gracePeriod', 'healthcheckTimeout']) {
+      expect(() => resolveOptions({ [name]: 2 ** 31 }, {}), name).to.throw(TypeError, `feathers-mesh: option ${name} must be a number of milliseconds from 0 to 2147483647, got 2147483648`)
+      expect(resolveOptions({ [name]: 2 ** 31 - 1 }, {}) as any, name).to.have.property(name, 2 ** 31 - 1)
+    }
     expect(() => resolveOptions({ heartbeatInterval: 0 }, {})).to.throw(/heartbeatInterval/)
     expect(() => resolveOptions({ heartbeatInterval: 1000, heartbeatTimeout: 500 }, {})).to.throw(/heartbeatTimeout/)
     expect(() => resolveOptions({ services: 'todos' as any }, {})).to.throw(/option services/)
