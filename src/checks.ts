@@ -80,6 +80,9 @@ export function stripSlashes(path: string): string {
   return path.replace(/^\/+|\/+$/g, '')
 }
 
+/** A service's path as Feathers keys it in `app.services`: without slashes around it, and `/` for the root. */
+export const servicePath = (path: string): string => stripSlashes(path) || '/'
+
 export function checkKey(key: unknown): string {
   if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
     throw new TypeError(`feathers-mesh: option key must be 1-128 characters of letters, digits and . _ @ / -, got ${describe(key)}`)

@@ -1,8 +1,8 @@
 import type { Application, HookOptions } from '@feathersjs/feathers'
-import { checkKey, envBoolean, stripSlashes } from './checks'
+import { checkKey, envBoolean, servicePath, stripSlashes } from './checks'
 import type { StreamTag } from './streams'
 
-export { checkKey, envBoolean, stripSlashes }
+export { checkKey, envBoolean, servicePath, stripSlashes }
 
 /** What a consumer knows of a remote service before it builds a proxy for it. */
 export interface ServiceDescriptor {

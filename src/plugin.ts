@@ -6,7 +6,7 @@ import { Announcer } from './announcer'
 import type { MeshServiceOptions } from './announcer'
 import { checkHealth } from './healthcheck'
 import { Membership } from './membership'
-import { stripSlashes } from './options'
+import { servicePath } from './options'
 import { resolveOptions } from './resolve-options'
 import type { DistributionOptions, ResolvedOptions } from './options'
 import type { Distribution } from './declarations'
@@ -204,7 +204,7 @@ function setup(app: Application, options: ResolvedOptions) {
   app.use = function (this: Application, path: string, ...rest: any[]) {
     const { service, meshOptions, args } = splitUseArguments(rest)
     if (!service || service instanceof RemoteService || closing) return originalUse.call(app, path, ...args)
-    const localPath = stripSlashes(path)
+    const localPath = servicePath(path)
     if (registry.isProxy(localPath)) {
       // A local service always wins. Removing a proxy (it has no teardown) completes synchronously.
       registry.detach(localPath)
@@ -217,7 +217,7 @@ function setup(app: Application, options: ResolvedOptions) {
   } as any
 
   app.unuse = async function (this: Application, path: string) {
-    const localPath = stripSlashes(path)
+    const localPath = servicePath(path)
     if (announcer.withdraw(localPath) && published) membership.announce()
     const proxy = registry.isProxy(localPath)
     if (proxy) registry.detach(localPath)

@@ -2,7 +2,7 @@ import createDebug from 'debug'
 import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
 import type { Application } from '@feathersjs/feathers'
 import type { ResolvedOptions, ServiceDescriptor } from './options'
-import { stripSlashes } from './options'
+import { servicePath } from './options'
 import type { EventMessage } from './protocol'
 import { reemit } from './event-delivery'
 import { eventFor, PathQueue, placementKey } from './proxy-record'
@@ -52,7 +52,7 @@ export class Registry {
 
   /** Whether a proxy is mounted at `path` (one being mounted again does not count: its unuse is the registry's own). */
   isProxy(path: string) {
-    const localPath = stripSlashes(path)
+    const localPath = servicePath(path)
     return this.records.has(localPath) && !this.remounting.has(localPath)
   }
 
@@ -107,7 +107,7 @@ export class Registry {
   }
 
   waitForService(path: string, timeout: number): Promise<unknown> {
-    return this.waiters.wait(stripSlashes(path), timeout)
+    return this.waiters.wait(servicePath(path), timeout)
   }
 
   /** A service (proxy or local) appeared at `path`: its waiters resolve. */
@@ -129,7 +129,7 @@ export class Registry {
     if (localPath === undefined) {
       if (!this.options.remoteServices(descriptor)) return
       try {
-        localPath = stripSlashes(this.options.remoteServicePath(descriptor))
+        localPath = servicePath(this.options.remoteServicePath(descriptor))
       } catch (error) {
         debug('%s remoteServicePath threw for %s: %O', this.short, descriptor.path, error)
         return

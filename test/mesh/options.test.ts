@@ -3,6 +3,7 @@ import { Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
 import { quiet } from '../helpers/events'
 import { holdPorts } from '../helpers/ports'
+import { finalize } from '../../src'
 
 
 describe('options', function () {
@@ -81,6 +82,20 @@ describe('options', function () {
     } finally {
       console.warn = warn
     }
+  })
+
+  it("remoteServicePath: a proxy at the root ('/') is found, serves, and goes with its last replica", async () => {
+    const provider = await mesh.app({ key: 'rooted' }, (app) => app.use('home', { async find() { return 'home' } }))
+    const gateway = await mesh.app({ key: 'g-root', remoteServices: (d: any) => d.key === 'rooted', remoteServicePath: () => '/', replicaTimeout: 0 })
+    const removed: string[] = []
+    gateway.on('service-removed', (event: any) => removed.push(event.localPath))
+    const home: any = await gateway.distribution.waitForService('/', { timeout: 5000 })
+    expect(await home.find({})).to.equal('home')
+    expect((await http(`${gateway.url}/`)).body).to.equal('home')
+    await finalize(provider)
+    await waitFor(() => removed.length === 1, 5000, 'the root proxy to go')
+    expect(removed).to.deep.equal(['/'])
+    expect(gateway.services['/']).to.equal(undefined)
   })
 
   it('remoteServiceOptions: shares chosen service options as remoteOptions', async () => {
