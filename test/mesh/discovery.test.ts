@@ -61,6 +61,9 @@ describe('discovery', function () {
     try {
       const gateway = await mesh.app({ key: 'gateway', cote: { log: true } })
       const me = `feathers-mesh ${gateway.distribution.uuid.slice(0, 8)}`
+      // statusLogsEnabled: false keeps cote's banner only.
+      const bannerOnly = await mesh.app({ key: 'banner-only', cote: { log: true, statusLogsEnabled: false } })
+      const quiet = `feathers-mesh ${bannerOnly.distribution.uuid.slice(0, 8)} > `
       const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
       const online = `${me} > feathers-mesh ${provider.uuid.slice(0, 8)} (key todos-app) online at 127.0.0.1:`
       await waitFor(() => lines.some((line) => line.startsWith(online)), 5000, 'the online line')
@@ -78,6 +81,8 @@ describe('discovery', function () {
       const offline = `${me} > feathers-mesh ${provider.uuid.slice(0, 8)} (key todos-app) offline at 127.0.0.1:`
       await waitFor(() => lines.some((line) => line.startsWith(offline)), 5000, 'the offline line')
       expect(lines.filter((line) => line.startsWith(online))).to.have.length(1)
+      expect(lines.some((line) => line.includes("Hello! I'm") && line.includes(`feathers-mesh ${bannerOnly.distribution.uuid.slice(0, 8)}`))).to.equal(true)
+      expect(lines.filter((line) => line.startsWith(quiet))).to.deep.equal([])
     } finally {
       console.log = consoleLog
     }
