@@ -43,8 +43,8 @@ export function transportOf(app: Application): 'express' | 'koa' | 'none' {
 
 type Answer = { status: number; body: unknown; type?: string; headers?: Record<string, string> }
 
-/** A GET route on Express or Koa; on Koa it is middleware that lets every other request through. */
-function route(app: Application, pattern: RegExp, expressPath: string, handler: (match: RegExpExecArray) => Promise<Answer>) {
+/** A GET (and HEAD) route on Express or Koa, as middleware that lets every other request through. */
+function route(app: Application, pattern: RegExp, handler: (match: RegExpExecArray) => Promise<Answer>) {
   const raw = app as any
   const send = (answer: Answer, res: any) => {
     res.status(answer.status).set(answer.headers ?? {})
@@ -54,15 +54,17 @@ function route(app: Application, pattern: RegExp, expressPath: string, handler: 
   const failed = (error: any): Answer => ({ status: 500, body: { message: String(error?.message ?? error) } })
   switch (transportOf(app)) {
     case 'express':
-      raw.get(expressPath, (req: any, res: any) => {
-        const match = pattern.exec(req.path)
-        if (!match) return res.status(404).json({ message: 'Not found' })
+      // Middleware rather than a route: Express decodes a route's parameters itself and answers a
+      // malformed escape with an error that Feathers' error handler turns into a 500.
+      raw.use((req: any, res: any, next: () => void) => {
+        const match = req.method === 'GET' || req.method === 'HEAD' ? pattern.exec(req.path) : null
+        if (!match) return next()
         handler(match).then((answer) => send(answer, res), (error) => send(failed(error), res))
       })
       return true
     case 'koa':
       raw.use(async (ctx: any, next: () => Promise<void>) => {
-        const match = ctx.method === 'GET' ? pattern.exec(ctx.path) : null
+        const match = ctx.method === 'GET' || ctx.method === 'HEAD' ? pattern.exec(ctx.path) : null
         if (!match) return next()
         const answer = await handler(match).catch(failed)
         ctx.status = answer.status
@@ -78,12 +80,23 @@ function route(app: Application, pattern: RegExp, expressPath: string, handler: 
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
+function decodeKey(raw: string | undefined): string | undefined {
+  if (!raw) return 'default'
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    return undefined
+  }
+}
+
 /** `GET {base}:key?` on Express and Koa apps; other transports get it through `app.distribution.healthcheck`. */
 export function mountHealthcheck(app: Application, base: string, check: (key: string) => Promise<HealthReport>) {
   const prefix = `/${base.replace(/^\/+|\/+$/g, '')}/`.replace(/^\/\/$/, '/')
   const pattern = new RegExp(`^${escape(prefix.replace(/\/$/, ''))}(?:/([^/]+))?/?$`)
-  const mounted = route(app, pattern, `${prefix}:key?`, async (match) => {
-    const report = await check(match[1] ? decodeURIComponent(match[1]) : 'default')
+  const mounted = route(app, pattern, async (match) => {
+    const key = decodeKey(match[1])
+    if (key === undefined) return { status: 400, body: { key: match[1], message: 'The key is not a valid percent-encoded string' } }
+    const report = await check(key)
     return { status: report.status, body: report.body }
   })
   if (!mounted) debug('neither Express nor Koa: the healthcheck route is not mounted')
@@ -120,6 +133,6 @@ export function mountStatus(app: Application, options: ResolvedOptions, use: (..
   }
   if (options.metricsPath !== false && metrics) {
     const path = options.metricsPath
-    route(app, new RegExp(`^${escape(path)}/?$`), path, async () => ({ status: 200, body: await metrics.metrics(), type: metrics.contentType }))
+    route(app, new RegExp(`^${escape(path)}/?$`), async () => ({ status: 200, body: await metrics.metrics(), type: metrics.contentType }))
   }
 }

@@ -64,6 +64,25 @@ for (const transport of TRANSPORTS) describe(`healthcheck (${transport})`, funct
     expect(response.body.message).to.be.a('string').and.include('nobody')
   })
 
+  it('answers 400 naming the key for a malformed percent-escape, and decodes a well-formed one', async () => {
+    for (const raw of ['%E0%A4%A', '%']) {
+      const response = await http(`${gateway.url}/distribution/healthcheck/${raw}`)
+      expect(response.status, raw).to.equal(400)
+      expect(response.body).to.deep.equal({ key: raw, message: 'The key is not a valid percent-encoded string' })
+    }
+    const response = await http(`${gateway.url}/distribution/healthcheck/todos%2Dapp`)
+    expect(response.status).to.equal(200)
+    expect(response.body.key).to.equal('todos-app')
+  })
+
+  it('answers HEAD with the status of GET and no body', async () => {
+    for (const [key, status] of [['todos-app', 200], ['nobody', 404]] as const) {
+      const response = await fetch(`${gateway.url}/distribution/healthcheck/${key}`, { method: 'HEAD' })
+      expect(response.status, key).to.equal(status)
+      expect(await response.text()).to.equal('')
+    }
+  })
+
   it("answers 503 'not served any more' for a replica that no longer serves a path it announced", async () => {
     const fickle = await mesh.child('fickle', { key: 'fickle-app', services: ['todos:fickle'] })
     await waitFor(() => gateway.distribution.peers().some((p: any) => p.uuid === fickle.uuid && p.services.includes('fickle')), 5000, 'the gateway to know fickle')
