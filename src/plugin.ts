@@ -102,7 +102,8 @@ function setup(app: Application, options: ResolvedOptions) {
   const { onRequest, onPublished } = createDispatcher({ app, uuid, membership, registry, calls, announcer })
 
   async function start() {
-    await delay(options.coteDelay, timers)
+    // Closed in the turn that configured it, before this could set its first timer.
+    if (!closing) await delay(options.coteDelay, timers)
     if (closing) return
     const ports = await meshPorts(options)
     if (closing) return

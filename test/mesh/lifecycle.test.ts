@@ -107,6 +107,20 @@ describe('lifecycle', function () {
     })
   })
 
+  it('closed before its mesh started, in the turn that configured it or during coteDelay: ready resolves at once, no socket was opened', async () => {
+    const baseline = resources()
+    for (const when of ['same turn', 'during coteDelay']) {
+      const app = feathers()
+      app.configure(distribution(meshOptions(discoveryPort(__filename), { key: 'closed-early', coteDelay: 60_000 })))
+      app.use('things', { async find() { return [] } })
+      if (when === 'during coteDelay') await new Promise((resolve) => setImmediate(resolve))
+      await Promise.all([finalize(app), app.distribution.ready])
+      expect(app.distribution.ports, when).to.equal(undefined)
+      expect(resources(), when).to.deep.equal(baseline)
+      expect(await app.distribution.healthcheck('any')).to.deep.equal({ status: 503, body: { key: 'any', message: 'the mesh is closed' } })
+    }
+  })
+
   it('app.distribution: its key, a new uuid per configure, read-only options, ports once started, metrics, and close() as finalize', async () => {
     const baseline = resources()
     const uuids = new Set<string>()
