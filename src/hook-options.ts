@@ -60,11 +60,11 @@ export function hooksFor(hooks: unknown, methods: string[]): unknown {
  * what it can at configure), the proxy fails every call rather than serve without them: they may
  * be a gateway's authentication.
  */
-export function registerProxyHooks(service: { hooks(hooks: any): unknown }, hooks: unknown, proxy: RemoteService, localPath: string): void {
+export function registerProxyHooks(service: { hooks(hooks: any): unknown }, hooks: unknown, proxy: RemoteService, localPath: string, origin = 'the hooks option'): void {
   try {
     service.hooks(hooksFor(hooks, proxy.methods))
   } catch (error: any) {
-    const reason = `the hooks option could not be registered on the proxy of ${localPath} (${error?.message}): it fails every call`
+    const reason = `${origin} could not be registered on the proxy of ${localPath} (${error?.message}): it fails every call`
     proxy.refusal = new GeneralError(`feathers-mesh: ${reason}`)
     console.error(`feathers-mesh: ${reason}`)
   }

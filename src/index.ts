@@ -23,7 +23,7 @@ export {
 }
 export type { DistributionOptions, ServiceDescriptor, LocalServiceInfo, ResolvedOptions, EventFilter, EventPredicate } from './options'
 export type { Distribution } from './declarations'
-export type { RemoteServiceEvent } from './registry'
+export type { RemoteServiceEvent } from './proxy-record'
 export type { MeshServiceOptions } from './announcer'
 export type { HealthReport } from './healthcheck'
 export type { MeshStatus } from './status'

@@ -21,6 +21,8 @@ export interface ProxyRecord {
   /** The proxy mounted now, once the first mount has run. */
   mounted?: RemoteService
   replicas: ReplicaSet
+  /** Hooks registered on the mounted proxy itself, registered again when it is mounted wider (proxy-hooks.ts). */
+  hooks?: unknown[]
   /** Set while the proxy has no replica: it is removed when this fires. */
   linger?: NodeJS.Timeout
 }

@@ -6,16 +6,15 @@ import { servicePath } from './options'
 import type { EventMessage } from './protocol'
 import { reemit } from './event-delivery'
 import { eventFor, PathQueue, placementKey } from './proxy-record'
-import type { ProxyRecord, RemoteServiceEvent } from './proxy-record'
+import type { ProxyRecord } from './proxy-record'
 import { registerProxyHooks } from './hook-options'
+import { carryHooks, emitMounted } from './proxy-hooks'
 import { RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
 import { ServiceWaiters } from './service-waiters'
 import type { CallContext } from './remote-service'
 
 const debug = createDebug('feathers-mesh:registry')
-
-export type { RemoteServiceEvent }
 
 export interface RegistryHooks {
   /** The captured (original) `app.use` and `app.unuse`: proxies are never announced. */
@@ -208,9 +207,11 @@ export class Registry {
     if (this.hooks.transport === 'koa') this.hooks.use(record.localPath, record.proxy, { ...serviceOptions, koa: { before, after } })
     else if (this.hooks.transport === 'express') this.hooks.use(record.localPath, ...before, record.proxy, ...after, serviceOptions)
     else this.hooks.use(record.localPath, record.proxy, serviceOptions)
-    if (this.options.hooks) registerProxyHooks(this.app.service(record.localPath), this.options.hooks, record.proxy, record.localPath)
+    const mounted = this.app.service(record.localPath)
+    if (this.options.hooks) registerProxyHooks(mounted, this.options.hooks, record.proxy, record.localPath)
+    carryHooks(record, mounted)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
-    this.app.emit('service', eventFor(record))
+    emitMounted(() => this.app.emit('service', eventFor(record)))
     this.appeared(record.localPath)
   }
 

@@ -168,6 +168,43 @@ describe('proxy methods', function () {
     expect(await gateway.service('jobs').find({})).to.equal('v2')
   })
 
+  it('hooks registered on the proxy itself come along when it is widened, once; those a service listener registers are left to it', async () => {
+    await mesh.app({ key: 'reports' }, (app) => app.use('reports', { async find() { return 'v1' } }, { methods: ['find'], distributedMethods: ['find'] }))
+    const gateway = await mesh.app({ key: 'gateway-hooks' })
+    const runs = { listener: 0, direct: 0 }
+    // The README's way: registered on every mount by the listener, while the event is emitted.
+    gateway.on('service', (event: any) => {
+      if (event.localPath === 'reports') gateway.service('reports').hooks({ before: { all: [() => void runs.listener++] } })
+    })
+    const reports: any = await gateway.distribution.waitForService('reports')
+    // A gateway's check, registered on the proxy once it is there.
+    reports.hooks({
+      before: {
+        all: [
+          (context: any) => {
+            runs.direct++
+            if (context.params.query?.token !== 'letmein') throw new errors.NotAuthenticated('no token')
+          }
+        ]
+      }
+    })
+    await mesh.app({ key: 'reports' }, (app) =>
+      app.use('reports', { async find() { return 'v2' }, async summarize() { return 'summary' } }, { methods: ['find', 'summarize'], distributedMethods: ['find', 'summarize'] })
+    )
+    await waitFor(() => (gateway.service('reports') as any).methods.includes('summarize'), 5000, 'the proxy to take summarize')
+    const widened: any = gateway.service('reports')
+    expect(widened).to.not.equal(reports)
+    for (const call of [() => widened.find({ query: {} }), () => widened.summarize({}, { query: {} })]) {
+      const error = await call().then(() => undefined, (e: any) => e)
+      expect(error).to.be.instanceOf(errors.NotAuthenticated)
+    }
+    const response = await http(`${gateway.url}/reports`)
+    expect(response.status, 'over REST').to.equal(401)
+    Object.assign(runs, { listener: 0, direct: 0 })
+    expect(await widened.summarize({}, { query: { token: 'letmein' } })).to.equal('summary')
+    expect(runs, 'each hook once per call').to.deep.equal({ listener: 1, direct: 1 })
+  })
+
   it('custom methods named send or call work; one named as a member of every proxy (key) is left out, with a warning', async () => {
     const warnings: string[] = []
     const warn = console.warn
