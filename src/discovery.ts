@@ -1,5 +1,6 @@
 import cote from 'cote'
 import createDebug from 'debug'
+import { guardDiscovery } from './discovery-input'
 import { dirname } from 'path'
 import { RedisChannel } from './redis-channel'
 import { startTicker } from './ticker'
@@ -89,6 +90,8 @@ export interface DiscoveryHandlers {
   lost(uuid: string): void
   /** A hello from a peer, with the list number it carries (only with `hellos` set). */
   seen?(uuid: string, seq: number | undefined): void
+  /** A discovery message that node-discover would have choked on (discovery-input.ts). */
+  dropped?(): void
 }
 
 export interface MeshDiscovery {
@@ -162,6 +165,7 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
   // and both run on the mesh-wide cadence instead (ticker.ts). Its constructor checks the timings;
   // check() reads the two timeouts when it runs, so they get their real values back.
   const discovery = new CoteDiscovery(ad, { ...options, helloInterval: NEVER, checkInterval: NEVER, nodeTimeout: NEVER, masterTimeout: NEVER, redis: channel })
+  guardDiscovery(discovery, () => handlers.dropped?.())
   discovery.settings.nodeTimeout = options.nodeTimeout
   discovery.settings.masterTimeout = options.masterTimeout
   // Both wait until its socket is bound, as its own timers did (a check may send a hello); it sends

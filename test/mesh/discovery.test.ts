@@ -39,10 +39,22 @@ describe('discovery', function () {
     const udp = dgram.createSocket('udp4')
     await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()))
     udp.setBroadcast(true)
-    for (const payload of ['{"event":"hello","data":{},"iid":"x","pid":"y"}', '{"event":"hello","data":"text","iid":"z","pid":"y"}', 'not json']) {
+    const malformed = [
+      '{"event":"hello","data":"text","iid":"z","pid":"y"}',
+      // Each of these crashed every app that heard it (node-discover read `null.pid`)…
+      'null', '[]', '42', '"text"', '{"event":"hello","iid":7,"pid":"y","data":{}}',
+      // …or wrote the sender's fields onto Object.prototype in each of them.
+      '{"event":"hello","iid":"__proto__","pid":"y","data":{"polluted":"yes"}}',
+      '{"event":"hello","iid":"constructor","pid":"y","data":{"polluted":"yes"}}',
+      '{"event":"hello","iid":"w","pid":"y","data":{"__proto__":{"polluted":"yes"}}}'
+    ]
+    const dropped = gateway.distribution.drops().malformed ?? 0
+    for (const payload of ['{"event":"hello","data":{},"iid":"x","pid":"y"}', 'not json', ...malformed]) {
       await new Promise((resolve) => udp.send(payload, mesh.port, '127.255.255.255', resolve))
     }
     udp.close()
+    await waitFor(() => gateway.distribution.drops().malformed - dropped === malformed.length, 5000, 'the malformed announcements counted as dropped')
+    expect(({} as any).polluted, 'a field on Object.prototype').to.equal(undefined)
     // A replica that can be reached still joins and serves; the unreachable one is never used.
     const good = await mesh.child('good', { key: 'todos-app', services: ['todos'], replica: 'good' })
     const todos = await gateway.distribution.waitForService('todos')
