@@ -21,8 +21,10 @@ export interface ProxyRecord {
   /** The proxy mounted now, once the first mount has run. */
   mounted?: RemoteService
   replicas: ReplicaSet
-  /** Hooks registered on the mounted proxy itself, registered again when it is mounted wider (proxy-hooks.ts). */
+  /** Hooks registered on the mounted proxy itself, registered again when it is mounted wider (mount-carry.ts). */
   hooks?: unknown[]
+  /** Listeners Feathers' mixins installed on the current mount: not handed on to the next one. */
+  installed?: Set<(...args: any[]) => void>
   /** Set while the proxy has no replica: it is removed when this fires. */
   linger?: NodeJS.Timeout
 }

@@ -8,7 +8,7 @@ import { reemit } from './event-delivery'
 import { eventFor, PathQueue, placementKey } from './proxy-record'
 import type { ProxyRecord } from './proxy-record'
 import { registerProxyHooks } from './hook-options'
-import { carryHooks, emitMounted } from './proxy-hooks'
+import { adopt, handOn, listenersToCarry } from './mount-carry'
 import { RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
 import { ServiceWaiters } from './service-waiters'
@@ -183,8 +183,7 @@ export class Registry {
       // Not mounted yet, or mounted widened already: the first mount takes the widened proxy.
       if (this.records.get(record.localPath) !== record || record.proxy !== widened || record.mounted === undefined || record.mounted === widened) return
       // Listeners live on the object Feathers wraps around each mount: the new one gets them.
-      const previous = this.app.services[record.localPath] as unknown as NodeJS.EventEmitter | undefined
-      const listeners = previous ? previous.eventNames().map((event) => [event, previous.rawListeners(event)] as const) : []
+      const listeners = listenersToCarry(record, this.app.services[record.localPath] as unknown as NodeJS.EventEmitter | undefined)
       this.remounting.add(record.localPath)
       try {
         await this.hooks.unuse(record.localPath)
@@ -192,8 +191,7 @@ export class Registry {
         this.remounting.delete(record.localPath)
       }
       this.mount(record, descriptor)
-      const current = this.app.services[record.localPath] as unknown as NodeJS.EventEmitter
-      for (const [event, list] of listeners) for (const listener of list) current.on(event, listener as (...args: unknown[]) => void)
+      handOn(this.app.services[record.localPath] as unknown as NodeJS.EventEmitter, listeners)
     })
   }
 
@@ -209,9 +207,8 @@ export class Registry {
     else this.hooks.use(record.localPath, record.proxy, serviceOptions)
     const mounted = this.app.service(record.localPath)
     if (this.options.hooks) registerProxyHooks(mounted, this.options.hooks, record.proxy, record.localPath)
-    carryHooks(record, mounted)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
-    emitMounted(() => this.app.emit('service', eventFor(record)))
+    adopt(record, mounted as any, () => this.app.emit('service', eventFor(record)))
     this.appeared(record.localPath)
   }
 

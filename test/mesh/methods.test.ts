@@ -3,7 +3,7 @@ import net from 'net'
 import * as errors from '@feathersjs/errors'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { finalize } from '../../src'
-import { http } from '../helpers/clients'
+import { http, socketClient } from '../helpers/clients'
 
 /** An axon (AMP) frame of text parts, as a requester writes it. */
 function textFrame(parts: string[]): Buffer {
@@ -203,6 +203,39 @@ describe('proxy methods', function () {
     Object.assign(runs, { listener: 0, direct: 0 })
     expect(await widened.summarize({}, { query: { token: 'letmein' } })).to.equal('summary')
     expect(runs, 'each hook once per call').to.deep.equal({ listener: 1, direct: 1 })
+  })
+
+  it("widened twice, a proxy's events reach a socket.io client, each listener and a once listener exactly once", async () => {
+    const versions = [['find'], ['find', 'complete'], ['find', 'complete', 'archive']]
+    const provide = (methods: string[]) => (app: any) => app.use('tasks', Object.fromEntries(methods.map((m) => [m, async () => m])), { methods, distributedMethods: methods })
+    await mesh.app({ key: 'tasks' }, provide(versions[0]))
+    const heard = { on: [] as number[], once: [] as number[], fromServiceListener: [] as number[] }
+    const gateway = await mesh.app({ key: 'gateway-channels' }, (app) => {
+      app.on('connection', (connection: any) => app.channel('everyone').join(connection))
+      app.publish(() => app.channel('everyone'))
+      // Added on each mount by the listener itself: never handed on, or it would hear each event twice.
+      app.on('service', (event: any) => event.localPath === 'tasks' && app.service('tasks').on('created', (data: any) => heard.fromServiceListener.push(data.n)))
+    })
+    const tasks: any = await gateway.distribution.waitForService('tasks')
+    tasks.on('created', (data: any) => heard.on.push(data.n))
+    tasks.once('created', (data: any) => heard.once.push(data.n))
+    const client = await socketClient(gateway.url)
+    try {
+      const received: number[] = []
+      client.service('tasks').on('created', (data: any) => received.push(data.n))
+      let last: any
+      for (const methods of versions.slice(1)) {
+        last = await mesh.app({ key: 'tasks' }, provide(methods))
+        await waitFor(() => (gateway.service('tasks') as any).methods.length === methods.length, 5000, `the proxy widened to ${methods}`)
+      }
+      for (const n of [1, 2]) last.service('tasks').emit('created', { n })
+      // Copies of an event leave the gateway together, and the client reads them in order: all of 1's are in once 2 is.
+      await waitFor(() => received.includes(2), 5000, 'the last event at the client')
+      expect(received, 'socket.io client').to.deep.equal([1, 2])
+      expect(heard).to.deep.equal({ on: [1, 2], once: [1], fromServiceListener: [1, 2] })
+    } finally {
+      client.io.close()
+    }
   })
 
   it('custom methods named send or call work; one named as a member of every proxy (key) is left out, with a warning', async () => {
