@@ -152,6 +152,7 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
     ? new RedisChannel({
         url: settings.redis,
         name: short,
+        helloInterval: options.helloInterval,
         onLocalAddress: (address) => {
           // The address this host reaches Redis from is the one its peers can most likely reach it on.
           if (!(ad.mesh as any).host) (ad.mesh as any).host = address

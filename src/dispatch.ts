@@ -56,7 +56,7 @@ export function createDispatcher({ app, uuid, membership, registry, calls, annou
       case 'ping':
         return servePing(announcer, message.paths)
       case 'goodbye':
-        membership.onGoodbye(message.from)
+        membership.onGoodbye(message.from, message.key)
         return { ok: true, value: null }
       default:
         debug('%s unknown request type %s dropped', short, (message as { type?: unknown }).type)
@@ -75,9 +75,10 @@ export function createDispatcher({ app, uuid, membership, registry, calls, annou
         if (typeof message.from !== 'string' || !Number.isFinite(message.seq)) return
         return membership.onHeartbeat(message)
       case 'goodbye':
-        return membership.onGoodbye(message.from)
+        return membership.onGoodbye(message.from, message.key)
       case 'event':
-        if (typeof message.path !== 'string' || typeof message.event !== 'string' || !membership.heard(message.from)) return
+        // A leaving app's events still count: they come from the calls it drains.
+        if (typeof message.path !== 'string' || typeof message.event !== 'string' || !(membership.heard(message.from) || membership.leaving(message.from))) return
         if (message.sync) announcer.replay(message, app)
         registry.deliver(message)
         return

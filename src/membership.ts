@@ -9,6 +9,7 @@ import { Greeter } from './greeter'
 import type { GreeterOptions } from './greeter'
 import { Departures, GOODBYE, Refusals } from './peers'
 import { startTicker } from './ticker'
+import { BeatRequests } from './beat-requests'
 import type { Ticker } from './ticker'
 
 const debug = createDebug('feathers-mesh:membership')
@@ -28,7 +29,6 @@ export interface MembershipOptions extends GreeterOptions {
 
 const now = () => performance.now()
 const SILENT = 'no heartbeat for'
-const BEATS_FOR = 10 // heartbeat timeouts a peer's request for heartbeats lasts (it asks again if it still misses us)
 
 /**
  * Who is in the mesh. A newly found peer is greeted with our state and answers with its own (one
@@ -45,9 +45,10 @@ export class Membership {
   heartbeatsIn = 0
   /** Heartbeats published since start. */
   heartbeatsOut = 0
+  /** Where this app stands: `leaving` while its goodbyes are answered, `draining` while calls in flight finish. */
+  phase: 'starting' | 'running' | 'leaving' | 'draining' | 'closed' = 'starting'
   private ticker?: Ticker
-  /** Peers that do not hear our hellos (they asked), until when (monotonic ms). */
-  private beatsFor = new Map<string, number>()
+  readonly beats: BeatRequests
   private closed = false
   private readonly short: string
   private readonly greeter: Greeter
@@ -58,10 +59,12 @@ export class Membership {
   ) {
     this.short = options.uuid.slice(0, 8)
     this.greeter = new Greeter(transport, options)
+    this.beats = new BeatRequests(options.hellosForHeartbeats, options.heartbeatTimeout)
   }
 
   start() {
     this.stop()
+    if (!this.closed) this.phase = 'running'
     // On the wall-clock grid, so peers' heartbeats arrive together with each other and with their
     // discovery hellos (see ticker.ts): the idle cost is in wake-ups, not in messages.
     this.ticker = startTicker(this.options.heartbeatInterval, () => this.sweep(), `${this.short} heartbeat`)
@@ -73,12 +76,14 @@ export class Membership {
   }
 
   /**
-   * Says goodbye and forgets every peer. Known peers are asked (bounded by `timeout`), so once this
-   * resolves they send no new calls; what they sent before is in flight here and can be drained.
+   * Says goodbye, lets `drain` run, then forgets every peer. Known peers are asked (bounded by
+   * `timeout`), so once they answer they send no new calls; what they sent before is in flight here
+   * and drains, and the calls it makes to other apps still find them.
    */
-  async close(timeout: number) {
+  async close(timeout: number, drain: () => Promise<unknown>) {
     if (this.closed) return
     this.closed = true
+    this.phase = 'leaving'
     this.stop()
     const goodbye = this.greeter.goodbye()
     this.transport.publish(goodbye)
@@ -87,7 +92,10 @@ export class Membership {
     // Calls sent before a peer's answer are already in our socket buffers: let them be read.
     await new Promise((resolve) => setImmediate(resolve))
     await new Promise((resolve) => setImmediate(resolve))
-    for (const peer of peers) this.drop(peer, 'this app is closing', false)
+    this.phase = 'draining'
+    await drain()
+    for (const peer of [...this.peers.values()]) this.drop(peer, 'this app is closing', false)
+    this.phase = 'closed'
   }
 
   /** A peer's responder was found by discovery: greet it. */
@@ -124,7 +132,7 @@ export class Membership {
 
   /** A peer asked for heartbeats: our hellos do not reach it. */
   sendBeatsTo(uuid: string) {
-    this.beatsFor.set(uuid, now() + BEATS_FOR * this.options.heartbeatTimeout)
+    this.beats.ask(uuid)
   }
 
   private onBeat(uuid: string, seq: number) {
@@ -156,10 +164,20 @@ export class Membership {
     this.options.onPeerServices(peer, previous)
   }
 
-  /** A leaving peer gets no new calls; the ones in flight finish (it drains them) or fail when its connection closes. */
-  onGoodbye(uuid: string) {
+  /**
+   * A leaving peer gets no new calls; the ones in flight finish (it drains them) or fail when its
+   * connection closes. One not admitted yet never will be: its late answers must not admit it.
+   */
+  onGoodbye(uuid: unknown, key: unknown) {
+    if (typeof uuid !== 'string') return
     const peer = this.peers.get(uuid)
     if (peer) this.drop(peer, GOODBYE, false)
+    else this.departed.note(uuid, String(key), GOODBYE)
+  }
+
+  /** Whether a peer said goodbye and its links are still up: it is draining, and its events count. */
+  leaving(uuid: string): boolean {
+    return this.departed.saidGoodbye(uuid) && this.transport.linked(uuid)
   }
 
   /** Refuses a peer, logging one line per peer (and at most a few a minute, whatever a flood claims). */
@@ -172,8 +190,9 @@ export class Membership {
     if (!this.closed) this.transport.publish(this.greeter.announcement())
   }
 
+  /** Our answer to a hello. A closing app offers nothing: a newcomer must not take it for a replica. */
   helloReply(): HelloReply {
-    return this.greeter.reply()
+    return this.closed ? { ...this.greeter.reply(), services: [] } : this.greeter.reply()
   }
 
   /** Greets a peer and applies its answer; `missed`: we have not heard from it (it should send heartbeats). */
@@ -189,28 +208,13 @@ export class Membership {
 
   private sweep() {
     const { seq } = this.options.localState()
-    if (this.heartbeatsNeeded()) {
+    if (this.beats.needed(this.peers, (uuid) => this.transport.hearsHellos(uuid))) {
       this.heartbeatsOut++
       this.transport.publish({ v: PROTOCOL_VERSION, type: 'heartbeat', from: this.options.uuid, key: this.options.key, seq })
     }
     // Peers' heartbeats of this very instant may already wait in the sockets, unread if the loop
     // was busy: expire after the loop's poll phase has read them (setImmediate runs after it).
     setImmediate(() => this.expire()).unref()
-  }
-
-  /**
-   * Heartbeats go out unless every peer takes our hellos for them: not to an older peer, nor to one
-   * whose hellos discovery lost (ours likely miss it too), nor to one that asked for them.
-   */
-  private heartbeatsNeeded(): boolean {
-    if (!this.options.hellosForHeartbeats) return true
-    const at = now()
-    for (const [uuid, until] of this.beatsFor) {
-      if (until > at && this.peers.has(uuid)) return true
-      this.beatsFor.delete(uuid)
-    }
-    for (const uuid of this.peers.keys()) if (!this.transport.hearsHellos(uuid)) return true
-    return false
   }
 
   private expire() {
@@ -237,6 +241,7 @@ export class Membership {
   private drop(peer: Peer, reason: string, abandonCalls = true) {
     if (this.peers.get(peer.uuid) !== peer) return
     this.peers.delete(peer.uuid)
+    this.beats.forget(peer.uuid)
     debug('%s peer %s (key %s) left: %s', this.short, peer.uuid.slice(0, 8), peer.key, reason)
     if (abandonCalls) this.transport.abandon(peer.uuid, reason)
     this.departed.note(peer.uuid, peer.key, reason)

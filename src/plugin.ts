@@ -96,7 +96,7 @@ function setup(app: Application, options: ResolvedOptions) {
     hellosForHeartbeats,
     localState,
     onPeerServices: (peer, previous) => registry.update(peer.uuid, peer.services, previous),
-    onPeerLeft: (peer) => registry.removePeer(peer.uuid, peer.services)
+    onPeerLeft: (peer) => registry.removePeer(peer.uuid, peer.services, membership.departed.saidGoodbye(peer.uuid))
   })
 
   const { onRequest, onPublished } = createDispatcher({ app, uuid, membership, registry, calls, announcer })
@@ -166,12 +166,11 @@ function setup(app: Application, options: ResolvedOptions) {
         resolve()
       }
       timers.clear()
-      // Goodbye first, so consumers stop sending; then let calls in flight here finish.
-      await membership.close(options.gracePeriod > 0 ? Math.min(GOODBYE_TIMEOUT, options.gracePeriod) : GOODBYE_TIMEOUT)
-      // Calls in flight both ways may finish: the ones served here, and this app's own.
-      await Promise.all([calls.drain(options.gracePeriod), lazyTransport.idle(options.gracePeriod)])
+      // Goodbye first, so consumers stop sending; then calls in flight both ways (served here, and this app's own) finish, peers still known.
+      const drain = () => Promise.all([calls.drain(options.gracePeriod), lazyTransport.idle(options.gracePeriod)])
+      await membership.close(options.gracePeriod > 0 ? Math.min(GOODBYE_TIMEOUT, options.gracePeriod) : GOODBYE_TIMEOUT, drain)
       announcer.close()
-      await registry.close()
+      await Promise.all([registry.close(), createMetrics.unregister(metrics)])
       await transport?.close()
       debug('%s closed', short)
     })()
@@ -188,7 +187,7 @@ function setup(app: Application, options: ResolvedOptions) {
     uuid,
     ready,
     options,
-    waitForService: (path, waitOptions) => registry.waitForService(path, waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
+    waitForService: (path, waitOptions) => registry.waiters.wait(servicePath(path), waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
     // The route and the function give one answer: until this app is published it is starting (or failed to), and closed once closing.
     healthcheck: async (key = 'default') => {
       const down = closing ? 'the mesh is closed' : published ? undefined : (failure ?? 'the mesh is starting')
@@ -213,7 +212,7 @@ function setup(app: Application, options: ResolvedOptions) {
     }
     const result = originalUse.call(app, path, ...args)
     if (announcer.expose(localPath, app.service(localPath), meshOptions as MeshServiceOptions) && published) membership.announce()
-    registry.appeared(localPath)
+    registry.waiters.appeared(localPath)
     return result
   } as any
 

@@ -1,17 +1,30 @@
 import createDebug from 'debug'
 import { EventEmitter } from 'events'
 import Redis from 'ioredis'
+import { performance } from 'perf_hooks'
+import { startTicker } from './ticker'
+import type { Ticker } from './ticker'
 
 const debug = createDebug('feathers-mesh:redis')
 
 const CHANNEL = 'feathers-mesh:discovery'
 const MIN_BACKOFF = 100 // ms
 const MAX_BACKOFF = 5_000 // ms
+/** Idle time before the OS probes a connection: a dead peer or a forgotten NAT entry is found even when idle. */
+const KEEPALIVE_DELAY = 10_000 // ms
+/** A PUBLISH waits at least this long for its reply (a hello interval when that is longer). */
+const MIN_COMMAND_TIMEOUT = 1_000 // ms
+/** Hello intervals without one of its own announcements coming back before a connection counts as dead. */
+const SILENT_INTERVALS = 3
+/** Own announcements remembered, to recognize them when Redis delivers them back. */
+const RECENT_SENT = 3
 
 export interface RedisChannelOptions {
   url: string
   /** Short name of the app, for log lines. */
   name: string
+  /** Period of the app's announcements, in ms: the liveness check expects one of them back within a few. */
+  helloInterval: number
   /** Called once, when the first connection is ready, with the local address of that connection. */
   onLocalAddress(address: string): void
 }
@@ -31,17 +44,29 @@ export function backoff(attempt: number): number {
  * (the process would crash), reconnects with bounded back-off, logs once per state change, drops
  * announcements while Redis is away (they are repeated every hello interval anyway) and can be
  * closed before Redis was ever reached.
+ *
+ * A connection cut without FIN or RST (a partition, a Redis host that vanished) looks open to the
+ * OS for many minutes. The channel hears its own announcements back on its subscriber, so when none
+ * has come back for a few hello intervals it calls Redis down and has both clients reconnect.
  */
 export class RedisChannel extends EventEmitter {
   private readonly pub: Redis
   private readonly sub: Redis
   private state: 'connecting' | 'up' | 'down' | 'closed' = 'connecting'
   private bound = false
+  private watchdog?: Ticker
+  private readonly silence: number // ms
+  private readonly recent: Buffer[] = []
+  private lastEcho = 0 // monotonic ms: an own announcement came back, or the channel came up
+  private unanswered = 0 // announcements sent since
+  private readonly connectedAt = new Map<Redis, number>() // monotonic ms of each client's last TCP connect
 
   constructor(private readonly options: RedisChannelOptions) {
     super()
+    this.silence = SILENT_INTERVALS * options.helloInterval
     const settings = {
       lazyConnect: true,
+      keepAlive: KEEPALIVE_DELAY,
       // Announcements are worthless once late: never queue them, never retry them.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -49,16 +74,23 @@ export class RedisChannel extends EventEmitter {
       retryStrategy: (times: number) => backoff(times - 1),
       connectionName: `feathers-mesh:${options.name}`
     }
-    this.pub = new Redis(options.url, settings)
+    // Bounded, so PUBLISHes on a dead connection fail instead of piling up; an unanswered handshake fails too.
+    this.pub = new Redis(options.url, { ...settings, commandTimeout: Math.max(options.helloInterval, MIN_COMMAND_TIMEOUT) })
     // The subscriber queues its SUBSCRIBE until connected and renews it after every reconnection.
     this.sub = new Redis(options.url, { ...settings, enableOfflineQueue: true, maxRetriesPerRequest: null })
     for (const client of [this.pub, this.sub]) {
       client.on('error', (error: Error) => this.changed('down', error.message))
       client.on('ready', () => this.changed(this.pub.status === 'ready' && this.sub.status === 'ready' ? 'up' : this.state))
       client.on('close', () => this.changed('down', 'connection closed'))
+      client.on('connect', () => this.connectedAt.set(client, performance.now()))
     }
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      if (channel.toString() === CHANNEL) this.emit('message', message, { address: '0.0.0.0', port: 0 })
+      if (channel.toString() !== CHANNEL) return
+      if (this.recent.some((sent) => sent.equals(message))) {
+        this.lastEcho = performance.now()
+        this.unanswered = 0
+      }
+      this.emit('message', message, { address: '0.0.0.0', port: 0 })
     })
   }
 
@@ -76,12 +108,18 @@ export class RedisChannel extends EventEmitter {
       callback()
     }
     this.on('up', start)
+    // Run after the loop's poll phase: after a stalled loop, echoes already received are read first.
+    this.watchdog?.stop()
+    this.watchdog = startTicker(this.options.helloInterval, () => setImmediate(() => this.check()), `${this.options.name} redis liveness`)
     this.sub.subscribe(CHANNEL).catch((error: Error) => debug('%s subscribe failed: %s', this.options.name, error.message))
     for (const client of [this.pub, this.sub]) client.connect().catch(() => {}) // failures reach 'error' and are retried
   }
 
   send(message: Buffer) {
     if (this.state !== 'up') return
+    this.recent.push(message)
+    if (this.recent.length > RECENT_SENT) this.recent.shift()
+    this.unanswered++
     this.pub.publish(CHANNEL, message).catch((error: Error) => debug('%s announcement not published: %s', this.options.name, error.message))
   }
 
@@ -92,13 +130,42 @@ export class RedisChannel extends EventEmitter {
   close() {
     if (this.state === 'closed') return
     this.state = 'closed'
+    this.watchdog?.stop()
     for (const client of [this.pub, this.sub]) client.disconnect()
+  }
+
+  /** Reconnects connections that look open but carry nothing. */
+  private check() {
+    if (this.state === 'closed') return
+    const now = performance.now()
+    // Two announcements at least: a silence while nothing was sent proves nothing.
+    if (this.state === 'up' && this.unanswered >= 2 && now - this.lastEcho >= this.silence) {
+      this.changed('down', `none of its announcements came back for ${Math.round(now - this.lastEcho)} ms`)
+      // Reconnecting, not closing: ioredis destroys a socket that does not close (disconnectTimeout), then retries with back-off.
+      for (const client of [this.pub, this.sub]) client.disconnect(true)
+      return
+    }
+    // A connection accepted but never answered (a middlebox whose Redis is gone) hangs in its handshake
+    // forever: the publisher's commandTimeout ends its own, the subscriber has none.
+    for (const client of [this.pub, this.sub]) {
+      const waited = now - (this.connectedAt.get(client) ?? now)
+      if (client.status !== 'connect' || waited < this.silence) continue
+      debug('%s Redis handshake silent for %d ms, reconnecting', this.options.name, Math.round(waited))
+      this.connectedAt.set(client, now)
+      client.disconnect(true)
+    }
   }
 
   private changed(state: 'up' | 'down' | 'connecting' | 'closed', why?: string) {
     if (this.state === 'closed' || state === this.state) return
     const was = this.state
     this.state = state
+    if (state === 'up') {
+      // The silence counts from here: announcements start now, on these connections.
+      this.lastEcho = performance.now()
+      this.unanswered = 0
+      this.recent.length = 0
+    }
     // Once per change, never per retry: an outage of an hour is two lines.
     if (state === 'up' && was === 'down') console.warn(`feathers-mesh ${this.options.name}: discovery through Redis is back`)
     else if (state === 'up') debug('%s discovery through Redis is up', this.options.name)

@@ -9,6 +9,7 @@ import { eventFor, PathQueue, placementKey } from './proxy-record'
 import type { ProxyRecord } from './proxy-record'
 import { registerProxyHooks } from './hook-options'
 import { adopt, handOn, listenersToCarry } from './mount-carry'
+import { LeavingPlacements } from './leaving'
 import { RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
 import { ServiceWaiters } from './service-waiters'
@@ -34,8 +35,10 @@ export class Registry {
   /** Every peer's current list, so that a path that frees up can be given to another key's service. */
   private readonly known = new Map<string, ServiceDescriptor[]>()
   private readonly remounting = new Set<string>()
+  private readonly leaving = new LeavingPlacements()
   private closed = false
-  private readonly waiters: ServiceWaiters
+  /** Callers of `waitForService`, told when a service (proxy or local) appears. */
+  readonly waiters: ServiceWaiters
   private readonly short: string
 
   constructor(
@@ -67,9 +70,14 @@ export class Registry {
     for (const descriptor of services) this.addReplica(uuid, descriptor)
   }
 
-  removePeer(uuid: string, services: ServiceDescriptor[]) {
+  /** A peer left; one that said goodbye (`leaving`) still feeds its proxies' events while it drains. */
+  removePeer(uuid: string, services: ServiceDescriptor[], leaving = false) {
     this.known.delete(uuid)
-    for (const descriptor of services) this.removeReplica(uuid, descriptor.path)
+    for (const { path } of services) {
+      const localPath = this.placements.get(placementKey(uuid, path))
+      if (leaving && localPath !== undefined) this.leaving.note(placementKey(uuid, path), localPath)
+      this.removeReplica(uuid, path)
+    }
   }
 
   /**
@@ -99,23 +107,18 @@ export class Registry {
 
   /** Re-emits a forwarded event on the proxy fed by its sender, exactly once. */
   deliver(message: EventMessage) {
-    const localPath = this.placements.get(placementKey(message.from, message.path))
+    const placement = placementKey(message.from, message.path)
+    const leaving = this.leaving.localPath(placement, () => this.context.transport.linked(message.from))
+    const localPath = this.placements.get(placement) ?? leaving
     const record = localPath === undefined ? undefined : this.records.get(localPath)
-    if (!record || record.remotePath !== message.path || !record.replicas.replicas.has(message.from) || message.distributed === false) return
+    const feeds = record?.replicas.replicas.has(message.from) || leaving !== undefined
+    if (!record || record.remotePath !== message.path || !feeds || message.distributed === false) return
     reemit(this.app, record.localPath, record.proxy, message, this.options, this.context.stats, this.short)
-  }
-
-  waitForService(path: string, timeout: number): Promise<unknown> {
-    return this.waiters.wait(servicePath(path), timeout)
-  }
-
-  /** A service (proxy or local) appeared at `path`: its waiters resolve. */
-  appeared(path: string) {
-    this.waiters.appeared(path)
   }
 
   async close() {
     this.closed = true
+    this.leaving.clear()
     this.waiters.close()
     const paths = [...this.records.keys()]
     for (const path of paths) this.removeRecord(path)
@@ -157,7 +160,7 @@ export class Registry {
     }
     const replicas = new ReplicaSet(this.options.maxQueue)
     replicas.add(uuid, descriptor)
-    const record: ProxyRecord = { localPath, key: descriptor.key, remotePath: descriptor.path, replicas, proxy: new RemoteService(this.context, descriptor, replicas) }
+    const record: ProxyRecord = { localPath, key: descriptor.key, remotePath: descriptor.path, replicas, proxy: new RemoteService(this.context, descriptor, replicas, localPath) }
     this.records.set(localPath, record)
     this.queue.enqueue(localPath, async () => {
       if (this.records.get(localPath) !== record) return
@@ -177,7 +180,7 @@ export class Registry {
     const methods = [...new Set([...proxy.methods, ...descriptor.methods.filter(offered)])]
     const events = [...new Set([...proxy.events, ...descriptor.events])]
     if (methods.length === proxy.methods.length && events.length === proxy.events.length) return
-    const widened = new RemoteService(this.context, { ...descriptor, path: record.remotePath, methods, events }, record.replicas)
+    const widened = new RemoteService(this.context, { ...descriptor, path: record.remotePath, methods, events }, record.replicas, record.localPath)
     record.proxy = widened
     this.queue.enqueue(record.localPath, async () => {
       // Not mounted yet, or mounted widened already: the first mount takes the widened proxy.
@@ -209,7 +212,7 @@ export class Registry {
     if (this.options.hooks) registerProxyHooks(mounted, this.options.hooks, record.proxy, record.localPath)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
     adopt(record, mounted as any, () => this.app.emit('service', eventFor(record)))
-    this.appeared(record.localPath)
+    this.waiters.appeared(record.localPath)
   }
 
   private removeReplica(uuid: string, remotePath: string) {

@@ -57,6 +57,7 @@ function withoutPassword(user: unknown): unknown {
  */
 const CALL = Symbol('call')
 const SEND = Symbol('send')
+const LOCAL_PATH = Symbol('localPath')
 
 /** Methods that take an id: like Feathers' own clients, a proxy refuses an undefined one (it would arrive as null, which means "every record"). */
 function undefinedId(method: string): Promise<never> {
@@ -76,11 +77,16 @@ export class RemoteService {
   refusal: Error | undefined = undefined
   private readonly methodStats = new Map<string, MethodStats>()
 
+  /** Where the proxy is mounted: two keys' services of one remote path, mounted apart, count apart. */
+  private readonly [LOCAL_PATH]: string
+
   constructor(
     private readonly context: CallContext,
     descriptor: ServiceDescriptor,
-    readonly replicas: ReplicaSet
+    readonly replicas: ReplicaSet,
+    localPath = descriptor.path
   ) {
+    this[LOCAL_PATH] = localPath
     this.key = descriptor.key
     this.path = descriptor.path
     this.remoteOptions = descriptor.remoteOptions
@@ -133,7 +139,7 @@ export class RemoteService {
   protected async [CALL](method: string, args: unknown[], params: unknown): Promise<unknown> {
     let stats = this.methodStats.get(method)
     if (!stats) {
-      stats = this.context.stats.method(this.path, method)
+      stats = this.context.stats.method(this[LOCAL_PATH], method)
       this.methodStats.set(method, stats)
     }
     const started = performance.now()
@@ -168,6 +174,7 @@ export class RemoteService {
       const choice = this.replicas.pick(method, tried)
       if ('error' in choice) {
         if (choice.error === 'method') throw methodNotAllowedError(this.path, method)
+        if (choice.error === 'removed') throw unavailableError(this.path, method, 'this proxy was removed from the app')
         // No replica (or none left untried): a joining one may still take the call.
         const wait = Math.min(replicaTimeout, deadline - performance.now())
         if (await this.replicas.waitForReplica(wait)) continue

@@ -41,8 +41,10 @@ export class ReplicaSet {
   }
 
   /** The next replica that serves `method`, skipping `exclude` (replicas this call already tried, if any). */
-  pick(method: string, exclude?: Set<string>): { uuid: string } | { error: 'none' | 'method' | 'exhausted' } {
+  pick(method: string, exclude?: Set<string>): { uuid: string } | { error: 'none' | 'method' | 'exhausted' | 'removed' } {
     const uuids = this.order
+    // A proxy removed from the app (a reference someone kept) serves nothing, whatever replicas remain.
+    if (this.closed) return { error: 'removed' }
     if (uuids.length === 0) return { error: 'none' }
     let serving = 0
     for (let i = 0; i < uuids.length; i++) {

@@ -15,6 +15,8 @@ export interface MeshStatus {
     package: { name: string; version: string }
     protocol: number
     uptime: number
+    /** `leaving`: saying goodbye; `draining`: calls in flight finish before the mesh closes. */
+    state: 'starting' | 'running' | 'leaving' | 'draining' | 'closed'
     /** How this app finds its peers; `connected` is false while Redis is unreachable; `seen`: apps it sees; `heard`: hellos heard since start. */
     discovery: { mode: 'broadcast' | 'redis'; connected: boolean; seen: number; heard: number }
   }
@@ -101,7 +103,7 @@ export function meshStatus(parts: StatusParts): MeshStatus {
     const calls: Record<string, Record<string, number>> = {}
     const latency = new Array(LATENCY_BUCKETS.length + 1).fill(0)
     for (const entry of stats.methods.values()) {
-      if (entry.service !== record.remotePath) continue
+      if (entry.service !== record.localPath) continue
       calls[entry.method] = { ...entry.outcomes }
       entry.latency.forEach((count, i) => (latency[i] += count))
     }
@@ -116,7 +118,7 @@ export function meshStatus(parts: StatusParts): MeshStatus {
     }
   })
   return {
-    app: { uuid: parts.uuid, key: parts.key, package: meshPackage(), protocol: PROTOCOL_VERSION, uptime: Math.round((Date.now() - parts.startedAt) / 1000), discovery: parts.transport.discovery() },
+    app: { uuid: parts.uuid, key: parts.key, package: meshPackage(), protocol: PROTOCOL_VERSION, uptime: Math.round((Date.now() - parts.startedAt) / 1000), state: membership.phase, discovery: parts.transport.discovery() },
     peers,
     proxies,
     counters: { calls: stats.totals(), retries: stats.retries, eventsIn: stats.eventsIn, eventsOut: stats.eventsOut, heartbeatsIn: membership.heartbeatsIn, heartbeatsOut: membership.heartbeatsOut, dropped: { ...parts.transport.drops } }

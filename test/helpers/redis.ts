@@ -6,6 +6,7 @@
  */
 import { execFile, spawn } from 'child_process'
 import type { ChildProcess } from 'child_process'
+import net from 'net'
 import { promisify } from 'util'
 import { ephemeralPort } from '../../src/ports'
 import { inNamespace } from './netns'
@@ -87,5 +88,60 @@ export class RedisServer {
     const [command, args] = inNamespace(this.place.netns, 'redis-cli', ['-h', this.host, '-p', String(this.port), ...this.auth('-a'), '--no-auth-warning', ...words])
     const { stdout } = await run(command, args, { timeout: 5000 })
     return stdout.trim()
+  }
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of a local port, that can cut the network between its two sides
+ * as a partition or a vanished host does: no FIN, no RST, nothing forwarded. Connections opened
+ * during the cut are accepted and held likewise. The bytes wait (as unacknowledged segments do) and
+ * flow once it heals.
+ */
+export class CutProxy {
+  private cut = false
+  /** Connections accepted since start. */
+  connections = 0
+  private readonly sockets = new Set<net.Socket>()
+
+  private constructor(private readonly server: net.Server) {}
+
+  static async start(targetPort: number): Promise<CutProxy> {
+    // Half-open allowed: a FIN from one side is passed on, not answered by the proxy itself.
+    const server = net.createServer({ allowHalfOpen: true })
+    const proxy = new CutProxy(server)
+    server.on('connection', (client) => {
+      proxy.connections++
+      const upstream = net.connect({ port: targetPort, host: '127.0.0.1', allowHalfOpen: true })
+      for (const [from, to] of [[client, upstream], [upstream, client]]) {
+        proxy.sockets.add(from)
+        if (proxy.cut) from.pause()
+        from.on('data', (chunk) => to.write(chunk))
+        from.on('end', () => to.end())
+        from.on('close', () => (proxy.sockets.delete(from), to.destroy()))
+        from.on('error', () => undefined)
+      }
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return proxy
+  }
+
+  get url() {
+    return `redis://127.0.0.1:${(this.server.address() as net.AddressInfo).port}`
+  }
+
+  /** Stops forwarding, both ways, on every connection: a paused socket reads nothing, not even a FIN. */
+  partition() {
+    this.cut = true
+    for (const socket of this.sockets) socket.pause()
+  }
+
+  heal() {
+    this.cut = false
+    for (const socket of this.sockets) socket.resume()
+  }
+
+  async close() {
+    for (const socket of this.sockets) socket.destroy()
+    await new Promise((resolve) => this.server.close(resolve))
   }
 }

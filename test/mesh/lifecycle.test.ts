@@ -210,8 +210,8 @@ describe('lifecycle', function () {
     Membership.prototype.onGoodbye = () => undefined
     try {
       void one.send({ cmd: 'exit' }).catch(() => undefined)
-      // The replica drops its peers and starts refusing in one turn of its event loop.
-      await waitFor(async () => (await one.send({ cmd: 'status' })).peers.some((p: any) => p.reason === 'this app is closing'), 5000, 'the replica to start draining')
+      // Its goodbye answered, the replica drains: it refuses new calls and lets the running ones finish.
+      await waitFor(async () => (await one.send({ cmd: 'status' })).app.state === 'draining', 5000, 'the replica to start draining')
       const finds: string[] = []
       const creates: any[] = []
       for (let i = 0; i < 4; i++) {
@@ -243,6 +243,41 @@ describe('lifecycle', function () {
     expect(answeredBy(await slow.find)).to.deep.equal(['two'])
     expect(await one.exited).to.equal(0)
     await Promise.all(slow.elsewhere)
+  })
+
+  it('a draining app: its running calls still call other apps, their events still arrive, and a newcomer does not take it for a replica', async () => {
+    await mesh.app({ key: 'stock' }, (app) => app.use('stock', { async get(id: any) { return { id, count: 3 } } }))
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    let started = false
+    const orders = await mesh.app({ key: 'orders', gracePeriod: 10_000 }, (app) =>
+      app.use('orders', {
+        async create(data: any) {
+          started = true
+          await released
+          return { ...data, stock: await app.service('stock').get(data.item) }
+        }
+      })
+    )
+    await orders.distribution.waitForService('stock')
+    const gateway = await mesh.app({ key: 'gateway' })
+    const proxy = await gateway.distribution.waitForService('orders')
+    const created: unknown[] = []
+    proxy.on('created', (data: unknown) => created.push(data))
+    const call = proxy.create({ item: 7 })
+    await waitFor(() => started, 5000, 'the call to run on the orders app')
+    const closed = finalize(orders)
+    await waitFor(() => orders.distribution.status().app.state === 'draining', 5000, 'the orders app to drain')
+    // An app that starts now greets the draining one, which offers it nothing.
+    const newcomer = await mesh.app({ key: 'newcomer' })
+    await waitFor(() => newcomer.distribution.peers().some((peer: any) => peer.uuid === orders.distribution.uuid), 5000, 'the newcomer to hear the draining app')
+    expect(newcomer.distribution.peers().find((peer: any) => peer.uuid === orders.distribution.uuid).services).to.deep.equal([])
+    expect(newcomer.services.orders).to.equal(undefined)
+    release()
+    expect(await call).to.deep.equal({ item: 7, stock: { id: 7, count: 3 } })
+    await waitFor(() => created.length === 1, 5000, 'the created event of the drained call')
+    expect(created).to.deep.equal([{ item: 7, stock: { id: 7, count: 3 } }])
+    await closed
   })
 
   it('a configure that throws leaves the app out of the mesh: no peer ever sees it', async () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { load } from '../helpers/load'
-import { RedisServer } from '../helpers/redis'
+import { CutProxy, RedisServer } from '../helpers/redis'
 
 describe('Redis discovery', function () {
   this.timeout(60000)
@@ -118,6 +118,48 @@ describe('Redis discovery', function () {
     } finally {
       console.warn = warn
       await redis.resume().catch(() => undefined)
+    }
+  })
+
+  it('sees a connection cut without FIN or RST as down, once, and reconnects by itself when the network heals: a newcomer then finds it', async () => {
+    const proxy = await CutProxy.start(redis.port)
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '))
+    try {
+      const app = await mesh.app({ key: 'gateway', discovery: { redis: proxy.url }, cote: alone() })
+      const status = () => app.distribution.status().app.discovery
+      await waitFor(() => status().connected, 5000, 'the app to reach Redis')
+
+      proxy.partition()
+      // Three hello intervals of silence (200 ms each in tests), then the next check.
+      await waitFor(() => !status().connected, 3000, 'the app to see its Redis connection dead')
+      // Its two clients connect again, and their handshakes hang in the cut too. Meanwhile a newcomer
+      // starts, reaching Redis directly: the app does not hear it.
+      const retried = proxy.connections + 2
+      const [newcomer] = await Promise.all([
+        mesh.child('newcomer', { key: 'todos-app', services: ['todos'], env: viaEnv(), options: { cote: alone() } }),
+        waitFor(() => proxy.connections >= retried, 10000, 'the app to retry through the cut')
+      ])
+      expect(status().connected).to.equal(false)
+      expect(app.distribution.peers()).to.deep.equal([])
+
+      proxy.heal()
+      await waitFor(() => status().connected, 15000, 'the app to reconnect')
+      const todos = await app.distribution.waitForService('todos', { timeout: 10000 })
+      expect(await todos.find({ query: {} })).to.be.an('array')
+      const admitted = async () => (await newcomer.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === app.distribution.uuid)
+      await waitFor(admitted, 5000, 'the newcomer to find the app')
+      // Once per state change, however many reconnection attempts the cut took.
+      const down = warnings.filter((line) => line.includes('discovery through Redis is down'))
+      expect(down).to.have.length(1)
+      expect(down[0]).to.match(/none of its announcements came back for \d+ ms/)
+      expect(warnings.filter((line) => line.includes('discovery through Redis is back'))).to.have.length(1)
+    } finally {
+      // The app first: with the proxy gone, its retries would warn past the test.
+      await mesh.close()
+      console.warn = warn
+      await proxy.close()
     }
   })
 })

@@ -69,6 +69,20 @@ describe('removal', function () {
     expect(await app.service('todos').find()).to.equal('local')
   })
 
+  it('a proxy reference kept after its removal (app.unuse, or a local service taking the path) fails with Unavailable', async () => {
+    const errors = require('@feathersjs/errors')
+    for (const how of ['unuse', 'local service']) {
+      const app = await mesh.app({ key: `kept-${how.replace(' ', '-')}`, services: [] })
+      const kept: any = await app.distribution.waitForService('todos')
+      expect(await kept.find({}), how).to.be.an('array')
+      if (how === 'unuse') await app.unuse('todos')
+      else app.use('todos', { async find() { return 'local' } })
+      const error = await kept.find({}).then(() => undefined, (e: any) => e)
+      expect(error, how).to.be.instanceOf(errors.Unavailable)
+      expect(error.message).to.equal('Remote service todos is unavailable for find: this proxy was removed from the app')
+    }
+  })
+
   it('service-removed comes replicaTimeout after the last replica left, with the same payload as service', async () => {
     const provider = await mesh.child('lingering', { key: 'lingering-app', services: ['todos:lingering'], sharedOptions: { lingering: ['paginate'] } })
     const added: any[] = []

@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { Membership } from '../../src/membership'
+import { Departures, GOODBYE } from '../../src/peers'
 import { PROTOCOL_VERSION } from '../../src/protocol'
 
 /** A transport stand-in: records what is published, answers hellos with a peer's state. */
@@ -64,4 +65,58 @@ describe('membership: heartbeats when hellos stand for them', () => {
     }))
 
   it('sends them while a peer does not take hellos for heartbeats', () => withPeer(false, (_members, transport) => until(() => beats(transport) >= 2)))
+})
+
+describe('membership: requests for heartbeats', () => {
+  it('are noted only where hellos stand for heartbeats, and forgotten with the peer', () => {
+    const { BeatRequests } = require('../../src/beat-requests')
+    const withSecret = new BeatRequests(false, 1000)
+    // With a secret heartbeats always go out: a request changes nothing, and noting it would only grow.
+    for (let i = 0; i < 100; i++) withSecret.ask(`peer-${i}`)
+    expect(withSecret.size).to.equal(0)
+    expect(withSecret.needed(new Map(), () => true)).to.equal(true)
+    const withoutSecret = new BeatRequests(true, 1000)
+    withoutSecret.ask('peer')
+    const peers = new Map([['peer', {}]])
+    expect(withoutSecret.needed(peers, () => true)).to.equal(true)
+    withoutSecret.forget('peer')
+    expect([withoutSecret.size, withoutSecret.needed(peers, () => true)]).to.deep.equal([0, false])
+  })
+})
+
+describe('membership: departed peers', () => {
+  /** Runs `check` with the wall clock `offset` ms ahead (Departures date departures with Date.now). */
+  function later<T>(offset: number, check: () => T): T {
+    const now = Date.now
+    Date.now = () => now() + offset
+    try {
+      return check()
+    } finally {
+      Date.now = now
+    }
+  }
+
+  it('are listed for a minute, then forgotten when read, though no other peer leaves', () => {
+    const departed = new Departures()
+    departed.note('peer-1', 'todos-app', GOODBYE)
+    expect([...departed.keys()]).to.deep.equal(['peer-1'])
+    expect(later(59_000, () => departed.saidGoodbye('peer-1'))).to.equal(true)
+    expect(later(61_000, () => [...departed.values()])).to.deep.equal([])
+    expect(departed.saidGoodbye('peer-1')).to.equal(false)
+    // Each way of reading forgets them: a lookup, and an iteration.
+    departed.note('peer-2', 'todos-app', 'no heartbeat for 900 ms')
+    expect(later(61_000, () => departed.get('peer-2'))).to.equal(undefined)
+    departed.note('peer-3', 'todos-app', GOODBYE)
+    expect(later(61_000, () => [...departed])).to.deep.equal([])
+  })
+
+  it('keep the last hundred, a peer noted again counting as its last departure', () => {
+    const departed = new Departures()
+    for (let i = 0; i < 150; i++) departed.note(`peer-${i}`, 'todos-app', GOODBYE)
+    departed.note('peer-60', 'todos-app', 'its connection closed')
+    const kept = [...departed.keys()]
+    expect(kept).to.have.length(100)
+    expect(kept[0]).to.equal('peer-50')
+    expect(kept[kept.length - 1]).to.equal('peer-60')
+  })
 })
