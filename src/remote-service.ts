@@ -192,7 +192,8 @@ export class RemoteService {
         if (error.reason === 'timeout') throw timeoutError(this.path, method, timeout)
         if (error.reason === 'encode') throw new BadRequest(`Remote call ${this.path}.${method} cannot be sent: ${error.message}`)
         if (error.reason === 'too-large') throw payloadTooLargeError(this.path, method, error.message)
-        if (error.reason === 'peer-gone' && idempotentMethods.includes(method) && failures < maxRetries) {
+        // Nothing was sent (its connection closing, not yet reported): another replica may take any call.
+        if (error.reason === 'not-sent' || (error.reason === 'peer-gone' && idempotentMethods.includes(method) && failures < maxRetries)) {
           failures++
           this.context.stats.retries++
           tried ??= new Set()

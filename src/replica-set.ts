@@ -22,9 +22,12 @@ export class ReplicaSet {
   constructor(private readonly maxQueue: number) {}
 
   add(uuid: string, descriptor: ServiceDescriptor) {
+    const joined = !this.replicas.has(uuid)
     this.replicas.set(uuid, descriptor)
     this.order = [...this.replicas.keys()]
-    this.wake()
+    // Only a new replica can take a waiting call: one that re-announces was tried already, and
+    // waking for it would start the caller's wait over (for good, with timeout 0 and a chatty peer).
+    if (joined) this.wake()
   }
 
   delete(uuid: string) {

@@ -15,7 +15,8 @@ import { encodeFrame, FrameError } from './wire'
 export class TransportError extends Error {
   constructor(
     message: string,
-    readonly reason: 'timeout' | 'peer-gone' | 'closed' | 'encode' | 'too-large'
+    /** `not-sent`: no open connection to the peer, so nothing left; `peer-gone`: it went with the call sent. */
+    readonly reason: 'timeout' | 'peer-gone' | 'not-sent' | 'closed' | 'encode' | 'too-large'
   ) {
     super(message)
   }
@@ -134,7 +135,7 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
         return Promise.reject(new TransportError(`the message is ${textLength(text)} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
       }
       const socket = links.socketOf(peer)
-      if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'peer-gone'))
+      if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'not-sent'))
       return new Promise((resolve, reject) => {
         const id = String(++lastId)
         const entry: Pending = {

@@ -1,0 +1,43 @@
+import { expect } from 'chai'
+import { ReplicaSet } from '../../src/replica-set'
+import { RemoteService } from '../../src/remote-service'
+import { Stats } from '../../src/stats'
+import { TransportError } from '../../src/requests'
+
+const descriptor = (methods = ['find', 'create']) => ({ path: 'orders', key: 'orders-app', methods, events: [] as string[], remoteOptions: {} })
+
+describe('replica set', () => {
+  it('a waiting call wakes for a replica that joins, not for one that announces itself again', async () => {
+    const replicas = new ReplicaSet(10)
+    replicas.add('one', descriptor())
+    let woke: boolean | undefined
+    void replicas.waitForReplica(5000).then((value) => (woke = value))
+    replicas.add('one', descriptor(['find', 'create', 'patch']))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(woke, 'woken by a replica it has tried already').to.equal(undefined)
+    replicas.add('two', descriptor())
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(woke).to.equal(true)
+  })
+})
+
+describe('remote service: a call that could not be sent', () => {
+  it('goes to another replica, whatever the method: nothing reached the first', async () => {
+    const replicas = new ReplicaSet(10)
+    replicas.add('closing', descriptor())
+    replicas.add('up', descriptor())
+    const asked: string[] = []
+    const transport = {
+      request: async (peer: string) => {
+        asked.push(peer)
+        if (peer === 'closing') throw new TransportError('no open connection to the replica', 'not-sent')
+        return { ok: true, value: { served: peer } }
+      }
+    }
+    const context = { transport, uuid: 'me', key: 'gateway', timeout: 1000, forwardHeaders: [], idempotentMethods: ['find'], maxRetries: 1, replicaTimeout: 0, stats: new Stats() }
+    const proxy: any = new RemoteService(context as any, descriptor(), replicas)
+    // Round robin starts at the first replica: the closing one.
+    expect(await proxy.create({ n: 1 })).to.deep.equal({ served: 'up' })
+    expect(asked).to.deep.equal(['closing', 'up'])
+  })
+})
