@@ -28,6 +28,8 @@ interface Pending {
   socket: Socket
   reject: (error: Error) => void
   settle: (err: unknown, reply: unknown) => void
+  /** A service call (not a hello, ping or goodbye of the mesh's own): what a closing app waits for. */
+  call: boolean
   /** When the call times out (performance.now() ms), if it has a timeout. */
   deadline?: number
   timeout?: number
@@ -43,6 +45,8 @@ interface Pending {
 class PendingCalls {
   private byId: Record<string, Pending> = Object.create(null)
   private count = 0
+  /** Service calls among them. */
+  calls = 0
 
   get size() {
     return this.count
@@ -53,7 +57,10 @@ class PendingCalls {
   }
 
   add(entry: Pending) {
-    if (this.byId[entry.id] === undefined) this.count++
+    if (this.byId[entry.id] === undefined) {
+      this.count++
+      if (entry.call) this.calls++
+    }
     this.byId[entry.id] = entry
   }
 
@@ -61,6 +68,7 @@ class PendingCalls {
     if (this.byId[entry.id] !== entry) return
     delete this.byId[entry.id]
     this.count--
+    if (entry.call) this.calls--
   }
 
   values(): Pending[] {
@@ -75,7 +83,10 @@ export interface Requests {
   onReplyFrame(socket: Socket, parts: unknown[]): void
   /** Rejects every request in flight to a peer. */
   abandon(peer: string, reason: string): void
-  /** Resolves when no request is in flight, or after `ms`. */
+  /**
+   * Resolves when no service call is in flight, or after `ms`. The mesh's own requests (a hello to a
+   * frozen peer may wait seconds) are not waited for: closing rejects them.
+   */
   idle(ms: number): Promise<void>
   /** Stops the deadline timer: calls still in flight when the mesh closes fail as closed, not as timed out. */
   stopDeadlines(): void
@@ -142,6 +153,7 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
           peer,
           id,
           socket,
+          call: message.type === 'call',
           reject,
           settle(err, reply) {
             // A reply that does not open leaves the call pending: a forged or replayed reply must not settle it.
@@ -193,7 +205,7 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
 
     async idle(ms) {
       const end = performance.now() + ms
-      while (pending.size > 0 && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5))
+      while (pending.calls > 0 && performance.now() < end) await new Promise((resolve) => setTimeout(resolve, 5))
     },
 
     stopDeadlines: () => deadlines.close(),
