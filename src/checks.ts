@@ -46,10 +46,11 @@ export function toPredicate<T extends { path: string }>(name: string, filter: Se
 /** The longest a Node timer waits (about 24.8 days): a longer delay fires after 1 ms. */
 export const MAX_MS = 2 ** 31 - 1
 
-export function checkMs(name: string, value: unknown, fallback: number): number {
+/** `min` is 1 where 0 would mean "no deadline" to the timer it arms (healthcheckTimeout). */
+export function checkMs(name: string, value: unknown, fallback: number, min = 0): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_MS) {
-    throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds from 0 to ${MAX_MS}, got ${describe(value)}`)
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_MS) {
+    throw new TypeError(`feathers-mesh: option ${name} must be a number of milliseconds from ${min} to ${MAX_MS}, got ${describe(value)}`)
   }
   return value
 }

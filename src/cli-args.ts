@@ -1,4 +1,5 @@
 /** The command line of `feathers-mesh` (see cli.ts): usage, flags and the observer's discovery settings. */
+import { MAX_MS } from './checks'
 import { checkKey } from './options'
 import { DEFAULT_HELLO_INTERVAL } from './discovery'
 
@@ -7,6 +8,8 @@ const DEFAULT_NODE_TIMEOUT = 3 * DEFAULT_HELLO_INTERVAL // ms, as discoveryTimin
 // Apps connect back as soon as they hear the observer's first announcement: a short wait sees them.
 export const DEFAULT_WAIT = 2_000 // ms
 const DEFAULT_INTERVAL = 2000 // ms between two rounds of --watch
+// The wait defaults to 2.5 x --hello and cote checks every 2 x: both must fit in a Node timer too.
+const MAX_HELLO = Math.floor(MAX_MS / 2.5)
 
 export const USAGE = `Usage: feathers-mesh status [options]
 
@@ -22,11 +25,13 @@ Options:
   --interval <ms>     time between two rounds of --watch (default ${DEFAULT_INTERVAL})
   --wait <ms>         discovery wait before the first round (default 2000; with --hello or
                       COTE_HELLO_INTERVAL, 2.5 x the hello interval if longer)
-  --timeout <ms>      how long each replica may take to answer (default 2000)
+  --timeout <ms>      how long each replica may take to answer (default 2000, at least 1)
   --port <port>       UDP discovery port, as the apps' cote port (env COTE_PORT; default 12345)
   --broadcast <addr>  discovery broadcast address (env COTE_BROADCAST_ADDRESS)
   --hello <ms>        the mesh's cote helloInterval (env COTE_HELLO_INTERVAL; default ${DEFAULT_HELLO})
   -h, --help          this help
+
+Milliseconds go up to ${MAX_MS} (about 24.8 days, the longest Node timer); --hello up to ${MAX_HELLO}.
 
 Environment, read as the apps read it: COTE_PORT, COTE_BROADCAST_ADDRESS, COTE_HELLO_INTERVAL,
 COTE_LOG, FEATHERS_MESH_SECRET, FEATHERS_MESH_SECRET_FILE, HEARTBEAT_INTERVAL.
@@ -96,14 +101,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
         args.watchCount = integer(flag, value, 1)
         args.watch = true
         break
+      // A Node timer fires after 1 ms for a longer delay: a huge --wait would report at once.
       case '--interval':
-        args.interval = integer(flag, value)
+        args.interval = integer(flag, value, 0, MAX_MS)
         break
       case '--wait':
-        args.wait = integer(flag, value)
+        args.wait = integer(flag, value, 0, MAX_MS)
         break
       case '--timeout':
-        args.timeout = integer(flag, value)
+        // 0 would set no deadline: a frozen replica would hold the round until the mesh drops it.
+        args.timeout = integer(flag, value, 1, MAX_MS)
         break
       case '--port':
         args.port = integer(flag, value, 1, 65535)
@@ -113,7 +120,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
         args.broadcast = value
         break
       case '--hello':
-        args.hello = integer(flag, value, 1)
+        args.hello = integer(flag, value, 1, MAX_HELLO)
         break
     }
   }

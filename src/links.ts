@@ -2,71 +2,18 @@ import createDebug from 'debug'
 import { Socket } from 'net'
 import { performance } from 'perf_hooks'
 import type { Endpoint } from './discovery'
+import { CONNECT_TIMEOUT, KINDS, retryDelay, STEADY_LINK, UNDISCOVERED_ATTEMPTS } from './link-state'
+import type { Attempt, Connector, Kind, LinkHandlers, Peer } from './link-state'
 
 const debug = createDebug('feathers-mesh:links')
 
-export interface PeerInfo {
-  uuid: string
-  key: string
-  version: number
-}
-
-type Kind = 'calls' | 'events'
-const KINDS: Kind[] = ['calls', 'events']
-
-interface Peer {
-  endpoint: Endpoint
-  sockets: Partial<Record<Kind, Socket>>
-  /** A connection being opened, or the timer of the next attempt. */
-  connecting: Partial<Record<Kind, Attempt>>
-  /** Discovery no longer sees it: no new connection is opened, open ones stay in use. */
-  lost: boolean
-  /** Discovery reported it (not only its own hello): closed links are re-opened. */
-  discovered: boolean
-  /** When each open link was attached, and how many in a row closed young (see STEADY_LINK). */
-  attachedAt: Partial<Record<Kind, number>>
-  closedYoung: Partial<Record<Kind, number>>
-}
-
-/** Attempts at connecting to a peer discovery has not reported (it greeted us first). */
-const UNDISCOVERED_ATTEMPTS = 5
-
-export interface LinkHandlers {
-  /** Both links to the peer (calls and events) are open. */
-  up(peer: PeerInfo): void
-  /** The calls link to the peer closed (it may come back). */
-  down(uuid: string): void
-}
-
-/** Hands a connected socket over to the axon socket of its kind (calls or events). */
-export interface Connector {
-  adopt(socket: Socket, endpoint: Endpoint): void
-}
-
-interface Attempt {
-  socket?: Socket
-  timer?: NodeJS.Timeout
-}
-
-/** A host that drops packets would hold an attempt for minutes: give up sooner and try again. */
-const CONNECT_TIMEOUT = 5_000 // ms
-/**
- * A link that closes sooner than this after it opened is re-opened after a back-off, not at once:
- * an app that took a dead peer's ports cuts the links made for that peer as soon as they carry
- * anything (with a secret), and reconnecting at once would loop.
- */
-const STEADY_LINK = 1_000 // ms
-
-/** Bounded back-off between connection attempts to one peer. */
-function retryDelay(attempt: number) {
-  return Math.min(50 * 2 ** attempt, 2000)
-}
+export type { Connector, LinkHandlers, PeerInfo } from './link-state'
 
 /**
  * This app's two connections to each peer discovery found: the requester's to its responder (calls)
  * and the subscriber's to its publisher (events). A peer is up only when both are open, so no proxy
  * is mounted before its events can arrive. A link that fails or drops is re-opened with bounded
- * back-off while discovery sees the peer. Discovery losing a peer whose links are open changes
+ * back-off while discovery sees the peer, or while its other link is open. Discovery losing a peer whose links are open changes
  * nothing: the links and the heartbeats over them are the authority on a peer's health (a Redis
  * outage must not cut apps that already know each other).
  */
@@ -130,6 +77,11 @@ export class Links {
     return Boolean(peer?.sockets.calls && peer.sockets.events)
   }
 
+  /** Whether one of the peer's links is open: it is alive, whatever discovery says. */
+  private holding(peer: Peer) {
+    return Boolean(peer.sockets.calls || peer.sockets.events)
+  }
+
   endpoint(uuid: string): Endpoint | undefined {
     return this.peers.get(uuid)?.endpoint
   }
@@ -175,7 +127,7 @@ export class Links {
    * CONNECT_TIMEOUT; a failed one is tried again after a bounded back-off.
    */
   private open(peer: Peer, kind: Kind, attempt: number) {
-    if (this.closed || peer.lost || peer.sockets[kind] || peer.connecting[kind]) return
+    if (this.closed || (peer.lost && !this.holding(peer)) || peer.sockets[kind] || peer.connecting[kind]) return
     if (!peer.discovered && attempt >= UNDISCOVERED_ATTEMPTS) return this.lost(peer.endpoint.uuid)
     const { host, calls, events } = peer.endpoint
     const socket = new Socket()
@@ -234,9 +186,13 @@ export class Links {
     if (kind === 'calls') this.handlers.down(peer.endpoint.uuid)
     // Only discovery vouches that a peer still exists: one known from its hello alone is not chased.
     if (!peer.discovered) peer.lost = true
-    if (peer.lost) {
+    // Lost by discovery (a Redis outage, say) but its other link still open: the peer is alive, and
+    // this link is re-opened to its last address, or its calls or events would stop until discovery
+    // is back. Once no link is left, it is let go.
+    if (peer.lost && !this.holding(peer)) {
+      this.stopConnecting(peer)
       // (Unless forgotten and found again meanwhile: the entry is then another one.)
-      if (!peer.sockets.calls && !peer.sockets.events && this.peers.get(peer.endpoint.uuid) === peer) this.peers.delete(peer.endpoint.uuid)
+      if (this.peers.get(peer.endpoint.uuid) === peer) this.peers.delete(peer.endpoint.uuid)
       return
     }
     const young = performance.now() - (peer.attachedAt[kind] ?? 0) < STEADY_LINK

@@ -38,15 +38,28 @@ function latencyHistogram(stats: Stats) {
   return metric
 }
 
-/**
- * Prometheus metrics. No work per call: every figure, the latency histogram included, is read from
- * the counters (Stats) when Prometheus scrapes.
- */
-export function createMetrics(stats: Stats, status: () => MeshStatus, registry: Registry = new Registry()) {
-  // Registries take any object with get(), as prom-client's own metrics are; its types list only those.
-  registry.registerMetric(latencyHistogram(stats) as unknown as Metric)
+/** The metrics each registry holds for the app that registered them, so that close takes out only those. */
+const registered = new WeakMap<Registry, Metric[]>()
 
-  new Counter({
+/**
+ * Prometheus metrics, labelled by the proxy's local path. No work per call: every figure, the
+ * latency histogram included, is read from the counters (Stats) when Prometheus scrapes.
+ */
+export function createMetrics(stats: Stats, status: () => MeshStatus, registry: Registry = new Registry()): Registry {
+  // prom-client's own error names one metric and not why: two live apps cannot share a registry,
+  // as their series would collide.
+  const taken = registry.getMetricsAsArray().map((metric) => metric.name).filter((name) => name.startsWith(PREFIX))
+  if (taken.length > 0) {
+    const names = taken.length > 1 ? `${taken[0]}, and ${taken.length - 1} more` : taken[0]
+    throw new TypeError(`feathers-mesh: option metricsRegistry already holds the mesh metrics of another app (${names}): give each app its own registry`)
+  }
+  // Registries take any object with get(), as prom-client's own metrics are; its types list only those.
+  const metrics: Metric[] = [latencyHistogram(stats) as unknown as Metric]
+  registry.registerMetric(metrics[0])
+  registered.set(registry, metrics)
+
+  const add = (metric: Metric) => metrics.push(metric)
+  add(new Counter({
     name: `${PREFIX}calls_total`,
     help: 'Remote calls through a proxy, by service, method and outcome',
     labelNames: ['service', 'method', 'outcome'],
@@ -55,8 +68,8 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
       this.reset()
       for (const entry of stats.methods.values()) for (const outcome of OUTCOMES) this.inc({ service: entry.service, method: entry.method, outcome }, entry.outcomes[outcome])
     }
-  })
-  new Gauge({
+  }))
+  add(new Gauge({
     name: `${PREFIX}calls_in_flight`,
     help: 'Remote calls in flight, by service',
     labelNames: ['service'],
@@ -65,8 +78,8 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
       this.reset()
       for (const proxy of status().proxies) this.set({ service: proxy.path }, proxy.inFlight)
     }
-  })
-  new Counter({
+  }))
+  add(new Counter({
     name: `${PREFIX}call_retries_total`,
     help: 'Calls sent again to another replica after their replica failed',
     registers: [registry],
@@ -74,8 +87,8 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
       this.reset()
       this.inc(stats.retries)
     }
-  })
-  new Counter({
+  }))
+  add(new Counter({
     name: `${PREFIX}events_total`,
     help: 'Service events forwarded to consumers (out) and re-emitted from providers (in)',
     labelNames: ['direction'],
@@ -85,8 +98,8 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
       this.inc({ direction: 'out' }, stats.eventsOut)
       this.inc({ direction: 'in' }, stats.eventsIn)
     }
-  })
-  new Gauge({
+  }))
+  add(new Gauge({
     name: `${PREFIX}peers`,
     help: 'Peers this app knows, by state',
     labelNames: ['state'],
@@ -97,8 +110,8 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
       for (const peer of status().peers) counts[peer.state]++
       for (const [state, count] of Object.entries(counts)) this.set({ state }, count)
     }
-  })
-  new Gauge({
+  }))
+  add(new Gauge({
     name: `${PREFIX}replicas`,
     help: 'Replicas serving each proxy',
     labelNames: ['service'],
@@ -107,8 +120,8 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
       this.reset()
       for (const proxy of status().proxies) this.set({ service: proxy.path }, proxy.replicas.length)
     }
-  })
-  new Counter({
+  }))
+  add(new Counter({
     name: `${PREFIX}messages_dropped_total`,
     help: 'Messages dropped on receipt (unauthenticated, replayed, malformed...), by reason',
     labelNames: ['reason'],
@@ -117,6 +130,19 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
       this.reset()
       for (const [reason, count] of Object.entries(status().counters.dropped)) this.inc({ reason }, count)
     }
-  })
+  }))
   return registry
+}
+
+/**
+ * Takes the app's mesh metrics out of `registry` (the app closed): its figures would go stale there,
+ * and another app could not register in it. Others' metrics stay. Idempotent.
+ */
+createMetrics.unregister = (registry: Registry | undefined) => {
+  for (const metric of (registry && registered.get(registry)) ?? []) {
+    // Every prom-client metric has its name; the types leave it out.
+    const { name } = metric as unknown as { name: string }
+    if (registry!.getSingleMetric(name) === metric) registry!.removeSingleMetric(name)
+  }
+  if (registry) registered.delete(registry)
 }

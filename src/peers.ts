@@ -52,15 +52,64 @@ export class Refusals extends Map<string, RefusedPeer> {
   }
 }
 
-/** Peers that left recently, with why (for the status API): a minute, and at most about a hundred. */
+/**
+ * Peers that left recently, with why (for the status API): a minute, and at most a hundred. Old
+ * ones are pruned whenever the list is read, not only when another peer leaves: a quiet mesh would
+ * list its last departure for ever.
+ */
 export class Departures extends Map<string, DepartedPeer> {
   note(uuid: string, key: string, reason: string) {
-    const at = Date.now()
-    for (const [id, left] of this) if (at - left.at > DEPARTED_FOR || this.size > MAX_DEPARTED) this.delete(id)
-    this.set(uuid, { uuid, key, reason, at })
+    this.prune()
+    // Noted again: to the end, so that the oldest come first.
+    super.delete(uuid)
+    for (const id of super.keys()) {
+      if (super.size < MAX_DEPARTED) break
+      super.delete(id)
+    }
+    super.set(uuid, { uuid, key, reason, at: Date.now() })
   }
 
   saidGoodbye(uuid: string): boolean {
     return this.get(uuid)?.reason === GOODBYE
+  }
+
+  override get(uuid: string): DepartedPeer | undefined {
+    const left = super.get(uuid)
+    if (left && Date.now() - left.at <= DEPARTED_FOR) return left
+    if (left) super.delete(uuid)
+    return undefined
+  }
+
+  override has(uuid: string): boolean {
+    return this.get(uuid) !== undefined
+  }
+
+  override entries() {
+    this.prune()
+    return super.entries()
+  }
+
+  override keys() {
+    this.prune()
+    return super.keys()
+  }
+
+  override values() {
+    this.prune()
+    return super.values()
+  }
+
+  override forEach(callback: (value: DepartedPeer, key: string, map: Map<string, DepartedPeer>) => void, thisArg?: unknown) {
+    this.prune()
+    super.forEach(callback, thisArg)
+  }
+
+  override [Symbol.iterator]() {
+    return this.entries()
+  }
+
+  private prune() {
+    const now = Date.now()
+    for (const [id, left] of super.entries()) if (now - left.at > DEPARTED_FOR) super.delete(id)
   }
 }

@@ -105,7 +105,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     publishEvents: checkBoolean('publishEvents', options.publishEvents, true),
     key: checkKey(options.key ?? DEFAULT_KEY),
     healthcheckPath,
-    healthcheckTimeout: checkMs('healthcheckTimeout', options.healthcheckTimeout, DEFAULT_HEALTHCHECK_TIMEOUT),
+    // 0 would arm no deadline (requests.ts arms one above 0): a frozen replica would hold the healthcheck until heartbeatTimeout.
+    healthcheckTimeout: checkMs('healthcheckTimeout', options.healthcheckTimeout, DEFAULT_HEALTHCHECK_TIMEOUT, 1),
     coteDelay: checkMs('coteDelay', options.coteDelay ?? envNumber(env, 'COTE_DELAY'), 0),
     publicationDelay: checkMs('publicationDelay', options.publicationDelay ?? envNumber(env, 'PUBLICATION_DELAY'), 0),
     heartbeatInterval,

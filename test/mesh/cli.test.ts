@@ -143,6 +143,24 @@ describe('feathers-mesh status (CLI)', function () {
     expect(help.stdout).to.include('Usage: feathers-mesh status')
   })
 
+  it('refuses --timeout 0 (no deadline) and milliseconds a Node timer cannot wait, naming the flag', async () => {
+    // With this file's discovery settings: a run that got past its flags would join this mesh only.
+    const runs = await Promise.all(
+      [['--timeout', '0'], ['--timeout', '3000000000'], ['--wait', '3000000000'], ['--interval=2147483648', '--watch-count', '2'], ['--hello', '900000000']].map((flags) =>
+        cli(['status', ...discovery(), ...flags])
+      )
+    )
+    expect(runs.map((run) => run.code)).to.deep.equal([1, 1, 1, 1, 1])
+    expect(runs.map((run) => run.stderr.split('\n')[0])).to.deep.equal([
+      'feathers-mesh: --timeout must be a whole number from 1 to 2147483647, got "0"',
+      'feathers-mesh: --timeout must be a whole number from 1 to 2147483647, got "3000000000"',
+      'feathers-mesh: --wait must be a whole number from 0 to 2147483647, got "3000000000"',
+      'feathers-mesh: --interval must be a whole number from 0 to 2147483647, got "2147483648"',
+      'feathers-mesh: --hello must be a whole number from 1 to 858993458, got "900000000"'
+    ])
+    for (const run of runs) expect(run.stdout).to.equal('')
+  })
+
   it('--json lists every app, the replicas of each service and their health; exit code 0', async () => {
     const run = await cli(['status', ...discovery(), '--json'])
     expect(run.code, run.stderr).to.equal(0)

@@ -285,16 +285,16 @@ describe('lifecycle', function () {
     const shared = new Registry()
     await mesh.app({ key: 'metrics-one', metricsRegistry: shared })
     const failing = [
-      // Its metrics cannot register twice in one registry: that throws after the mesh was set up.
-      { key: 'metrics-two', metricsRegistry: shared },
+      // A registry that holds the metrics of a live app: that throws after the mesh was set up.
+      { key: 'metrics-two', metricsRegistry: shared, error: /option metricsRegistry already holds the mesh metrics of another app/ },
       // A `services` predicate that throws on a service registered before configure.
-      { key: 'predicate-throws', services: () => { throw new Error('predicate failed') } }
+      { key: 'predicate-throws', services: () => { throw new Error('predicate failed') }, error: /predicate failed/ }
     ]
-    const apps = failing.map((options) => {
+    const apps = failing.map(({ error, ...options }) => {
       const app = express(feathers())
       app.use('early', { async find() { return [] } })
       const { use, unuse } = app
-      expect(() => app.configure(distribution(meshOptions(mesh.port, options))), options.key).to.throw()
+      expect(() => app.configure(distribution(meshOptions(mesh.port, options))), options.key).to.throw(error)
       // Nothing of it stays: the app may be configured again.
       expect([app.distribution, app.use, app.unuse]).to.deep.equal([undefined, use, unuse])
       return app

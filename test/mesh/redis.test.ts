@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { load } from '../helpers/load'
+import { socketsBy } from '../helpers/processes'
 import { CutProxy, RedisServer } from '../helpers/redis'
 
 describe('Redis discovery', function () {
@@ -115,6 +116,36 @@ describe('Redis discovery', function () {
       // Once per state change: one "down" and one "back" line from this process's app, whatever the outage length.
       expect(warnings.filter((line) => line.includes('discovery through Redis is down'))).to.have.length(1)
       expect(warnings.filter((line) => line.includes('discovery through Redis is back'))).to.have.length(1)
+    } finally {
+      console.warn = warn
+      await redis.resume().catch(() => undefined)
+    }
+  })
+
+  it('during a Redis outage, a link of a known peer that drops is opened again: its events and calls go on', async () => {
+    const warn = console.warn
+    console.warn = () => undefined
+    try {
+      const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'], env: viaEnv(), options: { cote: alone() } })
+      const gateway = await mesh.app(viaOption({ key: 'gateway' }))
+      const todos = await gateway.distribution.waitForService('todos', { timeout: 10000 })
+      const created: number[] = []
+      todos.on('created', (todo: any) => created.push(todo.n))
+      await redis.stop()
+      await waitFor(() => gateway.distribution.status().app.discovery.seen === 0, 10000, 'discovery to forget the provider')
+      const { publisher, responder } = await provider.send({ cmd: 'ports' })
+      for (const [link, port] of [['events', publisher], ['calls', responder]]) {
+        // A network blip cuts one of the gateway's two links to the provider.
+        const cut = socketsBy('remote', port)
+        expect(cut, `the ${link} link`).to.have.length(1)
+        cut[0].destroy()
+        await waitFor(() => socketsBy('remote', port).some((socket) => socket !== cut[0]), 5000, `the ${link} link to be opened again`)
+        await waitFor(() => todos.replicas.has(provider.uuid), 5000, 'the provider to serve the proxy')
+        const n = created.length + 1
+        await todos.create({ n })
+        await waitFor(() => created.includes(n), 5000, `the event of a create after the ${link} link came back`)
+      }
+      expect(gateway.distribution.status().app.discovery.seen).to.equal(0)
     } finally {
       console.warn = warn
       await redis.resume().catch(() => undefined)

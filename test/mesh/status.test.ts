@@ -2,6 +2,9 @@ import { expect } from 'chai'
 import net from 'net'
 import { NotAuthenticated } from '@feathersjs/errors'
 import { Registry } from 'prom-client'
+import { feathers } from '@feathersjs/feathers'
+import express from '@feathersjs/express'
+import { distribution, finalize } from '../../src'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
 
@@ -208,6 +211,84 @@ describe('status and metrics', function () {
         frozen.process.kill('SIGCONT')
       }
       await waitFor(admitted, 5000, `the peer to be admitted again (${round})`)
+    }
+  })
+
+  it('forgets a departed peer a minute after it left, in status() and in the peers gauge, though no other peer leaves', async () => {
+    const observer = await mesh.app({ key: 'departures' })
+    const leaving = await mesh.child('departing', { key: 'departing', services: ['todos:departing'] })
+    await waitFor(() => observer.distribution.status().peers.some((p: any) => p.uuid === leaving.uuid && p.state === 'admitted'), 5000, 'the peer to be admitted')
+    await leaving.kill('SIGTERM')
+    const listed = () => observer.distribution.status().peers.filter((p: any) => p.key === 'departing').map((p: any) => p.state)
+    await waitFor(() => listed()[0] === 'leaving', 5000, 'the peer to be leaving')
+    const leavingGauge = async () => /feathers_mesh_peers\{state="leaving"\} (\d+)/.exec(await observer.distribution.metrics.getSingleMetricAsString('feathers_mesh_peers'))![1]
+    expect(await leavingGauge()).to.equal('1')
+    // A minute later by the wall clock (the departures are dated with it), and nobody else left meanwhile.
+    const now = Date.now
+    Date.now = () => now() + 61_000
+    let later: string[]
+    try {
+      later = listed()
+    } finally {
+      Date.now = now
+    }
+    expect(later).to.deep.equal([])
+    expect(await leavingGauge()).to.equal('0')
+  })
+
+  it('takes its metrics out of the registry on close: none stays stale, and a new app registers in it', async () => {
+    const registry = new Registry()
+    const own = new (require('prom-client').Counter)({ name: 'app_own_total', help: 'the app\'s own metric', registers: [registry] })
+    const first = await mesh.app({ key: 'metrics-first', metricsRegistry: registry, metricsPath: false })
+    const meshNames = () => registry.getMetricsAsArray().map((m: any) => m.name).filter((name: string) => name.startsWith('feathers_mesh_'))
+    expect(meshNames()).to.have.length(8)
+    await finalize(first)
+    expect(meshNames()).to.deep.equal([])
+    expect(registry.getSingleMetric('app_own_total')).to.equal(own)
+    const second = await mesh.app({ key: 'metrics-second', metricsRegistry: registry, metricsPath: false })
+    expect(meshNames()).to.have.length(8)
+    expect(second.distribution.metrics).to.equal(registry)
+    // A second close takes out nothing more, the other app's metrics least of all.
+    await finalize(first)
+    expect(meshNames()).to.have.length(8)
+  })
+
+  it('refuses, at configure, a registry that holds the mesh metrics of another live app, with a clear error', async () => {
+    const registry = new Registry()
+    await mesh.app({ key: 'metrics-live', metricsRegistry: registry, metricsPath: false })
+    const app = express(feathers())
+    expect(() => app.configure(distribution(mesh.options({ key: 'metrics-shared', metricsRegistry: registry })))).to.throw(
+      TypeError,
+      /^feathers-mesh: option metricsRegistry already holds the mesh metrics of another app \(feathers_mesh_call_duration_seconds, and 7 more\): give each app its own registry$/
+    )
+    expect((app as any).distribution).to.equal(undefined)
+  })
+
+  it('counts calls per proxy by local path: two keys of one remote path mounted apart count apart, in status() and every metric', async () => {
+    const [alpha, beta] = await Promise.all([
+      mesh.child('alpha', { key: 'alpha', services: ['todos'], replica: 'alpha' }),
+      mesh.child('beta', { key: 'beta', services: ['todos'], replica: 'beta' })
+    ])
+    try {
+      const app = await mesh.app({ key: 'placed', remoteServices: (d: any) => ['alpha', 'beta'].includes(d.key), remoteServicePath: (d: any) => `${d.key}/${d.path}` })
+      await Promise.all([app.distribution.waitForService('alpha/todos'), app.distribution.waitForService('beta/todos')])
+      for (let i = 0; i < 3; i++) await app.service('alpha/todos').find({})
+      const proxies = Object.fromEntries(app.distribution.status().proxies.map((p: any) => [p.path, p]))
+      expect(proxies['alpha/todos']).to.include({ remotePath: 'todos', key: 'alpha' })
+      expect(proxies['alpha/todos'].calls).to.deep.equal({ find: { ok: 3, error: 0, timeout: 0, unavailable: 0, refused: 0 } })
+      expect(proxies['beta/todos'].calls).to.deep.equal({})
+      expect(proxies['beta/todos'].latency).to.deep.equal({ p50: undefined, p99: undefined })
+      // Every metric labels a proxy by its local path, the call counts as the in-flight and replica gauges.
+      const text = await (await fetch(`${app.url}/distribution/metrics`)).text()
+      const services = (metric: string) => [...new Set([...text.matchAll(new RegExp(`^${metric}\\{[^}]*service="([^"]+)"`, 'gm'))].map((m) => m[1]))].sort()
+      expect(text).to.match(/^feathers_mesh_calls_total\{service="alpha\/todos",method="find",outcome="ok"\} 3$/m)
+      expect(text).to.match(/^feathers_mesh_call_duration_seconds_count\{service="alpha\/todos",method="find"\} 3$/m)
+      expect(services('feathers_mesh_calls_total')).to.deep.equal(['alpha/todos'])
+      expect(services('feathers_mesh_call_duration_seconds_count')).to.deep.equal(['alpha/todos'])
+      expect(services('feathers_mesh_calls_in_flight')).to.deep.equal(['alpha/todos', 'beta/todos'])
+      expect(services('feathers_mesh_replicas')).to.deep.equal(['alpha/todos', 'beta/todos'])
+    } finally {
+      await Promise.all([alpha.kill(), beta.kill()])
     }
   })
 })

@@ -125,9 +125,13 @@ describe('options', () => {
     expect(() => resolveOptions({ timeout: '10' as any }, {})).to.throw(/option timeout/)
     // A Node timer cannot wait longer: it would fire after 1 ms.
     for (const name of ['timeout', 'replicaTimeout', 'gracePeriod', 'healthcheckTimeout']) {
-      expect(() => resolveOptions({ [name]: 2 ** 31 }, {}), name).to.throw(TypeError, `feathers-mesh: option ${name} must be a number of milliseconds from 0 to 2147483647, got 2147483648`)
+      const min = name === 'healthcheckTimeout' ? 1 : 0
+      expect(() => resolveOptions({ [name]: 2 ** 31 }, {}), name).to.throw(TypeError, `feathers-mesh: option ${name} must be a number of milliseconds from ${min} to 2147483647, got 2147483648`)
       expect(resolveOptions({ [name]: 2 ** 31 - 1 }, {}) as any, name).to.have.property(name, 2 ** 31 - 1)
     }
+    // A healthcheck of 0 ms would have no deadline at all: a frozen replica would hold it until heartbeatTimeout.
+    expect(() => resolveOptions({ healthcheckTimeout: 0 }, {})).to.throw(TypeError, 'feathers-mesh: option healthcheckTimeout must be a number of milliseconds from 1 to 2147483647, got 0')
+    expect(resolveOptions({ healthcheckTimeout: 1 }, {}).healthcheckTimeout).to.equal(1)
     expect(() => resolveOptions({ heartbeatInterval: 0 }, {})).to.throw(/heartbeatInterval/)
     expect(() => resolveOptions({ heartbeatInterval: 1000, heartbeatTimeout: 500 }, {})).to.throw(/heartbeatTimeout/)
     expect(() => resolveOptions({ services: 'todos' as any }, {})).to.throw(/option services/)
