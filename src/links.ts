@@ -39,7 +39,8 @@ export class Links {
       peer = { endpoint, sockets: {}, connecting: {}, lost: false, discovered, attachedAt: {}, closedYoung: {} }
       this.peers.set(endpoint.uuid, peer)
     }
-    if (discovered) peer.endpoint = endpoint
+    // Links that are up prove where the peer is: an advertisement moving it (forged) is not followed.
+    if (discovered && !this.holding(peer)) peer.endpoint = endpoint
     peer.discovered ||= discovered
     peer.lost = false
     for (const kind of KINDS) this.open(peer, kind, 0)

@@ -47,6 +47,7 @@ export function distribution(options: DistributionOptions = {}) {
       setup(app, resolved)
     } catch (error) {
       // Nothing of a configure that threw stays on the app (its mesh never started): it may be configured again.
+      createMetrics.unregister(app.distribution?.metrics)
       Object.assign(app, { use, unuse, distribution: undefined })
       configured.delete(app)
       throw error

@@ -58,6 +58,8 @@ function withoutPassword(user: unknown): unknown {
 const CALL = Symbol('call')
 const SEND = Symbol('send')
 const LOCAL_PATH = Symbol('localPath')
+/** Errors rebuilt from a provider's reply: they count as the outcome `error`. */
+const thrownByProvider = new WeakSet<object>()
 
 /** Methods that take an id: like Feathers' own clients, a proxy refuses an undefined one (it would arrive as null, which means "every record"). */
 function undefinedId(method: string): Promise<never> {
@@ -149,7 +151,8 @@ export class RemoteService {
       if (this.refusal !== undefined) throw this.refusal
       return await this[SEND](method, args, params)
     } catch (error: any) {
-      outcome = error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 ? 'refused' : 'error'
+      // What the provider's service threw is its error, whatever its class (an Unavailable of its own, say).
+      outcome = thrownByProvider.has(error) ? 'error' : error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 ? 'refused' : 'error'
       throw error
     } finally {
       this.replicas.inFlight--
@@ -212,7 +215,9 @@ export class RemoteService {
       if (!reply.error || typeof reply.error !== 'object') throw unavailableError(this.path, method, 'the replica sent a malformed reply')
       // Built here, after the await: V8's async stack traces lead back to the code that made the call,
       // and a successful call pays nothing for it.
-      throw errorFromWire(reply.error)
+      const error = errorFromWire(reply.error)
+      thrownByProvider.add(error)
+      throw error
     }
   }
 }

@@ -283,12 +283,14 @@ describe('lifecycle', function () {
   it('a configure that throws leaves the app out of the mesh: no peer ever sees it', async () => {
     const { Registry } = require('prom-client')
     const shared = new Registry()
+    const own = new Registry()
     await mesh.app({ key: 'metrics-one', metricsRegistry: shared })
     const failing = [
       // A registry that holds the metrics of a live app: that throws after the mesh was set up.
       { key: 'metrics-two', metricsRegistry: shared, error: /option metricsRegistry already holds the mesh metrics of another app/ },
       // A `services` predicate that throws on a service registered before configure.
-      { key: 'predicate-throws', services: () => { throw new Error('predicate failed') }, error: /predicate failed/ }
+      // (Its metrics, registered by then, are taken out of its registry again.)
+      { key: 'predicate-throws', metricsRegistry: own, services: () => { throw new Error('predicate failed') }, error: /predicate failed/ }
     ]
     const apps = failing.map(({ error, ...options }) => {
       const app = express(feathers())
@@ -305,7 +307,8 @@ describe('lifecycle', function () {
     await waitFor(() => observer.distribution.status().app.discovery.seen >= 1, 5000, 'discovery to report')
     expect(observer.distribution.peers().map((peer: any) => peer.key)).to.deep.equal(['metrics-one'])
     const again = apps[1]
-    again.configure(distribution(meshOptions(mesh.port, { key: 'configured-again' })))
+    expect(own.getMetricsAsArray()).to.deep.equal([])
+    again.configure(distribution(meshOptions(mesh.port, { key: 'configured-again', metricsRegistry: own })))
     await again.distribution.ready
     await waitFor(() => observer.distribution.peers().some((peer: any) => peer.key === 'configured-again'), 5000, 'the app configured again')
     await finalize(again)

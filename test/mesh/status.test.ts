@@ -153,6 +153,21 @@ describe('status and metrics', function () {
     expect(text).to.match(/feathers_mesh_messages_dropped_total\{reason="[^"]+"\} [1-9]/)
   })
 
+  it("counts what the provider's service throws as error, whatever its class; timeout, unavailable and refused are the mesh's own", async () => {
+    await mesh.child('thrower', { key: 'errors-app', services: ['errors'] })
+    const app = await mesh.app({ key: 'outcomes', timeout: 300 })
+    const proxy = await app.distribution.waitForService('errors')
+    for (const name of ['Unavailable', 'Timeout', 'MethodNotAllowed', 'NotFound']) {
+      const error = await proxy.get(name).then(() => undefined, (e: any) => e)
+      expect(error?.name, name).to.equal(name)
+    }
+    expect((await proxy.find({ query: { delay: 1500 } }).catch((e: any) => e)).name).to.equal('Timeout')
+    expect((await proxy.remove(1).catch((e: any) => e)).name).to.equal('MethodNotAllowed')
+    const calls = app.distribution.status().proxies.find((p: any) => p.path === 'errors').calls
+    const zero = { ok: 0, error: 0, timeout: 0, unavailable: 0, refused: 0 }
+    expect(calls).to.deep.equal({ get: { ...zero, error: 4 }, find: { ...zero, timeout: 1 }, remove: { ...zero, refused: 1 } })
+  })
+
   it('metrics do no work per call: no prom-client metric is updated until a scrape', async () => {
     const prom = require('prom-client')
     const updates: string[] = []

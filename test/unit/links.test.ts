@@ -66,6 +66,20 @@ describe('links', function () {
     await waitFor(() => links!.endpoint('peer') === undefined, 2000, 'the peer to be forgotten once its link closed')
   })
 
+  it('re-opens a link that drops while discovery has lost the peer, as long as its other link is open', async () => {
+    const { events, adopted } = await linkedPeer()
+    links!.lost('peer') // a Redis outage: discovery sees nobody, the links stay
+    accepted.filter((socket) => socket.localPort === portOf(events)).forEach((socket) => socket.destroy())
+    await waitFor(() => open(adopted.events).length === 1 && adopted.events.length === 2, 3000, 'the events link to be opened again')
+    expect(links!.linked('peer')).to.equal(true)
+  })
+
+  it('ignores an advertisement that moves a peer whose links are open: a forged one must not redirect them', async () => {
+    const { calls } = await linkedPeer()
+    links!.found({ uuid: 'peer', key: 'todos', version: 1, host: '127.0.0.2', calls: 1, events: 2 })
+    expect(links!.endpoint('peer')).to.include({ host: '127.0.0.1', calls: portOf(calls) })
+  })
+
   it('forgets a peer whose address another app answers at: its links close, and it is no longer known', async () => {
     const { adopted } = await linkedPeer()
     links!.forget('peer')
