@@ -71,7 +71,7 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
         if (lastRequest !== undefined && (value as ReplyMessage)?.ok === true) value = { ...(value as object), lastRequest }
       }
       if (!socket.writable) return
-      const sealed = gate.seal(serializeReply(value, options.maxPayload), peer, channel, id, tag)
+      const sealed = gate.seal(serializeReply(value, options.maxPayload), peer, channel, id, tag, 'replies')
       write(socket, encodeFrame([null, sealed, id]))
     }
     sides

@@ -27,9 +27,10 @@ export interface Gate {
   /**
    * The frame part carrying `text` to `to`: the text itself, or the sealed bytes when there is a
    * secret, on `channel`'s stream when given (the recipient speaks 1.3), tagged with `tag` (1.4
-   * for `sha256`, 1.5 for `poly1305`). Write it before the next seal: a stream frame's list of pieces, and its last piece, are reused.
+   * for `sha256`, 1.5 for `poly1305`); a frame sealed on its own is bound to `kind` (the channel
+   * when not given) and `context` (s1-binding.ts). Write it before the next seal: a stream frame's list of pieces, and its last piece, are reused.
    */
-  seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag): Part
+  seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag, kind?: Channel): Part
   /** The kind of a stream-sealed frame part, or undefined when it is not one. */
   streamed(frame: unknown): StreamTag | undefined
 }
@@ -60,7 +61,7 @@ export function createGate(
   }
 
   return {
-    seal: (text, to, channel, context, tag) => (sealer ? sealer.seal(text, to, channel, context, tag) : text),
+    seal: (text, to, channel, context, tag, kind) => (sealer ? sealer.seal(text, to, channel, context, tag, kind) : text),
 
     streamed: streamTagOf,
 

@@ -83,7 +83,7 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
       tag = commonTag(tag, opens)
     }
     const channel = streams && sealer && everyOpens ? 'events' : undefined
-    const frame = encodeFrame([topic, gate.seal(text, '*', channel, undefined, tag)])
+    const frame = encodeFrame([topic, gate.seal(text, '*', channel, undefined, tag, 'events')])
     let writing = sockets.length
     const written = frame.length >= LENT_FRAME ? () => --writing === 0 && largeBuffers.give(frame) : undefined
     for (const socket of sockets) write(socket, frame, written)

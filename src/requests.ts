@@ -185,7 +185,7 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
         }
         sides.flushPublished() // events emitted before this call leave before it
         const endpoint = links.endpoint(peer)
-        const sealed = gate.seal(text, peer, streams && endpoint?.streams ? 'calls' : undefined, id, commonTag(wiring.streamTag, endpoint?.streamTag))
+        const sealed = gate.seal(text, peer, streams && endpoint?.streams ? 'calls' : undefined, id, commonTag(wiring.streamTag, endpoint?.streamTag), 'calls')
         // With other calls in flight (a gateway under load), a request waits for the rest of this
         // turn of the event loop, and leaves with the others made in it.
         write(socket, encodeFrame([sealed, id]), undefined, pending.size > 1)

@@ -10,6 +10,7 @@ import { S1_PREAMBLE, sealBytes, senderKey, setCounter, S1_TAG_BYTES, S1_HEADER_
 import type { SecretKey } from './message-frames'
 import { createStreamSealer, STREAM_TEXT } from './streams'
 import { isPlainContext, isStreamFrame } from './stream-fields'
+import { bindingHolds, bindText } from './s1-binding'
 import type { Channel, StreamOpened, StreamTag } from './streams'
 
 /**
@@ -41,7 +42,7 @@ export interface Sealer {
    * must open (protocol 1.3; 1.4 for a `sha256` tag, 1.5 for `poly1305`), else sealed on its own (1.2). Valid until the
    * next seal: a stream frame's list of pieces, and its last piece, are reused.
    */
-  seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag): Buffer[]
+  seal(text: Text, to: string, channel?: Channel, context?: string, tag?: StreamTag, kind?: Channel): Buffer[]
   /**
    * Opens a frame of either kind; `channel` is the kind of connection it came on, `context` what a
    * stream frame must have been sealed with (frames sealed on their own carry none).
@@ -159,8 +160,9 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
   }
 
   return {
-    seal(text, to, channel, context = '', tag) {
+    seal(text, to, channel, context = '', tag, kind = channel) {
       if (channel && typeof text === 'string' && text.length <= STREAM_TEXT && isPlainContext(context)) return streams.seal(text, to, channel, context, tag)
+      if (kind) text = bindText(text, kind, context)
       const n = ++counter
       const cipher = spare?.n === n ? spare.cipher : cipherFor(n)
       spare = undefined
@@ -212,6 +214,8 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
       const to = plain.toString('utf8', bar + 1, bar2)
       if (to !== me && to !== '*') return { ok: false, reason: 'addressed to another app', from }
       if (!(Math.abs(Date.now() - Number(plain.toString('latin1', 0, bar))) <= MAX_SKEW)) return { ok: false, reason: 'too old', from }
+      // Checked before the replay window takes its counter: a frame misdelivered on purpose must not use up the real delivery.
+      if (!bindingHolds(plain, bar2 + 1, channel, context)) return { ok: false, reason: 'another request', from }
       const newest = window.newest
       if (!window.accept(n)) return { ok: false, reason: 'replayed', from }
       if (n > newest) {

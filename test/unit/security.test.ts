@@ -46,6 +46,28 @@ describe('security: sealed frames', () => {
     expect(a.sealer.open(reply, a.uuid)).to.deep.equal({ ok: true, text: '{"ok":true,"value":{"title":"é ✓ 漢字"}}', from: b.uuid })
   })
 
+  it('binds a frame sealed on its own to its channel and request: moved to another call or channel, it does not open', () => {
+    const a = { uuid: randomUUID(), sealer: createSealer([S1], 'consumer', randomUUID()) }
+    const b = { uuid: randomUUID(), sealer: createSealer([S1], 'todos', randomUUID()) }
+    const large = (user: string) => JSON.stringify({ ok: true, value: { user, rows: 'x'.repeat(5000) } })
+    const sealed = (text: string, channel: 'calls' | 'replies' | 'events', context?: string, kind?: 'calls' | 'replies' | 'events') =>
+      Buffer.concat(b.sealer.seal(text, '*', kind ? undefined : channel, context, undefined, kind))
+    // A large reply (too long for a stream) to call 7, delivered as the reply to call 8: refused, and still opens as 7's.
+    const forSeven = sealed(large('alice'), 'replies', '7')
+    expect(reason(a.sealer.open(forSeven, a.uuid, 'replies', '8'))).to.equal('another request')
+    expect(reason(a.sealer.open(forSeven, a.uuid, 'calls', '7'))).to.equal('another request')
+    const opened = a.sealer.open(forSeven, a.uuid, 'replies', '7')
+    expect(opened.ok && JSON.parse(opened.text as string)).to.deep.equal({ '@': 'replies|7', ...JSON.parse(large('alice')) })
+    // Bound by its kind even when the recipient takes no streams (the channel is then not given): a published frame is no request.
+    const event = sealed('{"v":1,"type":"heartbeat"}', 'events', undefined, 'events')
+    expect(reason(a.sealer.open(event, a.uuid, 'calls', '1'))).to.equal('another request')
+    expect(a.sealer.open(event, a.uuid, 'events').ok).to.equal(true)
+    expect(a.sealer.open(sealed('{}', 'replies', '9', 'replies'), a.uuid, 'replies', '9')).to.deep.include({ ok: true, text: '{"@":"replies|9"}' })
+    // A frame of an app older than bindings (none in its text) opens as before.
+    const legacy = Buffer.concat(b.sealer.seal(large('bob'), '*'))
+    expect(a.sealer.open(legacy, a.uuid, 'replies', '3')).to.deep.include({ ok: true, text: large('bob') })
+  })
+
   it('round-trips empty and large texts', () => {
     const { a, b } = pair()
     expect(b.sealer.open(a.sealer.seal('', '*'), b.uuid)).to.deep.equal({ ok: true, text: '', from: a.uuid })
