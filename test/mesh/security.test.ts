@@ -164,23 +164,26 @@ describe('security', function () {
     expect(await todos.find({ query: { title: 'once' } })).to.have.length(1)
   })
 
-  it('request ids swapped on the way (they travel in clear) get neither call run: each is sealed with its id', async () => {
+  it('request ids swapped on the way (they travel in clear) get neither call run: each is sealed with its id, on a stream or on its own', async () => {
     const provider = await mesh.child('provider', { key: 'ids-app', services: ['todos'], options: { secret: S1 } })
     const gateway = await mesh.app({ key: 'gateway', secret: S1, timeout: 1500 })
     const todos = await gateway.distribution.waitForService('todos')
     expect((await todos.create({ title: 'before' })).title).to.equal('before')
     const ports = await provider.send({ cmd: 'ports' })
-    const path = swapIds(ports.responder)
-    try {
-      const results = await Promise.allSettled([todos.create({ title: 'first' }), todos.create({ title: 'second' })])
-      expect(path.swapped(), 'two request frames had their ids swapped').to.equal(2)
-      expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected'])
-      expect(results.map((r) => (r as PromiseRejectedResult).reason?.name)).to.deep.equal(['Timeout', 'Timeout'])
-    } finally {
-      path.restore()
+    // Small calls go on a stream (`S4.`); calls over 2 KB are sealed on their own (`S1.`).
+    for (const [round, pad] of [[1, ''], [2, 'x'.repeat(5000)]] as const) {
+      const path = swapIds(ports.responder)
+      try {
+        const results = await Promise.allSettled([todos.create({ title: 'first', pad }), todos.create({ title: 'second', pad })])
+        expect(path.swapped(), 'two request frames had their ids swapped').to.equal(2)
+        expect(results.map((r) => r.status)).to.deep.equal(['rejected', 'rejected'])
+        expect(results.map((r) => (r as PromiseRejectedResult).reason?.name)).to.deep.equal(['Timeout', 'Timeout'])
+      } finally {
+        path.restore()
+      }
+      expect((await provider.send({ cmd: 'drops' }))['another request']).to.equal(2 * round)
     }
-    expect((await provider.send({ cmd: 'drops' }))['another request']).to.equal(2)
-    // Neither ran, and the link still works.
+    // None ran, and the link still works.
     expect((await todos.find({ query: {} })).map((t: any) => t.title)).to.deep.equal(['before'])
   })
 
