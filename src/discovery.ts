@@ -1,6 +1,7 @@
 import cote from 'cote'
 import createDebug from 'debug'
 import { guardDiscovery } from './discovery-input'
+import { printable } from './printable'
 import { dirname } from 'path'
 import { RedisChannel } from './redis-channel'
 import { startTicker } from './ticker'
@@ -121,8 +122,6 @@ export function advertisement(settings: Omit<DiscoverySettings, 'cote' | 'redis'
   return { name: `feathers-mesh ${settings.uuid.slice(0, 8)}`, key: `${environment}$$${COTE_KEY}`, axon_type: 'mesh', mesh }
 }
 
-/** A field from the network, fit for a log line: printable ASCII, at most 128 characters. */
-const printable = (text: string) => text.slice(0, 128).replace(/[^\x20-\x7e]/g, '?')
 
 export function isPort(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) > 0 && (value as number) < 65536

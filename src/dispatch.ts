@@ -49,7 +49,7 @@ export function createDispatcher({ app, uuid, membership, registry, calls, annou
       case 'hello':
         if (!validState(message)) return badRequest('malformed hello')
         membership.onAnnounce(message)
-        if (message.beats === true) membership.sendBeatsTo(message.from)
+        if (message.beats === true) membership.beats.ask(message.from)
         return { ok: true, value: membership.helloReply() }
       case 'call':
         return calls.serve(message)

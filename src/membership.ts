@@ -48,6 +48,7 @@ export class Membership {
   /** Where this app stands: `leaving` while its goodbyes are answered, `draining` while calls in flight finish. */
   phase: 'starting' | 'running' | 'leaving' | 'draining' | 'closed' = 'starting'
   private ticker?: Ticker
+  /** Peers that asked for heartbeats (our hellos do not reach them). */
   readonly beats: BeatRequests
   private closed = false
   private readonly short: string
@@ -130,11 +131,6 @@ export class Membership {
     this.onBeat(uuid, seq ?? -1)
   }
 
-  /** A peer asked for heartbeats: our hellos do not reach it. */
-  sendBeatsTo(uuid: string) {
-    this.beats.ask(uuid)
-  }
-
   private onBeat(uuid: string, seq: number) {
     const peer = this.heard(uuid)
     // An unknown peer, or one whose list moved on, is asked for its list: announcements can be missed.
@@ -153,6 +149,8 @@ export class Membership {
       if (!this.transport.linked(message.from)) return
       peer = { uuid: message.from, key: message.key, seq: -1, services: [], lastSeen: now() }
       this.peers.set(peer.uuid, peer)
+      // A refusal noted under its uuid was someone's claim (refusals are unauthenticated): it proved otherwise.
+      this.refused.delete(peer.uuid)
       debug('%s peer %s (key %s) joined', this.short, peer.uuid.slice(0, 8), peer.key)
     }
     peer.lastSeen = now()

@@ -1,5 +1,6 @@
 /** What membership (membership.ts) knows of other apps: members, and bounded lists of refused and departed ones. */
 import type { ServiceDescriptor } from './options'
+import { printable } from './printable'
 
 export interface Peer {
   uuid: string
@@ -39,16 +40,18 @@ export class Refusals extends Map<string, RefusedPeer> {
   private warnedAt = 0
   private warnings = 0
 
-  note(uuid: string, key: string, reason: string) {
+  note(claimedUuid: string, claimedKey: string, reason: string) {
+    // Claims of unauthenticated frames: whatever they hold must not write into the log or the status as it came.
+    const [uuid, key, why] = [printable(claimedUuid), printable(claimedKey), printable(reason)]
     if (this.has(uuid)) return
     if (this.size >= MAX_REFUSED) this.delete(this.keys().next().value as string)
-    this.set(uuid, { uuid, key, reason })
+    this.set(uuid, { uuid, key, reason: why })
     const now = Date.now()
     if (now - this.warnedAt > 60_000) {
       this.warnedAt = now
       this.warnings = 0
     }
-    if (this.warnings++ < MAX_WARNINGS) console.warn(`feathers-mesh: peer ${uuid} (key ${key}) refused: it ${reason}`)
+    if (this.warnings++ < MAX_WARNINGS) console.warn(`feathers-mesh: peer ${uuid} (key ${key}) refused: it ${why}`)
   }
 }
 

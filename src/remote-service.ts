@@ -45,8 +45,10 @@ export function wireParams(params: any, forwardHeaders: string[]): Record<string
 }
 
 function withoutPassword(user: unknown): unknown {
-  if (!user || typeof user !== 'object' || !('password' in user)) return user
-  const { password, ...rest } = user as Record<string, unknown>
+  // A model instance (Sequelize, Mongoose) travels as its toJSON() would have it: the password is taken out of that.
+  const plain = user && typeof (user as { toJSON?: unknown }).toJSON === 'function' ? (user as { toJSON(): unknown }).toJSON() : user
+  if (!plain || typeof plain !== 'object' || !Object.prototype.hasOwnProperty.call(plain, 'password')) return plain
+  const { password, ...rest } = plain as Record<string, unknown>
   void password
   return rest
 }
@@ -172,6 +174,8 @@ export class RemoteService {
     const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) }
     // Made on the first retry only: most calls never need it.
     let tried: Set<string> | undefined
+    // Replicas skipped because nothing could be sent to them: one that joins again (its link back) may take the call.
+    let unsent: string[] | undefined
     let failures = 0
     for (;;) {
       const choice = this.replicas.pick(method, tried)
@@ -180,7 +184,11 @@ export class RemoteService {
         if (choice.error === 'removed') throw unavailableError(this.path, method, 'this proxy was removed from the app')
         // No replica (or none left untried): a joining one may still take the call.
         const wait = Math.min(replicaTimeout, deadline - performance.now())
-        if (await this.replicas.waitForReplica(wait)) continue
+        if (await this.replicas.waitForReplica(wait)) {
+          for (const skipped of unsent ?? []) tried?.delete(skipped)
+          unsent = undefined
+          continue
+        }
         throw unavailableError(this.path, method, choice.error === 'none' ? 'no replica is available' : `all ${tried?.size ?? 0} replica(s) failed`)
       }
       const left = deadline - performance.now()
@@ -201,6 +209,7 @@ export class RemoteService {
           this.context.stats.retries++
           tried ??= new Set()
           tried.add(choice.uuid)
+          if (error.reason === 'not-sent') (unsent ??= []).push(choice.uuid)
           continue
         }
         throw unavailableError(this.path, method, error.message)

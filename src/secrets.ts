@@ -3,13 +3,25 @@ import type { Env } from './checks'
 
 const MIN_SECRET_LENGTH = 16
 
-/** The option wins over FEATHERS_MESH_SECRET, which wins over FEATHERS_MESH_SECRET_FILE. */
+/**
+ * The option wins over FEATHERS_MESH_SECRET, which wins over FEATHERS_MESH_SECRET_FILE. A variable
+ * set but empty is an error, not "no secret": `FEATHERS_MESH_SECRET="$(cat missing-file)"` must
+ * not start an open mesh (an empty one beside a file variable only gives way to it).
+ */
 export function resolveSecrets(secret: unknown, env: Env): string[] {
   let secrets: unknown[]
   let source = 'option secret'
+  const value = env.FEATHERS_MESH_SECRET?.trim()
+  if (secret === undefined && value === '' && !env.FEATHERS_MESH_SECRET_FILE) {
+    throw new TypeError('feathers-mesh: FEATHERS_MESH_SECRET is set but empty: give it the secret, or unset it to run without one')
+  }
+  if (secret === undefined && env.FEATHERS_MESH_SECRET_FILE === '' && !value) {
+    throw new TypeError('feathers-mesh: FEATHERS_MESH_SECRET_FILE is set but empty: give it the path of the secret file, or unset it to run without a secret')
+  }
   if (secret !== undefined) secrets = Array.isArray(secret) ? secret : [secret]
-  else if (env.FEATHERS_MESH_SECRET) {
-    secrets = [env.FEATHERS_MESH_SECRET]
+  else if (value) {
+    // Trimmed, as the lines of a secret file are: a trailing newline must not make another secret.
+    secrets = [value]
     source = 'FEATHERS_MESH_SECRET'
   } else if (env.FEATHERS_MESH_SECRET_FILE) {
     source = `FEATHERS_MESH_SECRET_FILE (${env.FEATHERS_MESH_SECRET_FILE})`

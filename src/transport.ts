@@ -196,7 +196,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
       const { responder: calls, publisher: events } = ports()
       discovery = startDiscovery(
         { uuid, key: options.key, version: options.version, calls, events, cote: options.cote, redis: options.redis, advertise: options.advertise, hellos: options.hellos, streams, streamTag },
-        { found: (endpoint) => links.found(endpoint), lost: (peer) => links.lost(peer), seen: (peer, seq) => safely('peer-seen', () => handlers.onPeerSeen?.(peer, seq)), dropped: () => drops.note('malformed', 'discovery') }
+        { found: (endpoint) => links.found(endpoint), lost: (peer) => !discovery?.endpoints().some((seen) => seen.uuid === peer) && links.lost(peer), seen: (peer, seq) => safely('peer-seen', () => handlers.onPeerSeen?.(peer, seq)), dropped: () => drops.note('malformed', 'discovery') }
       )
     },
 

@@ -66,6 +66,33 @@ describe('discovery', function () {
     expect(good.process.exitCode).to.equal(null)
   })
 
+  it('a forged node naming a known peer, once it times out, does not make the peer lost: links that drop later are opened again', async () => {
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'] })
+    const gateway = await mesh.app({ key: 'gateway' })
+    const todos = await gateway.distribution.waitForService('todos')
+    const ports = await provider.send({ cmd: 'ports' })
+    const seen = () => gateway.distribution.status().app.discovery.seen
+    await waitFor(() => seen() === 1, 5000, 'discovery to see the provider')
+    // One hello from another discovery node advertising the provider's uuid and ports: it times out after nodeTimeout.
+    const advertisement = { name: 'forged', key: '$$feathers-mesh', axon_type: 'mesh', mesh: { uuid: provider.uuid, key: 'todos-app', version: 1, calls: ports.responder, events: ports.publisher } }
+    const hello = JSON.stringify({ event: 'hello', pid: 'forged-process', iid: 'forged-instance', hostName: 'forged', data: { isMaster: false, isMasterEligible: false, weight: 0, advertisement } })
+    const udp = dgram.createSocket('udp4')
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()))
+    udp.setBroadcast(true)
+    await new Promise((resolve) => udp.send(hello, mesh.port, '127.255.255.255', resolve))
+    udp.close()
+    await waitFor(() => seen() === 2, 5000, 'the forged node')
+    await waitFor(() => seen() === 1, 5000, 'the forged node to time out')
+    // A blip cuts both of the gateway's links to the provider, which discovery still sees.
+    const { socketsBy } = require('../helpers/processes')
+    const cut = [...socketsBy('remote', ports.responder), ...socketsBy('remote', ports.publisher)]
+    expect(cut).to.have.length(2)
+    cut.forEach((socket: any) => socket.destroy())
+    await waitFor(() => socketsBy('remote', ports.responder).length === 1 && socketsBy('remote', ports.publisher).length === 1, 5000, 'both links opened again')
+    await waitFor(() => todos.replicas.has(provider.uuid), 5000, 'the provider back as a replica')
+    expect(await todos.find({ query: {} })).to.be.an('array')
+  })
+
   it('cote.log: one plain line per peer coming online and going offline, with what the network sent made printable', async () => {
     const lines: string[] = []
     const consoleLog = console.log

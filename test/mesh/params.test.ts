@@ -16,6 +16,18 @@ describe('params and replicas of a call', function () {
     expect(echoed.headers).to.equal(undefined)
     expect((await echo.create({}, {})).query).to.deep.equal({})
     expect((await echo.create({})).query).to.deep.equal({})
+    // A model instance as authentication loads it (Sequelize, Mongoose): its password is behind a getter, or in its toJSON().
+    class Model {
+      constructor(private readonly dataValues: Record<string, unknown>) {}
+      get password() {
+        return this.dataValues.password
+      }
+      toJSON() {
+        return { ...this.dataValues }
+      }
+    }
+    const model = new Model({ id: 2, email: 'a@example.com', password: '$2a$10$hash', since: new Date(0) })
+    expect((await echo.create({}, { user: model })).user).to.deep.equal({ id: 2, email: 'a@example.com', since: new Date(0) })
   })
 
   it('a replica that does not distribute a method is skipped for it; the others take turns', async () => {

@@ -187,6 +187,29 @@ describe('security', function () {
     expect((await todos.find({ query: {} })).map((t: any) => t.title)).to.deep.equal(['before'])
   })
 
+  it('what an unauthenticated frame claims (uuid, key) reaches the log and refused() printable only', async () => {
+    const { encodeFrame } = require('../../src/wire')
+    const app = await mesh.app({ key: 'todos', secret: S1 })
+    const lines: string[] = []
+    const warn = console.warn
+    console.warn = (...args: unknown[]) => void lines.push(args.join(' '))
+    try {
+      // An unsealed frame whose claimed uuid writes a line of its own and clears the screen…
+      await sendRaw(app.distribution.ports.responder, encodeFrame(['{"from":"x) refused: fine\nfeathers-mesh: ALL GOOD \u001b[2J","key":"k"}', '1']))
+      // …and a sealed-looking frame whose clear header names such a partition.
+      const header = Buffer.from('evil\nfeathers-mesh: forged line.deadbeef.abc')
+      await sendRaw(app.distribution.ports.responder, encodeFrame([Buffer.concat([Buffer.from('S1.'), Buffer.from([0, header.length]), header, Buffer.alloc(38)]), '2']))
+      await waitFor(() => lines.filter((line) => line.includes('refused')).length >= 2, 5000, 'both refusals logged')
+    } finally {
+      console.warn = warn
+    }
+    const printableOnly = /^[\x20-\x7e]*$/
+    for (const line of lines) expect(line, JSON.stringify(line)).to.match(printableOnly)
+    const refused = app.distribution.refused()
+    expect(refused).to.have.length(2)
+    for (const entry of refused) for (const field of [entry.uuid, entry.key, entry.reason]) expect(field, JSON.stringify(field)).to.match(printableOnly)
+  })
+
   it('a stale or replayed frame is dropped and leaves its connection open; a forged one cuts it', async () => {
     const provider = await mesh.child('provider', { key: 'stale-app', services: ['todos'], options: { secret: S1 } })
     const gateway = await mesh.app({ key: 'gateway', secret: S1, timeout: 1500 })

@@ -59,7 +59,7 @@ describe('membership: heartbeats when hellos stand for them', () => {
     withPeer(true, async (members, transport) => {
       await new Promise((resolve) => setTimeout(resolve, 200)) // five sweeps
       expect(beats(transport)).to.equal(0)
-      members.sendBeatsTo('peer')
+      members.beats.ask('peer')
       await until(() => beats(transport) >= 2)
       expect(members.heartbeatsOut).to.equal(beats(transport))
     }))
@@ -118,5 +118,21 @@ describe('membership: departed peers', () => {
     expect(kept).to.have.length(100)
     expect(kept[0]).to.equal('peer-50')
     expect(kept[kept.length - 1]).to.equal('peer-60')
+  })
+})
+
+describe('membership: refusals', () => {
+  it('a refusal noted under a uuid (an unauthenticated claim) goes once that app is admitted', () => {
+    const members = membership(stubTransport(true))
+    const warn = console.warn
+    console.warn = () => undefined
+    try {
+      members.refuse('peer', 'peer-app', 'sends unsealed messages (it has no mesh secret)')
+    } finally {
+      console.warn = warn
+    }
+    expect(members.refused.has('peer')).to.equal(true)
+    members.onAnnounce({ v: PROTOCOL_VERSION, type: 'announce', from: 'peer', key: 'peer-app', seq: 1, services: [] })
+    expect([members.peers.has('peer'), members.refused.has('peer')]).to.deep.equal([true, false])
   })
 })

@@ -103,6 +103,13 @@ describe('options', () => {
       expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: file('empty', '\n  \n') })).to.throw(/FEATHERS_MESH_SECRET_FILE \(.*empty\) holds no secret/)
       expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: file('weak', `${first}\nshort\n`) })).to.throw(/FEATHERS_MESH_SECRET_FILE \(.*weak\) must be strings of at least 16 characters/)
       expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET: 'short' })).to.throw(/FEATHERS_MESH_SECRET must be strings of at least 16/)
+      // Set but empty (`"$(cat missing-file)"`): an error, never an open mesh; beside a file variable, the file is used.
+      for (const empty of ['', ' \n']) expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET: empty }), JSON.stringify(empty)).to.throw(/FEATHERS_MESH_SECRET is set but empty/)
+      expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: '' })).to.throw(/FEATHERS_MESH_SECRET_FILE is set but empty/)
+      expect(resolveOptions({}, { FEATHERS_MESH_SECRET: '', FEATHERS_MESH_SECRET_FILE: secrets }).secrets).to.deep.equal([first, second])
+      expect(resolveOptions({ secret: fromOption }, { FEATHERS_MESH_SECRET: '' }).secrets).to.deep.equal([fromOption])
+      // Trimmed as the file's lines are: a trailing newline is not part of the secret.
+      expect(resolveOptions({}, { FEATHERS_MESH_SECRET: `${fromEnv}\n` }).secrets).to.deep.equal([fromEnv])
       expect(() => resolveOptions({ secret: [] }, {})).to.throw(/option secret is an empty list/)
       expect(() => resolveOptions({ secret: [first, 'short'] }, {})).to.throw(/option secret must be strings of at least 16/)
       expect(resolveOptions({}, {}).secrets).to.deep.equal([])

@@ -40,4 +40,25 @@ describe('remote service: a call that could not be sent', () => {
     expect(await proxy.create({ n: 1 })).to.deep.equal({ served: 'up' })
     expect(asked).to.deep.equal(['closing', 'up'])
   })
+
+  it('goes back to a replica it could not send to once that replica joins again (its link back)', async () => {
+    const replicas = new ReplicaSet(10)
+    replicas.add('only', descriptor())
+    let attempts = 0
+    const transport = {
+      request: async () => {
+        if (attempts++ > 0) return { ok: true, value: 'served' }
+        // Its connection was closing: dropped, then back moments later, under the same uuid.
+        setTimeout(() => {
+          replicas.delete('only')
+          replicas.add('only', descriptor())
+        }, 20)
+        throw new TransportError('no open connection to the replica', 'not-sent')
+      }
+    }
+    const context = { transport, uuid: 'me', key: 'gateway', timeout: 5000, forwardHeaders: [], idempotentMethods: ['find'], maxRetries: 1, replicaTimeout: 3000, stats: new Stats() }
+    const proxy: any = new RemoteService(context as any, descriptor(), replicas)
+    expect(await proxy.create({})).to.equal('served')
+    expect(attempts).to.equal(2)
+  })
 })
