@@ -52,6 +52,7 @@ export class Announcer {
     const allowedMethods = meshOptions.distributedMethods ?? this.options.distributedMethods
     const candidates = new Set([...defaultServiceMethods, ...(serviceOptions.methods ?? [])])
     const methods = [...candidates].filter((method) => allowedMethods.includes(method) && typeof service[method] === 'function')
+    const internal = serviceOptions.methods ? methods.filter((method) => !serviceOptions.methods!.includes(method)) : []
     const allowedEvents = meshOptions.distributedEvents ?? this.options.distributedEvents
     const serviceEvents: string[] = [...(serviceOptions.serviceEvents ?? [])]
     // A list selects events once; a predicate sees every emission and decides before anything is sent.
@@ -61,6 +62,7 @@ export class Announcer {
       path,
       key: this.options.key,
       methods,
+      ...(internal.length > 0 ? { internal } : {}),
       events,
       remoteOptions: this.sharedOptions(info, service)
     }

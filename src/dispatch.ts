@@ -23,7 +23,7 @@ function validServices(services: unknown): boolean {
   if (!Array.isArray(services) || services.length > 10_000) return false
   const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string')
   return services.every(
-    (s) => s && typeof s === 'object' && typeof s.path === 'string' && typeof s.key === 'string' && strings(s.methods) && strings(s.events) && (s.remoteOptions === undefined || (typeof s.remoteOptions === 'object' && s.remoteOptions !== null))
+    (s) => s && typeof s === 'object' && typeof s.path === 'string' && typeof s.key === 'string' && strings(s.methods) && (s.internal === undefined || strings(s.internal)) && strings(s.events) && (s.remoteOptions === undefined || (typeof s.remoteOptions === 'object' && s.remoteOptions !== null))
   )
 }
 const validState = (message: { seq?: unknown; services?: unknown; from?: unknown; key?: unknown }) =>

@@ -12,6 +12,11 @@ export interface ServiceDescriptor {
   key: string
   /** Methods the provider distributes (standard and custom). */
   methods: string[]
+  /**
+   * Of those, the ones it keeps from its own clients (left out of its Feathers `methods`): the
+   * consumer's code may call them through the proxy, the consumer's clients may not. Omitted when none.
+   */
+  internal?: string[]
   /** Events the provider forwards. */
   events: string[]
   /** Options the provider chose to share (see `remoteServiceOptions`). */

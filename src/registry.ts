@@ -10,7 +10,7 @@ import type { ProxyRecord } from './proxy-record'
 import { registerProxyHooks } from './hook-options'
 import { adopt, handOn, listenersToCarry } from './mount-carry'
 import { LeavingPlacements } from './leaving'
-import { RemoteService } from './remote-service'
+import { INTERNAL, RemoteService } from './remote-service'
 import { ReplicaSet } from './replica-set'
 import { ServiceWaiters } from './service-waiters'
 import type { CallContext } from './remote-service'
@@ -180,7 +180,8 @@ export class Registry {
     const methods = [...new Set([...proxy.methods, ...descriptor.methods.filter(offered)])]
     const events = [...new Set([...proxy.events, ...descriptor.events])]
     if (methods.length === proxy.methods.length && events.length === proxy.events.length) return
-    const widened = new RemoteService(this.context, { ...descriptor, path: record.remotePath, methods, events }, record.replicas, record.localPath)
+    const internal = [...new Set([...proxy[INTERNAL], ...(descriptor.internal ?? [])])]
+    const widened = new RemoteService(this.context, { ...descriptor, path: record.remotePath, methods, internal, events }, record.replicas, record.localPath)
     record.proxy = widened
     this.queue.enqueue(record.localPath, async () => {
       // Not mounted yet, or mounted widened already: the first mount takes the widened proxy.
@@ -203,7 +204,7 @@ export class Registry {
     record.mounted = record.proxy
     const events = [...new Set([...defaultServiceEvents, ...record.proxy.events])]
     const { before, after } = this.options.middlewares
-    const serviceOptions = { methods: record.proxy.methods, events, serviceEvents: events }
+    const serviceOptions = { methods: record.proxy.methods.filter((method) => !record.proxy[INTERNAL].includes(method)), events, serviceEvents: events }
     // Express takes middleware around the service in `app.use`; Koa takes it in the options.
     if (this.hooks.transport === 'koa') this.hooks.use(record.localPath, record.proxy, { ...serviceOptions, koa: { before, after } })
     else if (this.hooks.transport === 'express') this.hooks.use(record.localPath, ...before, record.proxy, ...after, serviceOptions)

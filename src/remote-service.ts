@@ -60,6 +60,7 @@ function withoutPassword(user: unknown): unknown {
 const CALL = Symbol('call')
 const SEND = Symbol('send')
 const LOCAL_PATH = Symbol('localPath')
+export const INTERNAL = Symbol('internal')
 /** Errors rebuilt from a provider's reply: they count as the outcome `error`. */
 const thrownByProvider = new WeakSet<object>()
 
@@ -76,6 +77,8 @@ export class RemoteService {
   readonly path: string
   readonly remoteOptions: Record<string, unknown>
   readonly methods: string[]
+  /** Methods its providers keep from their clients: not offered to this app's clients (a symbol: custom methods may be named anything). */
+  readonly [INTERNAL]: string[]
   readonly events: string[]
   /** Set when the proxy must not serve (its hooks did not register): every call fails with it. */
   refusal: Error | undefined = undefined
@@ -110,6 +113,7 @@ export class RemoteService {
       ;(this as any)[method] = (data: unknown, params?: unknown) => this[CALL](method, [data], params)
     }
     this.methods = methods
+    this[INTERNAL] = (descriptor.internal ?? []).filter((method) => methods.includes(method))
   }
 
   /**

@@ -238,6 +238,27 @@ describe('proxy methods', function () {
     }
   })
 
+  it("methods a provider keeps from its own clients (its Feathers methods) are not offered to the gateway's clients, and stay callable from the gateway's code", async () => {
+    const { MemoryService } = require('@feathersjs/memory')
+    const provider = await mesh.app({ key: 'ledger' }, (app) => app.use('entries', new MemoryService(), { methods: ['find', 'get'] }))
+    expect((await http(`${provider.url}/entries`, { method: 'POST', body: { amount: 1 } })).status, "the provider's own REST").to.equal(405)
+    const gateway = await mesh.app({ key: 'gateway-internal' })
+    const entries: any = await gateway.distribution.waitForService('entries')
+    // The gateway's code may write through the proxy, as the provider's own code may.
+    expect(await entries.create({ amount: 2 })).to.include({ amount: 2 })
+    const post = await http(`${gateway.url}/entries`, { method: 'POST', body: { amount: 3 } })
+    expect(post.status, "the gateway's REST").to.equal(405)
+    const client = await socketClient(gateway.url)
+    try {
+      const error = await client.service('entries').remove(0).then(() => undefined, (e: any) => e)
+      expect(error?.name, "the gateway's socket.io").to.equal('MethodNotAllowed')
+      expect((await client.service('entries').find({})).map((e: any) => e.amount)).to.deep.equal([2])
+    } finally {
+      client.io.close()
+    }
+    expect((await provider.service('entries').find({})).map((e: any) => e.amount)).to.deep.equal([2])
+  })
+
   it('custom methods named send or call work; one named as a member of every proxy (key) is left out, with a warning', async () => {
     const warnings: string[] = []
     const warn = console.warn
