@@ -31,14 +31,19 @@ export function errorFromWire(wire: WireError, callerStack?: string): Error {
   let error: Error
   const Class = wire.className ? findClass(wire.name) : undefined
   if (Class) {
-    error = new Class(wire.message, decode(wire.data) ?? undefined)
+    // Data set after the constructor: Feathers' takes `data.message` and `data.errors` out of it.
+    error = new Class(wire.message)
     const feathersError = error as any
+    const data = decode(wire.data)
+    if (data !== undefined && data !== null) feathersError.data = data
     if (wire.errors !== undefined && wire.errors !== null) feathersError.errors = decode(wire.errors)
     if (wire.code !== undefined && feathersError.code !== wire.code) feathersError.code = wire.code
     if (feathersError.name !== wire.name) feathersError.name = wire.name
   } else if (wire.code !== undefined) {
     // A FeathersError subclass we do not know by name: keep its code, name and data.
-    const generic: any = new FeathersError(wire.message, wire.name, wire.code, wire.className ?? 'general-error', decode(wire.data) ?? undefined)
+    const generic: any = new FeathersError(wire.message, wire.name, wire.code, wire.className ?? 'general-error', undefined)
+    const data = decode(wire.data)
+    if (data !== undefined && data !== null) generic.data = data
     if (wire.errors !== undefined && wire.errors !== null) generic.errors = decode(wire.errors)
     error = generic
   } else {

@@ -87,11 +87,7 @@ export class Registry {
   freed(localPath: string) {
     if (this.closed || this.records.has(localPath) || this.hooks.isLocal(localPath)) return
     for (const conflict of this.conflicts) if (conflict.startsWith(`${localPath}\u0000`)) this.conflicts.delete(conflict)
-    for (const [uuid, services] of this.known) {
-      for (const descriptor of services) {
-        if (this.placements.get(placementKey(uuid, descriptor.path)) === localPath) this.addReplica(uuid, descriptor)
-      }
-    }
+    this.gather(localPath)
   }
 
   /** A local service took a path: a proxy there steps aside (a local service always wins). */
@@ -147,10 +143,7 @@ export class Registry {
       console.warn(`feathers-mesh: path ${localPath} is already served by key "${existing.key}"; ${descriptor.path} of key "${descriptor.key}" is ignored (use remoteServicePath to mount it elsewhere)`)
       return
     }
-    if (!existing && this.hooks.isLocal(localPath)) {
-      debug('%s %s is a local service: the remote one of key %s is not mounted', this.short, localPath, descriptor.key)
-      return
-    }
+    if (!existing && this.hooks.isLocal(localPath)) return void debug('%s %s is a local service: the remote one of key %s is not mounted', this.short, localPath, descriptor.key)
     if (existing) {
       if (existing.linger) clearTimeout(existing.linger)
       existing.linger = undefined
@@ -162,10 +155,17 @@ export class Registry {
     replicas.add(uuid, descriptor)
     const record: ProxyRecord = { localPath, key: descriptor.key, remotePath: descriptor.path, replicas, proxy: new RemoteService(this.context, descriptor, replicas, localPath) }
     this.records.set(localPath, record)
+    // Every known replica placed here, not only this one: after an `app.unuse` of the proxy, the others do not announce again.
+    this.gather(localPath)
     this.queue.enqueue(localPath, async () => {
       if (this.records.get(localPath) !== record) return
       this.mount(record, descriptor)
     })
+  }
+
+  /** Adds the service of every known peer placed at `localPath`. */
+  private gather(localPath: string) {
+    for (const [uuid, services] of this.known) for (const descriptor of services) if (this.placements.get(placementKey(uuid, descriptor.path)) === localPath) this.addReplica(uuid, descriptor)
   }
 
   /**

@@ -19,7 +19,7 @@ function localParams(wire: unknown, accepted: string[]): Record<string, unknown>
       if (field !== 'fromRemote' && source[field] !== undefined) params[field] = source[field]
     }
   }
-  if (params.query === undefined) params.query = {}
+  if (params.query === undefined || params.query === null) params.query = {}
   params.fromRemote = true
   return params
 }

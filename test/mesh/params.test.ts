@@ -16,6 +16,7 @@ describe('params and replicas of a call', function () {
     expect(echoed.headers).to.equal(undefined)
     expect((await echo.create({}, {})).query).to.deep.equal({})
     expect((await echo.create({})).query).to.deep.equal({})
+    expect((await echo.create({}, { query: null })).query).to.deep.equal({})
     // A model instance as authentication loads it (Sequelize, Mongoose): its password is behind a getter, or in its toJSON().
     class Model {
       constructor(private readonly dataValues: Record<string, unknown>) {}

@@ -130,7 +130,11 @@ describe('removal', function () {
     await gateway.unuse('todos')
     expect(gateway.services.todos).to.equal(undefined)
     const replica = await mesh.child('todos-again', { key: 'removal-app', services: ['todos'] })
-    await gateway.distribution.waitForService('todos')
+    const again: any = await gateway.distribution.waitForService('todos')
+    // Mounted again with every replica it knows, not only the one that joined: the others do not announce again.
+    const serving = gateway.distribution.peers().filter((peer: any) => peer.key === 'removal-app' && peer.services.includes('todos')).map((peer: any) => peer.uuid)
+    expect(serving.length, 'the replica that joined and one from before').to.be.at.least(2)
+    expect([...again.replicas.replicas.keys()]).to.have.members(serving)
     await gateway.unuse('todos')
     await replica.send({ cmd: 'use', name: 'echo:echo-later' })
     await gateway.distribution.waitForService('echo-later')

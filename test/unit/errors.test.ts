@@ -41,4 +41,12 @@ describe('errors on the wire', () => {
     const error = errorFromWire({ name: 'Error', message: 'remote' }, '    at caller (file.ts:1:1)')
     expect(error.stack).to.equal('Error: remote\n    at caller (file.ts:1:1)')
   })
+
+  it('keeps message, data and errors as they came, even when data holds a message or errors field', () => {
+    for (const className of ['bad-request', 'made-up']) {
+      const wire = { name: className === 'bad-request' ? 'BadRequest' : 'MadeUp', className, code: 400, message: 'record invalid', data: { message: 'field note', errors: 'in data', k: 1 }, errors: { title: 'required' } }
+      const error: any = errorFromWire(wire)
+      expect([error.message, error.data, error.errors], className).to.deep.equal(['record invalid', { message: 'field note', errors: 'in data', k: 1 }, { title: 'required' }])
+    }
+  })
 })
