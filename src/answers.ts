@@ -91,7 +91,7 @@ function serializeReply(value: unknown, maxPayload: number): Text {
   try {
     const text = serialize(value)
     if (maxPayload === 0 || textLength(text) <= maxPayload) return text
-    return serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${textLength(text)} bytes, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large' } })
+    return serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${textLength(text)} bytes, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large', mesh: true } })
   } catch (error) {
     return serialize({ ok: false, error: { name: 'GeneralError', message: `the reply cannot be sent: ${(error as Error).message}`, code: 500, className: 'general-error' } })
   }

@@ -29,7 +29,7 @@ function validServices(services: unknown): boolean {
 const validState = (message: { seq?: unknown; services?: unknown; from?: unknown; key?: unknown }) =>
   typeof message.from === 'string' && typeof message.key === 'string' && Number.isFinite(message.seq) && validServices(message.services)
 
-const badRequest = (message: string): ReplyMessage => ({ ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message } })
+const badRequest = (message: string): ReplyMessage => ({ ok: false, error: { name: 'BadRequest', className: 'bad-request', code: 400, message, mesh: true } })
 
 /** The receiving end of the protocol: one switch per channel; what it does not know is logged and dropped. */
 export { validState }

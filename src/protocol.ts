@@ -102,6 +102,8 @@ export interface WireError {
   data?: unknown
   errors?: unknown
   stack?: string
+  /** The provider's mesh answered it, not its service (the call did not run, or its reply was too large). Since 1.6. */
+  mesh?: true
 }
 
 export interface HelloReply {

@@ -158,7 +158,7 @@ export class RemoteService {
       return await this[SEND](method, args, params)
     } catch (error: any) {
       // What the provider's service threw is its error, whatever its class (an Unavailable of its own, say).
-      outcome = thrownByProvider.has(error) ? 'error' : error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 ? 'refused' : 'error'
+      outcome = thrownByProvider.has(error) ? 'error' : error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 || error?.code === 400 ? 'refused' : 'error'
       throw error
     } finally {
       this.replicas.inFlight--
@@ -229,7 +229,7 @@ export class RemoteService {
       // Built here, after the await: V8's async stack traces lead back to the code that made the call,
       // and a successful call pays nothing for it.
       const error = errorFromWire(reply.error)
-      thrownByProvider.add(error)
+      if (reply.error.mesh !== true) thrownByProvider.add(error)
       throw error
     }
   }

@@ -66,8 +66,10 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`feathers-mesh: options must be an object, got ${describe(options)}`)
   checkOptionNames(options)
   options = given(options)
-  const heartbeatInterval = checkMs('heartbeatInterval', options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
-  if (heartbeatInterval === 0) throw new TypeError('feathers-mesh: option heartbeatInterval must be > 0 (heartbeats expire dead peers)')
+  // An option read from its environment variable is named with it in errors.
+  const named = (name: 'heartbeatInterval' | 'coteDelay' | 'publicationDelay', variable: string) => (options[name] === undefined && env[variable] !== undefined ? `${name} (from ${variable})` : name)
+  const heartbeatInterval = checkMs(named('heartbeatInterval', 'HEARTBEAT_INTERVAL'), options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
+  if (heartbeatInterval === 0) throw new TypeError(`feathers-mesh: option ${named('heartbeatInterval', 'HEARTBEAT_INTERVAL')} must be > 0 (heartbeats expire dead peers)`)
   const heartbeatTimeout = checkMs('heartbeatTimeout', options.heartbeatTimeout, 3 * heartbeatInterval)
   if (heartbeatTimeout <= heartbeatInterval) {
     throw new TypeError(`feathers-mesh: option heartbeatTimeout (${heartbeatTimeout}) must be greater than heartbeatInterval (${heartbeatInterval})`)
@@ -107,8 +109,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     healthcheckPath,
     // 0 would arm no deadline (requests.ts arms one above 0): a frozen replica would hold the healthcheck until heartbeatTimeout.
     healthcheckTimeout: checkMs('healthcheckTimeout', options.healthcheckTimeout, DEFAULT_HEALTHCHECK_TIMEOUT, 1),
-    coteDelay: checkMs('coteDelay', options.coteDelay ?? envNumber(env, 'COTE_DELAY'), 0),
-    publicationDelay: checkMs('publicationDelay', options.publicationDelay ?? envNumber(env, 'PUBLICATION_DELAY'), 0),
+    coteDelay: checkMs(named('coteDelay', 'COTE_DELAY'), options.coteDelay ?? envNumber(env, 'COTE_DELAY'), 0),
+    publicationDelay: checkMs(named('publicationDelay', 'PUBLICATION_DELAY'), options.publicationDelay ?? envNumber(env, 'PUBLICATION_DELAY'), 0),
     heartbeatInterval,
     heartbeatTimeout,
     forwardHeaders: checkList('forwardHeaders', options.forwardHeaders, []).map((h) => h.toLowerCase()),
@@ -127,11 +129,12 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     statusPage: checkBoolean('statusPage', options.statusPage, false),
     metricsPath: checkPath('metricsPath', options.metricsPath, '/distribution/metrics'),
     metricsRegistry: options.metricsRegistry,
-    cote,
-    discovery: resolveDiscovery(options, env),
+    cote: Object.freeze(cote),
+    discovery: Object.freeze(resolveDiscovery(options, env)),
     ...range
   }
-  // Frozen: `app.distribution.options` is read-only, and several apps may share one resolution.
+  // Frozen (with what this function built inside it): `app.distribution.options` is read-only, and several apps may share one resolution.
+  Object.freeze(resolved.secrets)
   return Object.freeze(resolved)
 }
 

@@ -26,16 +26,16 @@ function localParams(wire: unknown, accepted: string[]): Record<string, unknown>
 
 /** Serves calls from consumers to this app's exposed services. */
 export async function serveCall(announcer: Announcer, message: CallMessage, accepted: string[]): Promise<ReplyMessage> {
+  // Refusals of the mesh, before the service runs: the consumer counts them as such, not as the service's errors.
+  const refuse = (error: Error): ReplyMessage => ({ ok: false, error: { ...errorToWire(error), mesh: true } })
   try {
     const exposed = typeof message.path === 'string' ? announcer.lookup(message.path) : undefined
-    if (!exposed) throw new NotFound(`Service ${message.path} is not exposed by this app`)
+    if (!exposed) return refuse(new NotFound(`Service ${message.path} is not exposed by this app`))
     const { method } = message
-    if (typeof method !== 'string' || !exposed.descriptor.methods.includes(method)) {
-      throw methodNotAllowedError(message.path, String(method))
-    }
+    if (typeof method !== 'string' || !exposed.descriptor.methods.includes(method)) return refuse(methodNotAllowedError(message.path, String(method)))
     const arity = ARITY[method] ?? 1
     if (!Array.isArray(message.args) || message.args.length !== arity) {
-      throw new BadRequest(`Remote call ${message.path}.${method} expects ${arity} argument(s) before params`)
+      return refuse(new BadRequest(`Remote call ${message.path}.${method} expects ${arity} argument(s) before params`))
     }
     const context = createContext(exposed.service, method, {})
     const done = await exposed.service[method](...message.args, localParams(message.params, accepted), context)

@@ -132,6 +132,8 @@ describe('lifecycle', function () {
       uuids.add(handle.uuid)
       expect(handle.ports, 'ports before the mesh has started').to.equal(undefined)
       expect(Object.isFrozen(handle.options)).to.equal(true)
+      // What it built inside them too: the cote and discovery settings, and the secrets.
+      expect([handle.options.cote, handle.options.discovery, handle.options.secrets].map(Object.isFrozen)).to.deep.equal([true, true, true])
       expect(() => {
         ;(handle.options as any).timeout = 1
       }).to.throw(TypeError)

@@ -163,9 +163,11 @@ describe('status and metrics', function () {
     }
     expect((await proxy.find({ query: { delay: 1500 } }).catch((e: any) => e)).name).to.equal('Timeout')
     expect((await proxy.remove(1).catch((e: any) => e)).name).to.equal('MethodNotAllowed')
+    // A call the mesh cannot encode (a function) is refused before anything is sent.
+    expect((await proxy.get(() => 1).catch((e: any) => e)).name).to.equal('BadRequest')
     const calls = app.distribution.status().proxies.find((p: any) => p.path === 'errors').calls
     const zero = { ok: 0, error: 0, timeout: 0, unavailable: 0, refused: 0 }
-    expect(calls).to.deep.equal({ get: { ...zero, error: 4 }, find: { ...zero, timeout: 1 }, remove: { ...zero, refused: 1 } })
+    expect(calls).to.deep.equal({ get: { ...zero, error: 4, refused: 1 }, find: { ...zero, timeout: 1 }, remove: { ...zero, refused: 1 } })
   })
 
   it('metrics do no work per call: no prom-client metric is updated until a scrape', async () => {

@@ -73,6 +73,12 @@ describe('options', () => {
     expect(options.heartbeatInterval).to.equal(300)
     expect(options.basePort).to.equal(40000)
     expect(options.highestPort).to.equal(40100)
+    // A value out of range is reported under the variable it came from.
+    expect(() => resolveOptions({}, { HEARTBEAT_INTERVAL: '0' })).to.throw('option heartbeatInterval (from HEARTBEAT_INTERVAL) must be > 0')
+    expect(() => resolveOptions({}, { HEARTBEAT_INTERVAL: '3000000000' })).to.throw(/option heartbeatInterval \(from HEARTBEAT_INTERVAL\) must be a number of milliseconds from 0 to 2147483647/)
+    expect(() => resolveOptions({}, { COTE_DELAY: '3000000000' })).to.throw(/option coteDelay \(from COTE_DELAY\)/)
+    expect(() => resolveOptions({}, { PUBLICATION_DELAY: '3000000000' })).to.throw(/option publicationDelay \(from PUBLICATION_DELAY\)/)
+    expect(() => resolveOptions({ heartbeatInterval: 0 }, { HEARTBEAT_INTERVAL: '100' })).to.throw('option heartbeatInterval must be > 0')
     // HIGHEST_PORT defaults to BASE_PORT + 1000, within the TCP range, and means nothing without BASE_PORT.
     expect(resolveOptions({}, { BASE_PORT: '40000' }).highestPort).to.equal(41000)
     expect(resolveOptions({}, { BASE_PORT: '65000' }).highestPort).to.equal(65535)
