@@ -31,14 +31,18 @@ export interface CallContext {
 export function wireParams(params: any, forwardHeaders: string[]): Record<string, unknown> {
   if (!params) return {}
   const out: Record<string, unknown> = {}
-  for (const field of ['query', 'route', 'provider', 'authentication'] as const) {
+  for (const field of ['query', 'route', 'provider', 'authentication', 'paginate'] as const) {
     if (params[field] !== undefined) out[field] = params[field]
   }
   // The entity authentication loaded carries the password hash; providers never need it.
   if (params.user !== undefined) out.user = withoutPassword(params.user)
   if (forwardHeaders.length > 0 && params.headers) {
+    // Names are lower-cased, as HTTP and socket.io give them; headers a gateway sets itself may be written otherwise.
     let headers: Record<string, unknown> | undefined
-    for (const name of forwardHeaders) if (params.headers[name] !== undefined) (headers ??= {})[name] = params.headers[name]
+    for (const [name, value] of Object.entries(params.headers)) {
+      const lower = name.toLowerCase()
+      if (value !== undefined && forwardHeaders.includes(lower)) (headers ??= {})[lower] = value
+    }
     if (headers) out.headers = headers
   }
   return out

@@ -31,6 +31,26 @@ describe('params and replicas of a call', function () {
     expect((await echo.create({}, { user: model })).user).to.deep.equal({ id: 2, email: 'a@example.com', since: new Date(0) })
   })
 
+  it("paginate travels and a provider that lists it in remoteParams takes it; forwarded headers match whatever their case", async () => {
+    const { MemoryService } = require('@feathersjs/memory')
+    const provide = (key: string, remoteParams?: string[]) =>
+      mesh.app({ key, ...(remoteParams ? { remoteParams } : {}) }, (app) => {
+        app.use(`records-${key}`, new MemoryService({ multi: true, paginate: { default: 2, max: 10 } }))
+        app.use(`headers-${key}`, { async find(params: any) { return params.headers ?? null } })
+      })
+    const open = await provide('paging', ['query', 'provider', 'route', 'user', 'authentication', 'headers', 'paginate'])
+    const strict = await provide('paging-default')
+    for (const app of [open, strict]) await app.service(`records-${app.distribution.key}`).create([{ n: 1 }, { n: 2 }, { n: 3 }])
+    const gateway = await mesh.app({ key: 'gateway-paging', forwardHeaders: ['x-request-id'] })
+    const all = await (await gateway.distribution.waitForService('records-paging')).find({ paginate: false })
+    expect(all.map((r: any) => r.n)).to.deep.equal([1, 2, 3])
+    // The default remoteParams leave it out: the provider's pagination applies.
+    const page = await (await gateway.distribution.waitForService('records-paging-default')).find({ paginate: false })
+    expect([page.total, page.data.length]).to.deep.equal([3, 2])
+    const headers = await (await gateway.distribution.waitForService('headers-paging')).find({ headers: { 'X-Request-Id': 'abc', Authorization: 'secret' } })
+    expect(headers).to.deep.equal({ 'x-request-id': 'abc' })
+  })
+
   it('a replica that does not distribute a method is skipped for it; the others take turns', async () => {
     await mesh.child('full', { key: 'mixed-app', services: ['todos:mixed'], replica: 'full' })
     // The fixture's plain todos store lists no methods of its own, so the app's list applies: reads only.
