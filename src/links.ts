@@ -39,8 +39,9 @@ export class Links {
       peer = { endpoint, sockets: {}, connecting: {}, lost: false, discovered, attachedAt: {}, closedYoung: {} }
       this.peers.set(endpoint.uuid, peer)
     }
-    // Links that are up prove where the peer is: an advertisement moving it (forged) is not followed.
-    if (discovered && !this.holding(peer)) peer.endpoint = endpoint
+    // Links that are up prove where the peer is: an advertisement moving it (forged) is not followed;
+    // what else it says (hellos, stream tags) is taken, as before the links were up.
+    if (discovered) peer.endpoint = this.holding(peer) ? { ...endpoint, host: peer.endpoint.host, calls: peer.endpoint.calls, events: peer.endpoint.events } : endpoint
     peer.discovered ||= discovered
     peer.lost = false
     for (const kind of KINDS) this.open(peer, kind, 0)
