@@ -8,6 +8,7 @@ import type { Transport } from './transport'
 import { Greeter } from './greeter'
 import type { GreeterOptions } from './greeter'
 import { Departures, GOODBYE, Refusals } from './peers'
+import { printable } from './printable'
 import { startTicker } from './ticker'
 import { BeatRequests } from './beat-requests'
 import type { Ticker } from './ticker'
@@ -167,7 +168,7 @@ export class Membership {
    * connection closes. One not admitted yet never will be: its late answers must not admit it.
    */
   onGoodbye(uuid: unknown, key: unknown) {
-    if (typeof uuid !== 'string') return
+    if (typeof uuid !== 'string' || printable(uuid) !== uuid) return
     const peer = this.peers.get(uuid)
     if (peer) this.drop(peer, GOODBYE, false)
     else this.departed.note(uuid, String(key), GOODBYE)

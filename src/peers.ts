@@ -69,7 +69,8 @@ export class Departures extends Map<string, DepartedPeer> {
       if (super.size < MAX_DEPARTED) break
       super.delete(id)
     }
-    super.set(uuid, { uuid, key, reason, at: Date.now() })
+    // A goodbye from an app never admitted is unauthenticated without a secret: printable only, as refusals.
+    super.set(uuid, { uuid, key: printable(key), reason, at: Date.now() })
   }
 
   saidGoodbye(uuid: string): boolean {

@@ -107,7 +107,7 @@ export class Registry {
     const leaving = this.leaving.localPath(placement, () => this.context.transport.linked(message.from))
     const localPath = this.placements.get(placement) ?? leaving
     const record = localPath === undefined ? undefined : this.records.get(localPath)
-    const feeds = record?.replicas.replicas.has(message.from) || leaving !== undefined
+    const feeds = record?.replicas.replicas.has(message.from) || (leaving !== undefined && record?.key === message.key)
     if (!record || record.remotePath !== message.path || !feeds || message.distributed === false) return
     reemit(this.app, record.localPath, record.proxy, message, this.options, this.context.stats, this.short)
   }
@@ -169,9 +169,8 @@ export class Registry {
   }
 
   /**
-   * A replica that brings methods or events the proxy lacks (a newer version, in a rolling upgrade):
-   * the proxy is mounted again with all of them. Each call still goes to a replica that has its
-   * method (ReplicaSet.pick).
+   * A replica that brings methods or events the proxy lacks (a rolling upgrade), or a change in what
+   * its replicas keep internal: the proxy is mounted again. Each call goes to a replica that has its method.
    */
   private widen(record: ProxyRecord, descriptor: ServiceDescriptor) {
     const { proxy } = record
@@ -179,8 +178,8 @@ export class Registry {
     const offered = (method: string) => defaultServiceMethods.includes(method) || proxy.methods.includes(method) || !(method in proxy)
     const methods = [...new Set([...proxy.methods, ...descriptor.methods.filter(offered)])]
     const events = [...new Set([...proxy.events, ...descriptor.events])]
-    if (methods.length === proxy.methods.length && events.length === proxy.events.length) return
-    const internal = [...new Set([...proxy[INTERNAL], ...(descriptor.internal ?? [])])]
+    const internal = record.replicas.internal()
+    if (methods.length === proxy.methods.length && events.length === proxy.events.length && internal.join() === proxy[INTERNAL].join()) return
     const widened = new RemoteService(this.context, { ...descriptor, path: record.remotePath, methods, internal, events }, record.replicas, record.localPath)
     record.proxy = widened
     this.queue.enqueue(record.localPath, async () => {
@@ -225,7 +224,8 @@ export class Registry {
     // A service kept out of the path (another key's, another remote path) is not the record's replica.
     if (!record || record.remotePath !== remotePath || !record.replicas.replicas.has(uuid)) return
     record.replicas.delete(uuid)
-    if (record.replicas.size > 0 || record.linger) return
+    if (record.replicas.size > 0) return this.widen(record, record.replicas.replicas.values().next().value!)
+    if (record.linger) return
     if (this.options.replicaTimeout === 0) return this.removeRecord(localPath)
     // The proxy outlives its last replica a little: a restarting app takes over without a window of 404s.
     record.linger = setTimeout(() => this.removeRecord(localPath), this.options.replicaTimeout)

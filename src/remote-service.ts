@@ -65,8 +65,9 @@ const CALL = Symbol('call')
 const SEND = Symbol('send')
 const LOCAL_PATH = Symbol('localPath')
 export const INTERNAL = Symbol('internal')
-/** Errors rebuilt from a provider's reply: they count as the outcome `error`. */
+/** Errors rebuilt from a provider's reply: its service's count as the outcome `error`, its mesh's refusals as `refused`. */
 const thrownByProvider = new WeakSet<object>()
+const refusedByProvider = new WeakSet<object>()
 
 /** Methods that take an id: like Feathers' own clients, a proxy refuses an undefined one (it would arrive as null, which means "every record"). */
 function undefinedId(method: string): Promise<never> {
@@ -117,7 +118,7 @@ export class RemoteService {
       ;(this as any)[method] = (data: unknown, params?: unknown) => this[CALL](method, [data], params)
     }
     this.methods = methods
-    this[INTERNAL] = (descriptor.internal ?? []).filter((method) => methods.includes(method))
+    this[INTERNAL] = (descriptor.internal ?? []).filter((method) => methods.includes(method)).sort()
   }
 
   /**
@@ -162,7 +163,7 @@ export class RemoteService {
       return await this[SEND](method, args, params)
     } catch (error: any) {
       // What the provider's service threw is its error, whatever its class (an Unavailable of its own, say).
-      outcome = thrownByProvider.has(error) ? 'error' : error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 || error?.code === 400 ? 'refused' : 'error'
+      outcome = thrownByProvider.has(error) ? 'error' : refusedByProvider.has(error) ? 'refused' : error?.code === 408 ? 'timeout' : error?.code === 503 ? 'unavailable' : error?.code === 405 || error?.code === 413 || error?.code === 400 ? 'refused' : 'error'
       throw error
     } finally {
       this.replicas.inFlight--
@@ -213,7 +214,8 @@ export class RemoteService {
         if (error.reason === 'too-large') throw payloadTooLargeError(this.path, method, error.message)
         // Nothing was sent (its connection closing, not yet reported): another replica may take any call.
         if (error.reason === 'not-sent' || (error.reason === 'peer-gone' && idempotentMethods.includes(method) && failures < maxRetries)) {
-          failures++
+          // Only a call that was sent uses up `maxRetries`.
+          if (error.reason === 'peer-gone') failures++
           this.context.stats.retries++
           tried ??= new Set()
           tried.add(choice.uuid)
@@ -233,7 +235,7 @@ export class RemoteService {
       // Built here, after the await: V8's async stack traces lead back to the code that made the call,
       // and a successful call pays nothing for it.
       const error = errorFromWire(reply.error)
-      if (reply.error.mesh !== true) thrownByProvider.add(error)
+      ;(reply.error.mesh === true ? refusedByProvider : thrownByProvider).add(error)
       throw error
     }
   }

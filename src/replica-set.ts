@@ -35,6 +35,13 @@ export class ReplicaSet {
     this.order = [...this.replicas.keys()]
   }
 
+  /** Methods any replica keeps from its clients, in order: a method is offered to this app's clients only if none does. */
+  internal(): string[] {
+    const internal = new Set<string>()
+    for (const descriptor of this.replicas.values()) for (const method of descriptor.internal ?? []) internal.add(method)
+    return [...internal].sort()
+  }
+
   has(uuid: string) {
     return this.replicas.has(uuid)
   }

@@ -1,4 +1,5 @@
 import type { Text } from './json-pieces'
+import { ENCODE_FROM } from './message-frames'
 import type { Channel } from './streams'
 
 /**
@@ -21,7 +22,9 @@ export function bindText(text: Text, channel: Channel, context?: string): Text {
   const first = typeof text === 'string' ? text : text[0]
   if (first === undefined || first[0] !== '{') return text
   const lead = binding(channel, context)
-  if (typeof text === 'string') return text === '{}' ? `${lead}}` : `${lead},${text.slice(1)}`
+  if (text === '{}') return `${lead}}`
+  // A large text stays in pieces (it is encoded from pieces anyway): joined, it would be copied flat, into fresh memory.
+  if (typeof text === 'string') return text.length < ENCODE_FROM ? `${lead},${text.slice(1)}` : [`${lead},`, text.slice(1)]
   return [`${lead},`, first.slice(1), ...text.slice(1)]
 }
 

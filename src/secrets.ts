@@ -11,7 +11,8 @@ const MIN_SECRET_LENGTH = 16
 export function resolveSecrets(secret: unknown, env: Env): string[] {
   let secrets: unknown[]
   let source = 'option secret'
-  const value = env.FEATHERS_MESH_SECRET?.trim()
+  // Taken as set, not trimmed: apps of earlier versions derive their keys from it as it is.
+  const value = env.FEATHERS_MESH_SECRET?.trim() === '' ? '' : env.FEATHERS_MESH_SECRET
   if (secret === undefined && value === '' && !env.FEATHERS_MESH_SECRET_FILE) {
     throw new TypeError('feathers-mesh: FEATHERS_MESH_SECRET is set but empty: give it the secret, or unset it to run without one')
   }
@@ -20,7 +21,6 @@ export function resolveSecrets(secret: unknown, env: Env): string[] {
   }
   if (secret !== undefined) secrets = Array.isArray(secret) ? secret : [secret]
   else if (value) {
-    // Trimmed, as the lines of a secret file are: a trailing newline must not make another secret.
     secrets = [value]
     source = 'FEATHERS_MESH_SECRET'
   } else if (env.FEATHERS_MESH_SECRET_FILE) {

@@ -259,6 +259,28 @@ describe('proxy methods', function () {
     expect((await provider.service('entries').find({})).map((e: any) => e.amount)).to.deep.equal([2])
   })
 
+  it('a method is offered to the gateway\'s clients only while no replica keeps it internal, through rolling upgrades both ways', async () => {
+    const { MemoryService } = require('@feathersjs/memory')
+    const version = (methods?: string[]) => mesh.app({ key: 'journal' }, (app) => app.use('journal', new MemoryService(), methods ? { methods } : {}))
+    const v1 = await version()
+    const gateway = await mesh.app({ key: 'gateway-journal' })
+    const journal: any = await gateway.distribution.waitForService('journal')
+    const post = async () => (await http(`${gateway.url}/journal`, { method: 'POST', body: { n: 1 } })).status
+    expect(await post(), 'v1 offers create').to.equal(201)
+    // v2 keeps create from its clients: from then on, so does the gateway, though v1 still offers it.
+    const v2 = await version(['find', 'get'])
+    await waitFor(() => journal.replicas.size === 2, 5000, 'both versions')
+    await waitFor(async () => (await post()) === 405, 5000, 'create kept from clients')
+    await finalize(v1)
+    expect(await post(), 'v2 alone').to.equal(405)
+    expect(await (gateway.service('journal') as any).create({ n: 2 }), "the gateway's own code").to.include({ n: 2 })
+    // Back: a version that offers it again, and the one that kept it gone.
+    await version()
+    await waitFor(() => (gateway.service('journal') as any).replicas.size === 2, 5000, 'v3 beside v2')
+    await finalize(v2)
+    await waitFor(async () => (await post()) === 201, 5000, 'create offered again once no replica keeps it')
+  })
+
   it('custom methods named send or call work; one named as a member of every proxy (key) is left out, with a warning', async () => {
     const warnings: string[] = []
     const warn = console.warn

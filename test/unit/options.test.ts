@@ -114,8 +114,8 @@ describe('options', () => {
       expect(() => resolveOptions({}, { FEATHERS_MESH_SECRET_FILE: '' })).to.throw(/FEATHERS_MESH_SECRET_FILE is set but empty/)
       expect(resolveOptions({}, { FEATHERS_MESH_SECRET: '', FEATHERS_MESH_SECRET_FILE: secrets }).secrets).to.deep.equal([first, second])
       expect(resolveOptions({ secret: fromOption }, { FEATHERS_MESH_SECRET: '' }).secrets).to.deep.equal([fromOption])
-      // Trimmed as the file's lines are: a trailing newline is not part of the secret.
-      expect(resolveOptions({}, { FEATHERS_MESH_SECRET: `${fromEnv}\n` }).secrets).to.deep.equal([fromEnv])
+      // Not trimmed (apps of earlier versions take it as it is): a trailing newline stays part of it.
+      expect(resolveOptions({}, { FEATHERS_MESH_SECRET: `${fromEnv}\n` }).secrets).to.deep.equal([`${fromEnv}\n`])
       expect(() => resolveOptions({ secret: [] }, {})).to.throw(/option secret is an empty list/)
       expect(() => resolveOptions({ secret: [first, 'short'] }, {})).to.throw(/option secret must be strings of at least 16/)
       expect(resolveOptions({}, {}).secrets).to.deep.equal([])

@@ -61,4 +61,36 @@ describe('remote service: a call that could not be sent', () => {
     expect(await proxy.create({})).to.equal('served')
     expect(attempts).to.equal(2)
   })
+
+  it('a call that was not sent does not use up maxRetries', async () => {
+    const replicas = new ReplicaSet(10)
+    for (const uuid of ['closing', 'dying', 'up']) replicas.add(uuid, descriptor())
+    const transport = {
+      request: async (peer: string) => {
+        if (peer === 'closing') throw new TransportError('no open connection to the replica', 'not-sent')
+        if (peer === 'dying') throw new TransportError('its connection closed', 'peer-gone')
+        return { ok: true, value: peer }
+      }
+    }
+    const stats = new Stats()
+    const context = { transport, uuid: 'me', key: 'gateway', timeout: 1000, forwardHeaders: [], idempotentMethods: ['find'], maxRetries: 1, replicaTimeout: 0, stats }
+    const proxy: any = new RemoteService(context as any, descriptor(), replicas)
+    expect(await proxy.find({})).to.equal('up')
+  })
+
+  it("counts the provider service's errors as error and its mesh's refusals as refused", async () => {
+    const replicas = new ReplicaSet(10)
+    replicas.add('one', descriptor())
+    const notFound = { name: 'NotFound', className: 'not-found', code: 404, message: 'Service orders is not exposed by this app' }
+    let reply: any
+    const transport = { request: async () => reply }
+    const stats = new Stats()
+    const context = { transport, uuid: 'me', key: 'gateway', timeout: 1000, forwardHeaders: [], idempotentMethods: ['find'], maxRetries: 1, replicaTimeout: 0, stats }
+    const proxy: any = new RemoteService(context as any, descriptor(), replicas)
+    for (const mesh of [false, true]) {
+      reply = { ok: false, error: { ...notFound, ...(mesh ? { mesh: true } : {}) } }
+      expect((await proxy.find({}).catch((e: any) => e)).name).to.equal('NotFound')
+    }
+    expect(stats.method('orders', 'find').outcomes).to.include({ error: 1, refused: 1 })
+  })
 })
