@@ -45,10 +45,11 @@ export class Announcer {
 
   /** Exposes a local service if the `services` filter lets it; returns whether the list changed. */
   expose(path: string, service: any, meshOptions: MeshServiceOptions): boolean {
-    this.withdraw(path)
+    // A service kept private that replaces an exposed one changes the list as well.
+    const withdrawn = this.withdraw(path)
     const serviceOptions = getServiceOptions(service) ?? {}
     const info: LocalServiceInfo = { path, service, options: { ...serviceOptions } }
-    if (!this.options.services(info)) return false
+    if (!this.options.services(info)) return withdrawn
     const allowedMethods = meshOptions.distributedMethods ?? this.options.distributedMethods
     const candidates = new Set([...defaultServiceMethods, ...(serviceOptions.methods ?? [])])
     const methods = [...candidates].filter((method) => allowedMethods.includes(method) && typeof service[method] === 'function')

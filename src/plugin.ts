@@ -220,11 +220,11 @@ function setup(app: Application, options: ResolvedOptions) {
   app.unuse = async function (this: Application, path: string) {
     const localPath = servicePath(path)
     if (announcer.withdraw(localPath) && published) membership.announce()
-    const proxy = registry.isProxy(localPath)
-    if (proxy) registry.detach(localPath)
+    const local = !registry.isProxy(localPath) && app.services[localPath] !== undefined
+    if (!local) registry.detach(localPath)
     const removed = await originalUnuse.call(app, path)
     // A local service gone: a remote one it kept out takes the path (a proxy removed stays out, see the README).
-    if (!proxy) registry.freed(localPath)
+    if (local) registry.freed(localPath)
     return removed
   } as any
 

@@ -1,5 +1,5 @@
 import createDebug from 'debug'
-import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
+import { defaultServiceMethods } from '@feathersjs/feathers'
 import type { Application } from '@feathersjs/feathers'
 import type { ResolvedOptions, ServiceDescriptor } from './options'
 import { servicePath } from './options'
@@ -11,19 +11,13 @@ import { registerProxyHooks } from './hook-options'
 import { adopt, handOn, listenersToCarry } from './mount-carry'
 import { LeavingPlacements } from './leaving'
 import { INTERNAL, RemoteService } from './remote-service'
+import { useProxy } from './proxy-mount'
+import type { RegistryHooks } from './proxy-mount'
 import { ReplicaSet } from './replica-set'
 import { ServiceWaiters } from './service-waiters'
 import type { CallContext } from './remote-service'
 
 const debug = createDebug('feathers-mesh:registry')
-
-export interface RegistryHooks {
-  /** The captured (original) `app.use` and `app.unuse`: proxies are never announced. */
-  use(path: string, ...args: any[]): void
-  unuse(path: string): Promise<unknown>
-  isLocal(path: string): boolean
-  transport: 'express' | 'koa' | 'none'
-}
 
 /** Creates a proxy when a first replica of a remote service appears and removes it with the last one. */
 export class Registry {
@@ -98,7 +92,7 @@ export class Registry {
     record.replicas.close()
     this.records.delete(path)
     // Placements stay: once the local service goes (`freed`), the remote one comes back.
-    this.app.emit('service-removed', eventFor(record))
+    if (record.mounted !== undefined) this.app.emit('service-removed', eventFor(record))
   }
 
   /** Re-emits a forwarded event on the proxy fed by its sender, exactly once. */
@@ -137,10 +131,10 @@ export class Registry {
     this.placements.set(placement, localPath)
     const existing = this.records.get(localPath)
     if (existing && (existing.key !== descriptor.key || existing.remotePath !== descriptor.path)) {
-      const conflict = `${localPath}\u0000${descriptor.key}`
+      const conflict = `${localPath}\u0000${descriptor.key}\u0000${descriptor.path}`
       if (this.conflicts.has(conflict)) return
       this.conflicts.add(conflict)
-      console.warn(`feathers-mesh: path ${localPath} is already served by key "${existing.key}"; ${descriptor.path} of key "${descriptor.key}" is ignored (use remoteServicePath to mount it elsewhere)`)
+      console.warn(`feathers-mesh: path ${localPath} is already served by ${existing.remotePath} of key "${existing.key}"; ${descriptor.path} of key "${descriptor.key}" is ignored (use remoteServicePath to mount it elsewhere)`)
       return
     }
     if (!existing && this.hooks.isLocal(localPath)) return void debug('%s %s is a local service: the remote one of key %s is not mounted', this.short, localPath, descriptor.key)
@@ -168,10 +162,7 @@ export class Registry {
     for (const [uuid, services] of this.known) for (const descriptor of services) if (this.placements.get(placementKey(uuid, descriptor.path)) === localPath) this.addReplica(uuid, descriptor)
   }
 
-  /**
-   * A replica that brings methods or events the proxy lacks (a rolling upgrade), or a change in what
-   * its replicas keep internal: the proxy is mounted again. Each call goes to a replica that has its method.
-   */
+  /** New methods or events from a replica (a rolling upgrade), or a change in what replicas keep internal: mounted again. */
   private widen(record: ProxyRecord, descriptor: ServiceDescriptor) {
     const { proxy } = record
     // Names a proxy leaves out (members of every proxy, see RemoteService) never count as new.
@@ -187,12 +178,9 @@ export class Registry {
       if (this.records.get(record.localPath) !== record || record.proxy !== widened || record.mounted === undefined || record.mounted === widened) return
       // Listeners live on the object Feathers wraps around each mount: the new one gets them.
       const listeners = listenersToCarry(record, this.app.services[record.localPath] as unknown as NodeJS.EventEmitter | undefined)
-      this.remounting.add(record.localPath)
-      try {
-        await this.hooks.unuse(record.localPath)
-      } finally {
-        this.remounting.delete(record.localPath)
-      }
+      await this.unmount(record.localPath)
+      // A local service may have taken the path while its mount came off.
+      if (this.records.get(record.localPath) !== record || this.hooks.isLocal(record.localPath)) return
       this.mount(record, descriptor)
       handOn(this.app.services[record.localPath] as unknown as NodeJS.EventEmitter, listeners)
     })
@@ -200,14 +188,14 @@ export class Registry {
 
   private mount(record: ProxyRecord, descriptor: ServiceDescriptor) {
     if (record.mounted === record.proxy) return
+    // Refused by Feathers: the proxy is not kept (each list its providers announce tries again).
+    if (!useProxy(this.hooks, this.options.middlewares, record)) {
+      record.replicas.close()
+      this.records.delete(record.localPath)
+      if (record.mounted !== undefined) this.app.emit('service-removed', eventFor(record))
+      return
+    }
     record.mounted = record.proxy
-    const events = [...new Set([...defaultServiceEvents, ...record.proxy.events])]
-    const { before, after } = this.options.middlewares
-    const serviceOptions = { methods: record.proxy.methods.filter((method) => !record.proxy[INTERNAL].includes(method)), events, serviceEvents: events }
-    // Express takes middleware around the service in `app.use`; Koa takes it in the options.
-    if (this.hooks.transport === 'koa') this.hooks.use(record.localPath, record.proxy, { ...serviceOptions, koa: { before, after } })
-    else if (this.hooks.transport === 'express') this.hooks.use(record.localPath, ...before, record.proxy, ...after, serviceOptions)
-    else this.hooks.use(record.localPath, record.proxy, serviceOptions)
     const mounted = this.app.service(record.localPath)
     if (this.options.hooks) registerProxyHooks(mounted, this.options.hooks, record.proxy, record.localPath)
     debug('%s mounted %s (key %s) at %s', this.short, descriptor.path, descriptor.key, record.localPath)
@@ -239,12 +227,20 @@ export class Registry {
     record.replicas.close()
     this.records.delete(localPath)
     this.queue.enqueue(localPath, async () => {
-      if (this.app.services[localPath] !== undefined && (this.app.services[localPath] as any).remote === true) {
-        await this.hooks.unuse(localPath)
-      }
+      if (record.mounted !== undefined && this.app.services[localPath] !== undefined && (this.app.services[localPath] as any).remote === true) await this.unmount(localPath)
       debug('%s unmounted %s', this.short, localPath)
-      this.app.emit('service-removed', eventFor(record))
+      if (record.mounted !== undefined) this.app.emit('service-removed', eventFor(record))
       this.freed(localPath)
     })
+  }
+
+  /** Takes a proxy's mount off, through `app.unuse` as the app's own removal would not: a newer record may hold the path. */
+  private async unmount(localPath: string) {
+    this.remounting.add(localPath)
+    try {
+      await this.hooks.unuse(localPath)
+    } finally {
+      this.remounting.delete(localPath)
+    }
   }
 }

@@ -45,7 +45,7 @@ describe('partition keys', function () {
       await mesh.child('c2', { key: 'key-c2', services: ['todos:shared'] })
       await waitFor(() => warnings.some((w) => w.includes('shared')), 5000, 'the conflict warning')
       // It names the path and both keys, and what to do.
-      expect(warnings.find((w) => w.includes('shared'))).to.match(/path shared is already served by key "key-c1"; shared of key "key-c2" is ignored \(use remoteServicePath/)
+      expect(warnings.find((w) => w.includes('shared'))).to.match(/path shared is already served by shared of key "key-c1"; shared of key "key-c2" is ignored \(use remoteServicePath/)
       expect(gateway.service('shared').key).to.equal('key-c1')
       // Once every app of the first key is gone (and its proxy with it), the second key gets the path.
       const mounted: string[] = []
@@ -63,5 +63,22 @@ describe('partition keys', function () {
     const { distribution } = require('../../src')
     expect(() => distribution({ key: '' })).to.throw(/option key/)
     expect(() => distribution({ key: 'has space' })).to.throw(/option key/)
+  })
+
+  it('several remote paths of one key mapped to one local path: the first keeps it, and each other is named in a warning', async () => {
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (message: string) => warnings.push(message)
+    try {
+      await mesh.app({ key: 'key-many' }, (app) => ['alpha', 'beta', 'gamma'].forEach((path) => app.use(path, { async find() { return path } })))
+      const gateway = await mesh.app({ key: 'gateway-many', remoteServicePath: (descriptor: any) => (descriptor.key === 'key-many' ? 'merged' : descriptor.path) })
+      await gateway.distribution.waitForService('merged')
+      await waitFor(() => warnings.filter((w) => w.includes('path merged')).length === 2, 5000, 'a warning for each path left out')
+      const kept = (gateway.service('merged') as any).path
+      const others = ['alpha', 'beta', 'gamma'].filter((path) => path !== kept)
+      for (const path of others) expect(warnings.some((w) => w.includes(`path merged is already served by ${kept} of key "key-many"; ${path} of key "key-many" is ignored`)), path).to.equal(true)
+    } finally {
+      console.warn = warn
+    }
   })
 })

@@ -166,4 +166,46 @@ describe('removal', function () {
     expect(removed.map((event) => `${event.localPath} of ${event.key}`).sort()).to.deep.equal(mounted)
     expect(Object.values(gateway.services).filter((service: any) => service.remote === true)).to.deep.equal([])
   })
+
+  it('replicaTimeout 0, a provider that removes and adds a path in one turn: one service-removed, then one service, each round', async () => {
+    const provider = await mesh.app({ key: 'flip-app' }, (app) => app.use('flip', { async find() { return 'v0' } }))
+    const events: string[] = []
+    const gateway = await mesh.app({ key: 'gateway-flip', replicaTimeout: 0 }, (app) => {
+      app.on('service', (event: any) => event.localPath === 'flip' && events.push('service'))
+      app.on('service-removed', (event: any) => event.localPath === 'flip' && events.push('service-removed'))
+    })
+    await gateway.distribution.waitForService('flip')
+    for (let round = 1; round <= 3; round++) {
+      events.length = 0
+      // Both lists leave in one turn, and arrive together.
+      void provider.unuse('flip')
+      provider.use('flip', { async find() { return `v${round}` } })
+      await waitFor(() => events.includes('service'), 5000, `the proxy mounted again (round ${round})`)
+      expect(events, `round ${round}`).to.deep.equal(['service-removed', 'service'])
+      expect(await gateway.service('flip').find()).to.equal(`v${round}`)
+    }
+  })
+
+  it('app.unuse of a proxy already removed leaves it out; a proxy Feathers refuses is said so and not kept', async () => {
+    await mesh.app({ key: 'twice-app' }, (app) => app.use('twice', { async find() { return [] } }))
+    const gateway = await mesh.app({ key: 'gateway-twice' })
+    await gateway.distribution.waitForService('twice')
+    await gateway.unuse('twice')
+    // Cleanup code that removes what it may have removed already.
+    await gateway.unuse('twice').catch(() => undefined)
+    expect(gateway.services.twice).to.equal(undefined)
+    expect(gateway.distribution.status().proxies.map((p: any) => p.path)).to.not.include('twice')
+    // Express takes a service with a `set` method for middleware: its proxy cannot be mounted there.
+    const warnings: string[] = []
+    const warn = console.warn
+    console.warn = (...args: unknown[]) => void warnings.push(args.join(' '))
+    try {
+      await mesh.app({ key: 'settings-app' }, (app) => app.use('settings', { async find() { return [] }, async set(data: any) { return data } }, { methods: ['find', 'set'], distributedMethods: ['find', 'set'] }), 'koa')
+      const express = await mesh.app({ key: 'gateway-express' })
+      await waitFor(() => warnings.some((w) => w.includes('the proxy of settings (key settings-app) cannot be mounted')), 5000, 'the warning')
+      expect(express.distribution.status().proxies.map((p: any) => p.path)).to.not.include('settings')
+    } finally {
+      console.warn = warn
+    }
+  })
 })
