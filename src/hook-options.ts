@@ -38,8 +38,9 @@ export function checkHooks(value: unknown): void {
     }
     return
   }
-  // A map of methods to around hooks.
+  // A map of methods to around hooks. Feathers refuses `all` there; left in, it would go unregistered and the proxies open.
   for (const [method, around] of Object.entries(hooks)) {
+    if (method === 'all') fail(`.all is not a method: for hooks on every method, use { around: { all: [...] } } or an array of around hooks`)
     if (Array.isArray(around) && around.every(isFunction)) continue
     const hint = closestName(method, HOOK_TYPES)
     fail(`.${method} must be an array of around hook functions${hint ? ` (or did you mean ${hint}?)` : ''}, got ${describe(around)}`)

@@ -24,11 +24,32 @@ export function useProxy(hooks: RegistryHooks, middlewares: ResolvedOptions['mid
   const { before, after } = middlewares
   try {
     if (hooks.transport === 'koa') hooks.use(localPath, proxy, { ...serviceOptions, koa: { before, after } })
-    else if (hooks.transport === 'express') hooks.use(localPath, ...before, proxy, ...after, serviceOptions)
+    else if (hooks.transport === 'express') hooks.use(localPath, ...before.map(caught), proxy, ...after.map(caught), serviceOptions)
     else hooks.use(localPath, proxy, serviceOptions)
     return true
   } catch (error) {
     console.warn(`feathers-mesh: the proxy of ${localPath} (key ${record.key}) cannot be mounted: ${(error as Error)?.message}`)
     return false
+  }
+}
+
+type Middleware = (...args: any[]) => unknown
+
+/**
+ * Express 4 drops what an async middleware rejects with: the request hangs, and the rejection may
+ * end the process. Each one's error goes to `next` instead, as Koa does it; error handlers (four
+ * arguments) stay error handlers.
+ */
+function caught(middleware: Middleware): Middleware {
+  const settle = (result: unknown, next: (error?: unknown) => void) => {
+    if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(undefined, next)
+  }
+  if (middleware.length === 4) {
+    return function (this: unknown, error: unknown, req: unknown, res: unknown, next: (error?: unknown) => void) {
+      settle(middleware.call(this, error, req, res, next), next)
+    }
+  }
+  return function (this: unknown, req: unknown, res: unknown, next: (error?: unknown) => void) {
+    settle(middleware.call(this, req, res, next), next)
   }
 }

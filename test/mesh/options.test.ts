@@ -181,6 +181,21 @@ describe('options', function () {
     expect(response.body).to.deep.equal({ caught: 'NotFound', code: 404 })
   })
 
+  it('middlewares: an async one that rejects gives its error to the error handler on Express, as on Koa (no hang, no crash)', async () => {
+    const { NotAuthenticated } = require('@feathersjs/errors')
+    const gateway = await mesh.app({
+      key: 'g15',
+      middlewares: {
+        before: [async (req: any, _res: any, next: any) => { if (!req.headers.authorization) throw new NotAuthenticated('no token'); next() }],
+        after: [async (error: any, _req: any, res: any, _next: any) => res.status(error.code ?? 500).json({ caught: error.name })]
+      }
+    })
+    await gateway.distribution.waitForService('todos')
+    const response = await http(`${gateway.url}/todos`)
+    expect([response.status, response.body]).to.deep.equal([401, { caught: 'NotAuthenticated' }])
+    expect((await http(`${gateway.url}/todos`, { headers: { authorization: 'Bearer x' } })).status).to.equal(200)
+  })
+
   it('BASE_PORT and HIGHEST_PORT: the mesh ports come from the range', async () => {
     const ranged = await mesh.child('ranged', { key: 'ranged', services: ['echo:ranged-echo'], env: { BASE_PORT: '39100', HIGHEST_PORT: '39140' } })
     const ports = await ranged.send({ cmd: 'ports' })

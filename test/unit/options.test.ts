@@ -211,6 +211,8 @@ describe('options', () => {
     // A misspelt type alone reads as a method of that name.
     expect(() => resolveOptions({ hooks: { befor: { all: [hook] } } as any }, {})).to.throw(TypeError, /option hooks\.befor must be an array of around hook functions \(or did you mean before\?\)/)
     expect(() => resolveOptions({ hooks: { before: { all: ['authenticate'] } } as any }, {})).to.throw(TypeError, /option hooks\.before must be a hook function/)
+    // `all` in a map of methods: Feathers refuses it on a service, and left to the proxies it would go unregistered.
+    expect(() => resolveOptions({ hooks: { all: [hook] } as any }, {})).to.throw(TypeError, 'feathers-mesh: option hooks.all is not a method: for hooks on every method, use { around: { all: [...] } } or an array of around hooks')
     expect(() => resolveOptions({ hooks: [hook, 'x'] as any }, {})).to.throw(TypeError, /option hooks given as an array must hold around hook functions only/)
     expect(() => resolveOptions({ hooks: { find: hook } as any }, {})).to.throw(TypeError, /option hooks\.find must be an array of around hook functions, got a function/)
   })
