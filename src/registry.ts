@@ -29,6 +29,7 @@ export class Registry {
   /** Every peer's current list, so that a path that frees up can be given to another key's service. */
   private readonly known = new Map<string, ServiceDescriptor[]>()
   private readonly remounting = new Set<string>()
+  private readonly heldBy = new Map<string, string>() // path → key of the proxy a local service (or the app) took it from
   private readonly leaving = new LeavingPlacements()
   private closed = false
   /** Callers of `waitForService`, told when a service (proxy or local) appears. */
@@ -81,13 +82,15 @@ export class Registry {
   freed(localPath: string) {
     if (this.closed || this.records.has(localPath) || this.hooks.isLocal(localPath)) return
     for (const conflict of this.conflicts) if (conflict.startsWith(`${localPath}\u0000`)) this.conflicts.delete(conflict)
-    this.gather(localPath)
+    this.gather(localPath, this.heldBy.get(localPath))
+    this.heldBy.delete(localPath)
   }
 
   /** A local service took a path: a proxy there steps aside (a local service always wins). */
   detach(path: string) {
     const record = this.records.get(path)
     if (!record) return
+    this.heldBy.set(path, record.key)
     if (record.linger) clearTimeout(record.linger)
     record.replicas.close()
     this.records.delete(path)
@@ -157,9 +160,10 @@ export class Registry {
     })
   }
 
-  /** Adds the service of every known peer placed at `localPath`. */
-  private gather(localPath: string) {
-    for (const [uuid, services] of this.known) for (const descriptor of services) if (this.placements.get(placementKey(uuid, descriptor.path)) === localPath) this.addReplica(uuid, descriptor)
+  /** Adds the service of every known peer placed at `localPath`: those of key `first` (it held the path) before the rest, in the order they came. */
+  private gather(localPath: string, first?: string) {
+    const placed = [...this.known].flatMap(([uuid, services]) => services.filter((d) => this.placements.get(placementKey(uuid, d.path)) === localPath).map((d) => [uuid, d] as const))
+    for (const [uuid, descriptor] of placed.sort(([, a], [, b]) => Number(b.key === first) - Number(a.key === first))) this.addReplica(uuid, descriptor)
   }
 
   /** New methods or events from a replica (a rolling upgrade), or a change in what replicas keep internal: mounted again. */

@@ -81,4 +81,26 @@ describe('partition keys', function () {
       console.warn = warn
     }
   })
+
+  it('a path a local service took back from a proxy goes back to the key that held it, not to the one in conflict', async () => {
+    const warn = console.warn
+    console.warn = () => undefined
+    try {
+      const first = await mesh.child('held-1', { key: 'key-held', services: ['todos:held'] })
+      const gateway = await mesh.app({ key: 'gateway-held', replicaTimeout: 10_000 })
+      const held: any = await gateway.distribution.waitForService('held')
+      await mesh.child('other', { key: 'key-other', services: ['todos:held'] })
+      await waitFor(() => gateway.distribution.peers().some((peer: any) => peer.key === 'key-other'), 5000, 'the other key')
+      // The holder restarts under a new uuid, within replicaTimeout: it keeps the path, now the latest app known.
+      await first.kill('SIGTERM')
+      const second = await mesh.child('held-2', { key: 'key-held', services: ['todos:held'] })
+      await waitFor(() => held.replicas.has(second.uuid), 5000, 'the restarted holder')
+      gateway.use('held', { async find() { return 'local' } })
+      await gateway.unuse('held')
+      const back: any = await gateway.distribution.waitForService('held')
+      expect(back.key).to.equal('key-held')
+    } finally {
+      console.warn = warn
+    }
+  })
 })
