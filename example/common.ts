@@ -31,8 +31,14 @@ export const LIBRARY_ENV = {
 export const LOOPBACK_BROADCAST = '127.255.255.255'
 /** Outside the 42000-47999 range the library's test files hash their discovery ports into. */
 export const DEFAULT_COTE_PORT = 48000
-/** Route a replica answers once it has joined the mesh (its container healthcheck). */
+/**
+ * Route a replica answers 200 on once it has joined the mesh and while its discovery is connected
+ * (its container healthcheck and readiness probe): during a Redis outage a new replica is not ready,
+ * as no gateway can find it.
+ */
 export const READY_PATH = '/ready'
+/** Route a replica answers 200 on while it serves at all (its liveness probe): a Redis outage must not restart every replica. */
+export const LIVE_PATH = '/live'
 /** The user the gateway seeds, shown by npm start and prefilled on the page. */
 export const DEMO_USER = { email: 'demo@feathers-mesh.dev', password: 'demo' }
 

@@ -63,6 +63,8 @@ function childEnv(own) {
     if (name === 'COTE_MULTICAST_ADDRESS' || name.startsWith('COTE_DISCOVERY_')) delete env[name]
   }
   delete env.REPLICA
+  // An address to advertise (left from a Kubernetes or several-hosts set-up) would send peers off the machine.
+  delete env.DISCOVERY_HOSTNAME
   // This run's secret, whatever the caller's shell holds (the variable wins over a secret file anyway).
   delete env.FEATHERS_MESH_SECRET_FILE
   return { ...env, COTE_BROADCAST_ADDRESS: LOOPBACK_BROADCAST, COTE_PORT: String(cotePort), FEATHERS_MESH_SECRET: MESH_SECRET, ...stringValues(own) }
@@ -125,7 +127,8 @@ async function stop(reason, code) {
 async function waitForMesh() {
   const deadline = Date.now() + startTimeout
   let last = 'no answer yet'
-  while (Date.now() < deadline && !stopping) {
+  const gateway = children[0].child
+  while (Date.now() < deadline && !stopping && alive(gateway)) {
     try {
       const response = await fetch(HEALTHCHECK, { signal: AbortSignal.timeout(3000) })
       const body = await response.json()
@@ -137,12 +140,20 @@ async function waitForMesh() {
     }
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
-  console.error(`[start] the gateway did not see ${REPLICAS} todos replicas within ${startTimeout} ms; last healthcheck: ${last}`)
+  if (stopping) return false
+  if (!alive(gateway)) console.error('[start] the gateway exited before the mesh was up')
+  else console.error(`[start] the gateway did not see ${REPLICAS} todos replicas within ${startTimeout} ms; last healthcheck: ${last}`)
   return false
 }
 
-process.once('SIGINT', () => stop('SIGINT', 0))
-process.once('SIGTERM', () => stop('SIGTERM', 0))
+// SIGHUP too: a closing terminal or a supervisor may signal this process only. A second signal
+// (Ctrl-C again) does not wait for the apps' goodbyes: whatever still runs is killed.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (!stopping) return stop(signal, 0)
+    for (const { child } of children) if (alive(child)) child.kill('SIGKILL')
+  })
+}
 
 console.log(`[start] discovery on UDP port ${cotePort}, broadcast ${LOOPBACK_BROADCAST}`)
 console.log('[start] the mesh is sealed with a random secret drawn for this run (FEATHERS_MESH_SECRET, not printed)')

@@ -4,7 +4,7 @@ import type { HealthReport } from './healthcheck'
 import type { ResolvedOptions } from './options'
 import type { MeshStatus } from './status'
 import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML } from './status-page'
-import type { Registry } from 'prom-client'
+import type { Registry, RegistryContentType } from 'prom-client'
 
 const debug = createDebug('feathers-mesh:app-hooks')
 
@@ -106,7 +106,7 @@ export function mountHealthcheck(app: Application, base: string, check: (key: st
  * The status service (a Feathers service, so it takes hooks such as `authenticate('jwt')`; never
  * announced to the mesh), its page, and the Prometheus route.
  */
-export function mountStatus(app: Application, options: ResolvedOptions, use: (...args: any[]) => unknown, status: () => MeshStatus, metrics?: Registry) {
+export function mountStatus(app: Application, options: ResolvedOptions, use: (...args: any[]) => unknown, status: () => MeshStatus, metrics?: Registry<RegistryContentType>) {
   const transport = transportOf(app)
   if (options.statusPath !== false) {
     const service = { find: async () => status() }

@@ -100,7 +100,17 @@ export async function gather(app: Application, args: CliArgs, waited: number): P
 
 /** Runs the CLI; resolves with the exit code once the mesh is closed. */
 export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const out = (text: string) => process.stdout.write(text)
+  // A reader that goes away (`| head`) is no error: the CLI stops writing, then closes the mesh as on SIGINT.
+  let outClosed = false
+  let stop = () => {}
+  const onOutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') process.stderr.write(`feathers-mesh: stdout: ${error.message}\n`)
+    outClosed = true
+    stop()
+  }
+  const out = (text: string) => {
+    if (!outClosed) process.stdout.write(text)
+  }
   let args: CliArgs
   try {
     args = parseArgs(argv, env)
@@ -151,12 +161,13 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
       const timer = setTimeout(done, ms)
       wake = done
     })
-  const stop = () => {
+  stop = () => {
     stopping = true
     wake?.()
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  process.stdout.on('error', onOutError)
 
   let code = 1
   try {
@@ -178,6 +189,7 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
     process.removeListener('SIGINT', stop)
     process.removeListener('SIGTERM', stop)
     await finalize(app)
+    process.stdout.removeListener('error', onOutError)
   }
   return code
 }

@@ -23,7 +23,7 @@ export interface Distribution {
   /** This app, its peers, its proxies and its counters (see MeshStatus). */
   status(): MeshStatus
   /** Prometheus registry of the mesh metrics, when metrics are on. */
-  readonly metrics?: import('prom-client').Registry
+  readonly metrics?: import('prom-client').Registry<import('prom-client').RegistryContentType>
   /** Peers refused (incompatible protocol version), with the reason. */
   refused(): Array<{ uuid: string; key: string; reason: string }>
   /** Admitted peers, with the host this app reaches each on. */

@@ -18,7 +18,8 @@ export async function checkHealth(key: string, membership: Membership, transport
     const refused = [...membership.refused.values()].filter((peer) => peer.key === key)
     return { status: 404, body: { key, message: `No app of key ${key} is known`, ...(refused.length > 0 ? { refused } : {}) } }
   }
-  const services: Record<string, string[]> = {}
+  // Without a prototype: a path may be named toString or constructor.
+  const services: Record<string, string[]> = Object.create(null)
   const failures: Array<{ uuid: string; paths: string[]; reason: string }> = []
   await Promise.all(
     peers.map(async (peer) => {

@@ -1,10 +1,12 @@
 import { Counter, Gauge, Registry } from 'prom-client'
-import type { Metric, MetricValueWithName } from 'prom-client'
+import type { Metric, MetricValueWithName, RegistryContentType } from 'prom-client'
 import { LATENCY_BUCKETS, OUTCOMES } from './stats'
 import type { Stats } from './stats'
 import type { MeshStatus } from './status'
 
 const PREFIX = 'feathers_mesh_'
+/** A registry in either text format (Prometheus' or OpenMetrics). */
+type AnyRegistry = Registry<RegistryContentType>
 
 /**
  * The latency histogram, read from the buckets Stats keeps anyway. prom-client's own Histogram
@@ -38,14 +40,18 @@ function latencyHistogram(stats: Stats) {
   return metric
 }
 
-/** The metrics each registry holds for the app that registered them, so that close takes out only those. */
-const registered = new WeakMap<Registry, Metric[]>()
+/**
+ * The metrics each registry holds for the app that registered them, so that close takes out only
+ * those, under the names they were registered with: in OpenMetrics mode, a scrape renames counters
+ * in place (`_total` dropped), while the registry still files them under the first name.
+ */
+const registered = new WeakMap<AnyRegistry, Array<[string, Metric]>>()
 
 /**
  * Prometheus metrics, labelled by the proxy's local path. No work per call: every figure, the
  * latency histogram included, is read from the counters (Stats) when Prometheus scrapes.
  */
-export function createMetrics(stats: Stats, status: () => MeshStatus, registry: Registry = new Registry()): Registry {
+export function createMetrics(stats: Stats, status: () => MeshStatus, registry: AnyRegistry = new Registry()): AnyRegistry {
   // prom-client's own error names one metric and not why: two live apps cannot share a registry,
   // as their series would collide.
   const taken = registry.getMetricsAsArray().map((metric) => metric.name).filter((name) => name.startsWith(PREFIX))
@@ -54,11 +60,13 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
     throw new TypeError(`feathers-mesh: option metricsRegistry already holds the mesh metrics of another app (${names}): give each app its own registry`)
   }
   // Registries take any object with get(), as prom-client's own metrics are; its types list only those.
-  const metrics: Metric[] = [latencyHistogram(stats) as unknown as Metric]
-  registry.registerMetric(metrics[0])
+  const histogram = latencyHistogram(stats)
+  registry.registerMetric(histogram as unknown as Metric)
+  const metrics: Array<[string, Metric]> = [[histogram.name, histogram as unknown as Metric]]
   registered.set(registry, metrics)
 
-  const add = (metric: Metric) => metrics.push(metric)
+  // Every prom-client metric has its name; the types leave it out.
+  const add = (metric: Metric) => metrics.push([(metric as unknown as { name: string }).name, metric])
   add(new Counter({
     name: `${PREFIX}calls_total`,
     help: 'Remote calls through a proxy, by service, method and outcome',
@@ -138,10 +146,8 @@ export function createMetrics(stats: Stats, status: () => MeshStatus, registry: 
  * Takes the app's mesh metrics out of `registry` (the app closed): its figures would go stale there,
  * and another app could not register in it. Others' metrics stay. Idempotent.
  */
-createMetrics.unregister = (registry: Registry | undefined) => {
-  for (const metric of (registry && registered.get(registry)) ?? []) {
-    // Every prom-client metric has its name; the types leave it out.
-    const { name } = metric as unknown as { name: string }
+createMetrics.unregister = (registry: AnyRegistry | undefined) => {
+  for (const [name, metric] of (registry && registered.get(registry)) ?? []) {
     if (registry!.getSingleMetric(name) === metric) registry!.removeSingleMetric(name)
   }
   if (registry) registered.delete(registry)

@@ -124,7 +124,7 @@ export interface DistributionOptions {
   /** Route of the Prometheus metrics; `false` disables it. @default '/distribution/metrics' */
   metricsPath?: string | false
   /** A prom-client registry of the app's own, to register the mesh metrics in. @default a registry of the mesh's own */
-  metricsRegistry?: import('prom-client').Registry
+  metricsRegistry?: import('prom-client').Registry<import('prom-client').RegistryContentType>
   /**
    * Options of cote's discovery (`broadcast`, `port`, `helloInterval`, `nodeTimeout`, `log`...), and,
    * as in feathers-distributed, `basePort` and `highestPort`: the range the mesh's two TCP ports are
@@ -207,7 +207,7 @@ export interface ResolvedOptions {
   statusPath: string | false
   statusPage: boolean
   metricsPath: string | false
-  metricsRegistry?: import('prom-client').Registry
+  metricsRegistry?: import('prom-client').Registry<import('prom-client').RegistryContentType>
   cote: Record<string, unknown>
   discovery: ResolvedDiscovery
   /** The range of the mesh's ports (`cote.basePort`–`cote.highestPort`, else BASE_PORT–HIGHEST_PORT), and the settings' names. */

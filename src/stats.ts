@@ -62,3 +62,17 @@ export function quantileMs(latency: number[], q: number): number | undefined {
   }
   return Infinity
 }
+
+/**
+ * p50 and p99 (ms, bucket bounds) for the status API. One past the last bound is left out, and
+ * `above` (that bound) says so: JSON has no Infinity, and would write null.
+ */
+export function percentiles(latency: number[]): { p50?: number; p99?: number; above?: number } {
+  const out: { p50?: number; p99?: number; above?: number } = {}
+  for (const [name, q] of [['p50', 0.5], ['p99', 0.99]] as const) {
+    const ms = quantileMs(latency, q)
+    if (ms === Infinity) out.above = LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1] * 1000
+    else if (ms !== undefined) out[name] = ms
+  }
+  return out
+}

@@ -52,14 +52,14 @@ export const STATUS_PAGE_SCRIPT = `
   /** Calls per second over the last few seconds, from the counters of successive refreshes. */
   function rates(status) {
     var now = performance.now();
-    var sample = { t: now, uuid: status.app.uuid, total: sum(status.counters.calls), by: {} };
+    var sample = { t: now, uuid: status.app.uuid, total: sum(status.counters.calls), by: Object.create(null) };
     status.proxies.forEach(function (p) { sample.by[p.path] = callsOf(p); });
     if (samples.length && samples[0].uuid !== sample.uuid) samples = [];
     samples.push(sample);
     while (samples.length > 2 && now - samples[1].t >= WINDOW) samples.shift();
     var first = samples[0], dt = (now - first.t) / 1000;
     function rate(a, b) { return dt > 0 && a !== undefined && b >= a ? (b - a) / dt : undefined; }
-    var out = { total: rate(first.total, sample.total), by: {} };
+    var out = { total: rate(first.total, sample.total), by: Object.create(null) };
     for (var path in sample.by) out.by[path] = rate(first.by[path], sample.by[path]);
     return out;
   }
@@ -89,17 +89,19 @@ export const STATUS_PAGE_SCRIPT = `
     var health = replicas.length === 0 ? 'down' : replicas.some(function (r) { return r.state !== 'admitted'; }) ? 'warn' : 'ok';
     var dots = replicas.map(function (r) { return h('span', { class: 'dot', 'data-state': r.state, title: r.uuid + ' (' + r.state + ')' }); });
     var p99 = proxy.latency && proxy.latency.p99;
+    var above = proxy.latency && proxy.latency.above;
     return h('tr', { class: 'service', 'data-path': proxy.path, 'data-health': health }, [
       h('td', {}, [h('span', { class: 'dot' }), h('span', { text: proxy.path + (proxy.remotePath !== proxy.path ? ' (' + proxy.remotePath + ')' : '') })]),
       h('td', { class: 'replicas', 'data-count': replicas.length }, dots.concat([h('span', { text: ' ' + replicas.length })])),
       h('td', { class: 'rate', 'data-rate': rate === undefined ? '' : rate.toFixed(3), text: fixed(rate) + ' /s' }),
-      h('td', { class: 'p99', 'data-p99': p99 === undefined ? '' : p99, text: p99 === undefined ? '\\u2013' : p99 + ' ms' }),
+      h('td', { class: 'p99', 'data-p99': p99 === undefined ? '' : p99, text: p99 !== undefined ? p99 + ' ms' : above !== undefined ? '> ' + above / 1000 + ' s' : '\\u2013' }),
       h('td', { text: proxy.inFlight ? proxy.inFlight + ' in flight' : '' })
     ]);
   }
 
   function render(status, rate) {
-    var self = status.app, groups = {}, replicaOf = {};
+    // Without a prototype: keys and paths come from peers, and may be named constructor or __proto__.
+    var self = status.app, groups = Object.create(null), replicaOf = Object.create(null);
     function group(key) { return groups[key] || (groups[key] = { key: key, apps: [], proxies: [] }); }
     group(self.key).apps.push({ uuid: self.uuid, key: self.key, state: 'self', version: self.package.version, uptime: self.uptime, proxies: status.proxies });
     status.peers.forEach(function (peer) { group(peer.key).apps.push(peer); });

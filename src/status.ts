@@ -3,7 +3,7 @@ import path from 'path'
 import type { Membership } from './membership'
 import { PROTOCOL_VERSION } from './protocol'
 import type { Registry } from './registry'
-import { LATENCY_BUCKETS, quantileMs } from './stats'
+import { LATENCY_BUCKETS, percentiles } from './stats'
 import type { Stats } from './stats'
 import type { Transport } from './transport'
 
@@ -40,8 +40,11 @@ export interface MeshStatus {
     inFlight: number
     replicas: Array<{ uuid: string; state: 'admitted' | 'suspect' }>
     calls: Record<string, Record<string, number>>
-    /** Latency percentiles over every call since start, in ms (bucket bounds). */
-    latency: { p50?: number; p99?: number }
+    /**
+     * Latency percentiles over every call since start, in ms (bucket bounds). One past the last
+     * bound is left out, and `above` (that bound) says so: JSON has no Infinity.
+     */
+    latency: { p50?: number; p99?: number; above?: number }
   }>
   counters: {
     calls: Record<string, number>
@@ -114,7 +117,7 @@ export function meshStatus(parts: StatusParts): MeshStatus {
       inFlight: record.proxy.inFlight,
       replicas: [...record.replicas.replicas.keys()].map((uuid) => ({ uuid, state: stateOf(uuid) })),
       calls,
-      latency: { p50: quantileMs(latency, 0.5), p99: quantileMs(latency, 0.99) }
+      latency: percentiles(latency)
     }
   })
   return {

@@ -9,18 +9,29 @@ import express, { rest, json, notFound, errorHandler } from '@feathersjs/express
 import { MemoryService } from '@feathersjs/memory'
 import { BadRequest } from '@feathersjs/errors'
 import { distribution } from '../../src'
-import { READY_PATH, discovery, numberSetting, setting, stopOnSignals } from '../common'
+import { LIVE_PATH, READY_PATH, discovery, numberSetting, setting, stopOnSignals } from '../common'
 
 const port = numberSetting('PORT', 3031)
 const replica = setting('REPLICA', `replica-${process.pid}`)
 const key = setting('MESH_KEY', 'todos')
 let ready = false
 
-// An express app even though nothing public calls it: it carries the mesh healthcheck and READY_PATH.
+// An express app even though nothing public calls it: it carries the mesh healthcheck, READY_PATH and LIVE_PATH.
 const app: any = express(feathers())
 app.use(json())
 app.configure(rest())
 app.configure(distribution({ key, remoteServices: () => false, cote: discovery() }))
+
+function titleOf(data: any): string {
+  const title = typeof data?.title === 'string' ? data.title.trim() : ''
+  if (!title || title.length > 200) throw new BadRequest('A TODO needs a title of 1 to 200 characters', { field: 'title' })
+  return title
+}
+
+function doneOf(data: any): boolean {
+  if (data?.done !== undefined && typeof data.done !== 'boolean') throw new BadRequest('done is true or false', { field: 'done' })
+  return data?.done === true
+}
 
 app.use('todos', new MemoryService())
 app.service('todos').hooks({
@@ -28,9 +39,21 @@ app.service('todos').hooks({
     // Calls arrive from the gateway on behalf of browsers: keep only the fields a TODO has.
     create: [
       async (context: HookContext) => {
-        const title = typeof context.data?.title === 'string' ? context.data.title.trim() : ''
-        if (!title || title.length > 200) throw new BadRequest('A TODO needs a title of 1 to 200 characters', { field: 'title' })
-        context.data = { title, done: false, createdOn: replica }
+        context.data = { title: titleOf(context.data), done: false, createdOn: replica }
+      }
+    ],
+    update: [
+      async (context: HookContext) => {
+        const { createdOn } = await context.service.get(context.id!)
+        context.data = { title: titleOf(context.data), done: doneOf(context.data), createdOn }
+      }
+    ],
+    patch: [
+      async (context: HookContext) => {
+        const data = context.data ?? {}
+        const unknown = Object.keys(data).filter((field) => field !== 'title' && field !== 'done')
+        if (unknown.length > 0) throw new BadRequest(`A TODO has no field ${unknown.join(', ')}`, { fields: unknown })
+        context.data = { ...('title' in data ? { title: titleOf(data) } : {}), ...('done' in data ? { done: doneOf(data) } : {}) }
       }
     ]
   },
@@ -45,7 +68,12 @@ app.service('todos').hooks({
 })
 
 app.get(READY_PATH, (_req: any, res: any) => {
-  res.status(ready ? 200 : 503).json({ key, replica, ready })
+  const discovery = app.distribution.status().app.discovery
+  const joined = ready && discovery.connected
+  res.status(joined ? 200 : 503).json({ key, replica, ready: joined, discovery: { mode: discovery.mode, connected: discovery.connected } })
+})
+app.get(LIVE_PATH, (_req: any, res: any) => {
+  res.status(200).json({ key, replica })
 })
 app.use(notFound())
 app.use(errorHandler({ logger: false as any }))

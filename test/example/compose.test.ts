@@ -77,7 +77,8 @@ describe('example: docker-compose.yml', () => {
     const ports = Object.values(services).map((service) => service.environment.PORT)
     for (const port of ports) expect(Number.isInteger(Number(port)), `PORT ${port}`).to.equal(true)
     expect(new Set(ports).size, 'unique PORTs').to.equal(ports.length)
-    expect(services.gateway.ports).to.deep.equal([`${services.gateway.environment.PORT}:${services.gateway.environment.PORT}`])
+    // Published on the host's loopback only: the demo user and the open metrics stay on the host.
+    expect(services.gateway.ports).to.deep.equal([`127.0.0.1:${services.gateway.environment.PORT}:${services.gateway.environment.PORT}`])
     for (const [name, service] of replicas) expect(service.ports, `${name} is reached through the gateway only`).to.equal(undefined)
   })
 

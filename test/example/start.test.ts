@@ -52,7 +52,8 @@ describe('example: npm start (scripts/start.js)', function () {
     }
     start = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(HTTP_PORT), COTE_PORT: String(DISCOVERY_PORT), NODE_OPTIONS: `-r ${JSON.stringify(GUARD)}` },
+      // An address to advertise left in the shell (from a Kubernetes set-up) must not reach the apps: peers would connect off the machine.
+      env: { ...process.env, PORT: String(HTTP_PORT), COTE_PORT: String(DISCOVERY_PORT), NODE_OPTIONS: `-r ${JSON.stringify(GUARD)}`, DISCOVERY_HOSTNAME: '10.255.255.1' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     exited = new Promise((resolve) => start.once('exit', (code) => resolve(code)))
@@ -115,6 +116,21 @@ describe('example: npm start (scripts/start.js)', function () {
       }
     }
     expect([...seen]).to.have.members(['replica-1', 'replica-2'])
+  })
+
+  it('keeps only the fields a TODO has on update and patch too (400 for anything else)', async () => {
+    const write = (method: string, body: unknown) => api('/todos/0', { method, body: JSON.stringify(body) })
+    for (const [method, body] of [['PATCH', { anything: 1 }], ['PATCH', { title: '' }], ['PATCH', { done: 'yes' }], ['PUT', { anything: 1 }], ['PUT', { title: 'x'.repeat(201) }]] as const) {
+      const response = await write(method, body)
+      expect(response.status, `${method} ${JSON.stringify(body)}`).to.equal(400)
+      expect((await json(response)).name).to.equal('BadRequest')
+    }
+    const done = await write('PATCH', { done: true })
+    expect(done.status).to.equal(200)
+    const todo = await json(done)
+    expect(todo).to.include({ done: true, title: `Seeded by ${todo.servedBy}`, createdOn: todo.servedBy })
+    const replaced = await json(await write('PUT', { title: ' Renamed ', done: false, createdOn: 'someone else' }))
+    expect(replaced).to.include({ title: 'Renamed', done: false, createdOn: replaced.servedBy })
   })
 
   it('seals the mesh: an app without the run\'s secret, on the same discovery port, is refused and serves no call', async () => {
@@ -229,5 +245,38 @@ describe('example: npm start (scripts/start.js)', function () {
     expect(output).to.include('[start] all apps stopped')
     expect(output, 'the gateway shut down cleanly, open websocket included').to.include(`gateway (pid ${pids.gateway}) stopped (exit code 0)`)
     for (const [name, pid] of Object.entries(pids)) expect(isRunning(pid), `${name} (pid ${pid})`).to.equal(false)
+  })
+})
+
+describe('example: npm start ends every app on SIGHUP (its terminal or supervisor went away)', function () {
+  this.timeout(60000)
+  let start: ChildProcess
+  let exited: Promise<number | null>
+  let output = ''
+  const pids: number[] = []
+
+  after(async () => {
+    if (start && start.exitCode === null && start.signalCode === null) start.kill('SIGKILL')
+    for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGKILL')
+  })
+
+  it('stops the apps, then exits', async () => {
+    for (const port of [HTTP_PORT, HTTP_PORT + 1, HTTP_PORT + 2]) expect(await portIsFree(port), `port ${port}`).to.equal(true)
+    start = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], {
+      cwd: ROOT,
+      env: { ...process.env, PORT: String(HTTP_PORT), COTE_PORT: String(DISCOVERY_PORT), NODE_OPTIONS: `-r ${JSON.stringify(GUARD)}` },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    exited = new Promise((resolve) => start.once('exit', (code) => resolve(code)))
+    const collect = (chunk: Buffer) => (output += chunk)
+    start.stdout!.on('data', collect)
+    start.stderr!.on('data', collect)
+    await poll('the ready line of scripts/start.js', async () => (/\[start\] ready: open/.test(output) ? true : undefined), 40000)
+    for (const match of output.matchAll(/\[start\] \S+ started \(pid (\d+)/g)) pids.push(Number(match[1]))
+    expect(pids).to.have.length(3)
+    start.kill('SIGHUP')
+    expect(await exited, output).to.equal(0)
+    // start.js exits only once its apps are gone.
+    for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).to.equal(false)
   })
 })

@@ -289,6 +289,21 @@ describe('feathers-mesh status (CLI)', function () {
     expect(result.stderr).not.to.match(/still open/)
   })
 
+  it('--watch whose reader goes away (`| head`) stops writing, closes its mesh and exits on its own, without an EPIPE trace', async () => {
+    const reports: any[] = []
+    let child: ChildProcess | undefined
+    // Many rounds, far apart: only the closed pipe can end this run within the test's timeout.
+    const run = cli(['status', ...discovery(), '--json', '--watch', '--interval', '300', '--watch-count', '1000', '--key', 'todos'], (line) => {
+      reports.push(JSON.parse(line))
+      if (reports.length === 1) child!.stdout!.destroy()
+    })
+    child = [...running].pop()!
+    const result = await run
+    expect(reports).to.have.length(1)
+    expect(result.stderr).not.to.match(/EPIPE|Error|at /)
+    expect(result.code, result.stderr).to.equal(reports[0].ok ? 0 : 1)
+  })
+
   it('on a sealed mesh, checks the apps with FEATHERS_MESH_SECRET or FEATHERS_MESH_SECRET_FILE; without it or with another, lists them as refused and exits 1', async () => {
     expect(new Set([mesh.port, sealed.port, emptyPort]).size).to.equal(3)
     const options = { heartbeatInterval: HEARTBEAT, secret: SECRET }

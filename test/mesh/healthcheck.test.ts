@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { spawnSync } from 'child_process'
-import { finalize } from '../../src'
+import { feathers } from '@feathersjs/feathers'
+import { distribution, finalize } from '../../src'
 import { GUARD, TRANSPORTS, Mesh, waitFor } from '../helpers/mesh'
 import { http } from '../helpers/clients'
 
@@ -141,6 +142,23 @@ for (const transport of TRANSPORTS) describe(`healthcheck (${transport})`, funct
       expect(took).to.be.below(2000) // bounded by healthcheckTimeout (500 ms), not by the 20 s call timeout
     } finally {
       two.process.kill('SIGCONT')
+    }
+  })
+
+  it('answers 200 for a key whose path is named as a member of Object.prototype (toString)', async () => {
+    // A bare Feathers app may serve such a path (Express's router could not); the replica list must not find the member.
+    const provider: any = feathers()
+    provider.configure(distribution(mesh.options({ key: `odd-paths-${transport}` })))
+    try {
+      provider.use('toString', { async find() { return [] } })
+      provider.use('echo', { async find() { return [] } })
+      await provider.distribution.ready
+      await waitFor(() => gateway.distribution.peers().some((p: any) => p.key === `odd-paths-${transport}` && p.services.length === 2), 5000, 'the provider of toString')
+      const response = await http(`${gateway.url}/distribution/healthcheck/odd-paths-${transport}`)
+      expect(response.status, JSON.stringify(response.body)).to.equal(200)
+      expect(response.body.services.toString).to.deep.equal([provider.distribution.uuid])
+    } finally {
+      await finalize(provider)
     }
   })
 

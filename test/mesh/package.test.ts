@@ -34,6 +34,13 @@ describe('the packed package', function () {
   it('holds the compiled code, its declarations, the README, the changelog and the licence, and no sources or tests', () => {
     for (const file of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'lib/index.js', 'lib/index.d.ts', 'lib/cli.js', 'lib/poly1305-wasm.js']) expect(files, file).to.include(file)
     expect(files.filter((file) => !/^(lib\/|package\.json$|README\.md$|CHANGELOG\.md$|LICENSE$)/.test(file))).to.deep.equal([])
+    // Source maps carry their sources: src/ is not published, so a map pointing at it alone would lead nowhere.
+    const maps = files.filter((name) => name.endsWith('.js.map'))
+    expect(maps).to.include('lib/index.js.map')
+    for (const file of maps) {
+      const map = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', 'feathers-mesh', file), 'utf8'))
+      expect(map.sourcesContent?.length, `${file} holds its sources`).to.equal(map.sources.length)
+    }
     // Every module the compiled code requires is in the package, a built-in module or a dependency
     // (here, devDependencies resolve too: the package's own list must name them).
     const { dependencies } = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', 'feathers-mesh', 'package.json'), 'utf8'))

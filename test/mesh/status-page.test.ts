@@ -1,7 +1,7 @@
 /**
  * The mesh page (`statusPage: true`, `GET {statusPath}/page`): first the route itself, then the page
  * in headless Chromium against a gateway, two replicas of `todos` and an intruder with another
- * secret. It must show the replicas healthy, the intruder refused in red, calls per second and p99,
+ * secret (claiming the key `constructor`). It must show the replicas healthy, the intruder refused in red, calls per second and p99,
  * and a SIGKILLed replica turn gone within the heartbeat timeout (plus one page refresh).
  *
  * Needs Chromium at /usr/bin/chromium (or CHROMIUM_PATH); without it the test fails, it does not skip.
@@ -128,7 +128,8 @@ describe('the mesh page in headless Chromium', function () {
     ;[one, two] = await Promise.all([
       replica('one'),
       replica('two'),
-      mesh.child('intruder', { key: 'intruder', services: ['echo'], options: { heartbeatInterval: HEARTBEAT, secret: OTHER_SECRET } })
+      // Its claimed key names a member of Object.prototype: the page must keep drawing.
+      mesh.child('intruder', { key: 'constructor', services: ['echo'], options: { heartbeatInterval: HEARTBEAT, secret: OTHER_SECRET } })
     ])
     gateway = await mesh.app({ key: 'gateway', services: () => false, statusPage: true, heartbeatInterval: HEARTBEAT, secret: SECRET }, (app) => {
       // The JSON is protected (as the example protects it with authenticate('jwt')); the page is static.
@@ -145,7 +146,7 @@ describe('the mesh page in headless Chromium', function () {
     const todos = await gateway.distribution.waitForService('todos')
     await waitFor(() => todos.replicas.size === 2, 5000, 'both replicas')
     // A sealed frame that cannot be opened names no uuid: the gateway knows the intruder by its key.
-    const refused = await waitFor(() => gateway.distribution.refused().find((r: any) => r.key === 'intruder'), 5000, 'the intruder to be refused')
+    const refused = await waitFor(() => gateway.distribution.refused().find((r: any) => r.key === 'constructor'), 5000, 'the intruder to be refused')
     intruderId = refused.uuid
     await launched
   })
@@ -194,7 +195,7 @@ describe('the mesh page in headless Chromium', function () {
       5000
     )
     expect(await page.locator('#status').getAttribute('class')).to.equal('')
-    expect(await page.locator('.group').evaluateAll((groups: any[]) => groups.map((g) => g.dataset.key))).to.deep.equal(['gateway', 'intruder', 'todos'])
+    expect(await page.locator('.group').evaluateAll((groups: any[]) => groups.map((g) => g.dataset.key))).to.deep.equal(['gateway', 'constructor', 'todos'])
     expect(await box(gateway.distribution.uuid).getAttribute('data-state')).to.equal('self')
     expect(await page.locator('.group[data-key="todos"] .app').count()).to.equal(2)
     expect(await box(one.uuid).locator('li.replica[data-path="todos"]').count()).to.equal(1)
