@@ -2,7 +2,7 @@ import createDebug from 'debug'
 import type { Socket } from 'net'
 import { deserialize, serialize } from './frames'
 import type { FrameSource } from './frames'
-import { textLength } from './json-pieces'
+import { bytesOver, TextTooLarge } from './json-pieces'
 import type { Text } from './json-pieces'
 import type { Links } from './links'
 import { release, write } from './outgoing'
@@ -10,7 +10,8 @@ import type { HelloMessage, ReplyMessage, RequestMessage } from './protocol'
 import { isPort } from './discovery'
 import { namedTag } from './stream-fields'
 import type { Wiring } from './wiring'
-import { encodeFrame, FrameError } from './wire'
+import { encodeFrame, FrameError, OversizedPart } from './wire'
+import { headerOf } from './message-frames'
 
 const debug = createDebug('feathers-mesh:answers')
 
@@ -41,9 +42,22 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
     links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, streamTag }, false)
   }
 
+  /** A request over this app's limit was skipped unread: its sender gets a 413 at once, not a timeout. */
+  function refuseOversized(socket: Socket, part: OversizedPart, id: string) {
+    drops.note('too large', 'a requester', `${part.length} bytes`)
+    // Sealed for the sender the request's clear header names: a claim, but the refusal tells it nothing.
+    const header = wiring.sealer ? headerOf(part.head) : undefined
+    const to = header?.slice(header.lastIndexOf('.') + 1)
+    if (wiring.sealer && !to) return // its header had not arrived: the requester times out
+    const refusal = `the request is ${part.length} bytes, more than this app's maxPayload (${options.maxPayload}) lets it take`
+    const text = serialize({ ok: false, error: { name: 'PayloadTooLarge', message: refusal, code: 413, className: 'payload-too-large', mesh: true } })
+    if (socket.writable) write(socket, encodeFrame([null, gate.seal(text, to ?? '', undefined, id, undefined, 'replies'), id]))
+  }
+
   return function onRequestFrame(socket, parts) {
     const [payload, id] = parts
     if (parts.length !== 2 || typeof id !== 'string') throw new FrameError('a request frame is [request, id]')
+    if (payload instanceof OversizedPart) return refuseOversized(socket, payload, id)
     const opened = gate.open(payload, uuid, 'a requester', 'calls', id)
     if (opened === undefined) return
     // The reply goes the way the request came (a requester that seals on streams opens them, with
@@ -88,11 +102,13 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
 }
 
 function serializeReply(value: unknown, maxPayload: number): Text {
+  const tooLarge = (size: string) => serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${size}, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large', mesh: true } })
   try {
-    const text = serialize(value)
-    if (maxPayload === 0 || textLength(text) <= maxPayload) return text
-    return serialize({ ok: false, error: { name: 'PayloadTooLarge', message: `the reply is ${textLength(text)} bytes, over maxPayload (${maxPayload})`, code: 413, className: 'payload-too-large', mesh: true } })
+    const text = serialize(value, maxPayload)
+    const over = bytesOver(text, maxPayload)
+    return over === undefined ? text : tooLarge(`${over} bytes`)
   } catch (error) {
+    if (error instanceof TextTooLarge) return maxPayload > 0 ? tooLarge('larger') : tooLarge('longer than the longest string Node makes')
     return serialize({ ok: false, error: { name: 'GeneralError', message: `the reply cannot be sent: ${(error as Error).message}`, code: 500, className: 'general-error' } })
   }
 }

@@ -39,8 +39,9 @@ const FRAME_SLACK = 64 * 1024 // bytes of sealing and framing a part may add to 
 const MAX_PART = 2 ** 31 - 1
 
 /**
- * The largest frame part a peer may send under `maxPayload` (0: no limit). maxPayload counts
- * characters: UTF-8 takes up to 3 bytes each, and sealing adds a header, an IV and a tag.
+ * The largest frame part a peer may send under `maxPayload` (0: no limit): 3 times it, as older
+ * apps counted characters (UTF-8 takes up to 3 bytes each), plus what sealing adds (a header, an
+ * IV and a tag). A longer part is skipped unread, and its message refused (see FrameReader).
  */
 export function maxPartFor(maxPayload: number): number {
   return maxPayload > 0 ? Math.min(MAX_PART, 3 * maxPayload + FRAME_SLACK) : MAX_PART

@@ -94,6 +94,8 @@ function scan(value: unknown, depth: number): number {
   // Deeper than any real record: let the slow path (and its cycle check) decide.
   if (depth > 64 || ArrayBuffer.isView(value) || value instanceof Date) return TAGGED
   if (--budget < 0) return LARGE
+  // Before the array walk: an array's own toJSON (an ORM's list) decides what travels, as for an object.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return TAGGED
   if (Array.isArray(value)) {
     for (const item of value) {
       const shape = scan(item, depth + 1)
@@ -101,7 +103,6 @@ function scan(value: unknown, depth: number): number {
     }
     return PLAIN
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return TAGGED
   let fields = 0
   for (const key in value as Record<string, unknown>) {
     if (key === TAG) return TAGGED
@@ -122,7 +123,21 @@ function typedArrayName(view: ArrayBufferView): string {
   return 'Uint8Array'
 }
 
-export function encode(value: unknown, seen: Set<object> = new Set(), depth = 0): Json {
+/** What a field whose toJSON() gives undefined becomes: nothing, as in JSON.stringify (an item of an array: null). */
+const OMIT: unique symbol = Symbol('omit')
+
+export function encode(value: unknown): Json {
+  const json = encodeAny(value, new Set(), 0)
+  return json === OMIT ? null : json
+}
+
+/** As encode, but undefined where JSON.stringify would write nothing (a toJSON() that gives undefined). */
+export function encodeOrOmit(value: unknown): Json | undefined {
+  const json = encodeAny(value, new Set(), 0)
+  return json === OMIT ? undefined : json
+}
+
+function encodeAny(value: unknown, seen: Set<object>, depth: number): Json | typeof OMIT {
   if (value === null || value === undefined) return null
   switch (typeof value) {
     case 'string':
@@ -144,27 +159,35 @@ export function encode(value: unknown, seen: Set<object> = new Set(), depth = 0)
     return { [TAG]: 'u', c: typedArrayName(object), v: Buffer.from(object.buffer, object.byteOffset, object.byteLength).toString('base64') }
   }
   // Boxed primitives travel as their value, as JSON writes them (a boxed BigInt is refused).
-  if (object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt) return encode(object.valueOf(), seen, depth)
+  if (object instanceof String || object instanceof Number || object instanceof Boolean || object instanceof BigInt) return encodeAny(object.valueOf(), seen, depth)
   if (seen.has(object)) throw new EncodeError('cannot send a value with a circular reference over the mesh')
   if (depth >= MAX_DEPTH) throw new EncodeError(`cannot send a value nested more than ${MAX_DEPTH} levels deep over the mesh`)
   seen.add(object)
   try {
     // Objects (arrays too) with their own toJSON (ObjectId, Decimal128, moment...) travel as JSON does.
     const toJSON = (object as { toJSON?: () => unknown }).toJSON
-    if (typeof toJSON === 'function') return encode(toJSON.call(object), seen, depth)
+    if (typeof toJSON === 'function') {
+      const json = toJSON.call(object)
+      return json === undefined ? OMIT : encodeAny(json, seen, depth)
+    }
     if (Array.isArray(object)) {
       // A loop into a plain array: `map` would build the copy with an Array subclass's own constructor.
       const items: Json[] = new Array(object.length)
-      for (let i = 0; i < object.length; i++) items[i] = encode(object[i], seen, depth + 1)
+      for (let i = 0; i < object.length; i++) {
+        const item = encodeAny(object[i], seen, depth + 1)
+        items[i] = item === OMIT ? null : item
+      }
       return items
     }
     const out: { [key: string]: Json } = {}
     for (const field of Object.keys(object)) {
       const item = (object as Record<string, unknown>)[field]
       if (item === undefined) continue
+      const json = encodeAny(item, seen, depth + 1)
+      if (json === OMIT) continue
       // An own `__proto__` field is data (JSON.stringify writes it): assigning it would set the prototype.
-      if (field === '__proto__') Object.defineProperty(out, field, { value: encode(item, seen, depth + 1), enumerable: true, writable: true, configurable: true })
-      else out[field] = encode(item, seen, depth + 1)
+      if (field === '__proto__') Object.defineProperty(out, field, { value: json, enumerable: true, writable: true, configurable: true })
+      else out[field] = json
     }
     return TAG in out ? { [TAG]: 'o', v: out } : out
   } finally {

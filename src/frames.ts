@@ -1,18 +1,27 @@
 import { decode, encode, largerThan, shapeOf } from './codec'
-import { stringifyInPieces } from './json-pieces'
+import { stringifyInPieces, TextTooLarge } from './json-pieces'
 import type { Text } from './json-pieces'
 import { parseSliced, SlicedText } from './sliced-text'
 
 /** Values with more objects and arrays than this are stringified in pieces (about 40 KB of JSON and up). */
 const PIECES_FROM = 2048
 
-/** A message as it crosses the wire: one JSON text, written once and parsed once. */
-export function serialize(message: unknown): Text {
-  // Plain records skip the copying walk: JSON.stringify alone gives the same text.
-  const shape = shapeOf(message, PIECES_FROM)
-  if (shape === 'plain') return JSON.stringify(message)
-  if (shape === 'tagged' && !largerThan(message, PIECES_FROM)) return JSON.stringify(encode(message))
-  return stringifyInPieces(message)
+/**
+ * A message as it crosses the wire: one JSON text, written once and parsed once. A large one that
+ * grows past `max` characters (0: no limit) throws TextTooLarge before it is written whole, as does
+ * one past the longest string V8 makes.
+ */
+export function serialize(message: unknown, max = 0): Text {
+  try {
+    // Plain records skip the copying walk: JSON.stringify alone gives the same text.
+    const shape = shapeOf(message, PIECES_FROM)
+    if (shape === 'plain') return JSON.stringify(message)
+    if (shape === 'tagged' && !largerThan(message, PIECES_FROM)) return JSON.stringify(encode(message))
+    return stringifyInPieces(message, max)
+  } catch (error) {
+    if (error instanceof RangeError && error.message.includes('Invalid string length')) throw new TextTooLarge(max)
+    throw error
+  }
 }
 
 export function deserialize(text: unknown): unknown {

@@ -2,7 +2,7 @@ import createDebug from 'debug'
 import type { Socket } from 'net'
 import { largeBuffers, LENT_FRAME } from './buffers'
 import { deserialize, serialize } from './frames'
-import { joinText, textLength } from './json-pieces'
+import { bytesOver, joinText } from './json-pieces'
 import type { Text } from './json-pieces'
 import type { Endpoint } from './discovery'
 import { Batch, write } from './outgoing'
@@ -10,7 +10,7 @@ import type { PublishedMessage } from './protocol'
 import { commonTag } from './stream-fields'
 import type { StreamTag } from './streams'
 import type { Wiring } from './wiring'
-import { encodeFrame, FrameError } from './wire'
+import { encodeFrame, FrameError, OversizedPart } from './wire'
 
 const debug = createDebug('feathers-mesh:published')
 
@@ -103,13 +103,14 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
       if (!pubSock.ready || pubSock.socks.length === 0) return
       let text: Text
       try {
-        text = serialize(message)
+        text = serialize(message, options.maxPayload)
       } catch (error) {
         debug('%s %s not published: %s', short, message.type, (error as Error).message)
         return
       }
-      if (options.maxPayload > 0 && textLength(text) > options.maxPayload) {
-        debug('%s %s of %d bytes not published: over maxPayload', short, message.type, textLength(text))
+      const over = bytesOver(text, options.maxPayload)
+      if (over !== undefined) {
+        debug('%s %s of %d bytes not published: over maxPayload', short, message.type, over)
         return
       }
       batch.add(text)
@@ -127,6 +128,8 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
     onPublishedFrame(socket, parts) {
       const batched = parts[0] === PUBLISHED_BATCH
       if (parts.length !== 2 || (parts[0] !== PUBLISHED && !batched)) throw new FrameError('a published frame is [topic, message]')
+      // Over this app's limit, skipped unread: dropped, the connection kept (the publisher's limit may be higher).
+      if (parts[1] instanceof OversizedPart) return drops.note('too large', 'a publisher', `${parts[1].length} bytes`)
       // Only the app this connection was opened to publishes on it: the gate forgets a peer whose ports another app took.
       const peer = links.peerOf(socket)
       const opened = gate.open(parts[1], '*', 'a publisher', 'events', undefined, peer)

@@ -2,14 +2,14 @@ import { performance } from 'perf_hooks'
 import type { Socket } from 'net'
 import { Deadlines } from './deadlines'
 import { deserialize, serialize } from './frames'
-import { textLength } from './json-pieces'
+import { bytesOver, TextTooLarge } from './json-pieces'
 import type { Text } from './json-pieces'
 import type { Links } from './links'
 import { write } from './outgoing'
 import type { HelloMessage, RequestMessage } from './protocol'
 import { commonTag } from './stream-fields'
 import type { Wiring } from './wiring'
-import { encodeFrame, FrameError } from './wire'
+import { encodeFrame, FrameError, OversizedPart } from './wire'
 
 /** Why a request failed below the Feathers layer; the caller maps it to a Feathers error. */
 export class TransportError extends Error {
@@ -138,13 +138,13 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
       if (message.type === 'hello') message = { ...message, endpoint: sides.ownEndpoint() }
       let text: Text
       try {
-        text = serialize(message)
+        text = serialize(message, options.maxPayload)
       } catch (error) {
+        if (error instanceof TextTooLarge) return Promise.reject(new TransportError(`the message is over maxPayload (${options.maxPayload} bytes)`, 'too-large'))
         return Promise.reject(new TransportError((error as Error).message, 'encode'))
       }
-      if (options.maxPayload > 0 && textLength(text) > options.maxPayload) {
-        return Promise.reject(new TransportError(`the message is ${textLength(text)} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
-      }
+      const over = bytesOver(text, options.maxPayload)
+      if (over !== undefined) return Promise.reject(new TransportError(`the message is ${over} bytes, over maxPayload (${options.maxPayload})`, 'too-large'))
       const socket = links.socketOf(peer)
       if (!socket) return Promise.reject(new TransportError('no open connection to the replica', 'not-sent'))
       return new Promise((resolve, reject) => {
@@ -198,7 +198,14 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
       if (parts.length !== 3 || typeof id !== 'string') throw new FrameError('a reply frame is [error, reply, id]')
       const entry = pending.get(id)
       // Only the connection the request went out on may answer it.
-      if (entry && entry.socket === socket) entry.settle(err, reply)
+      if (!entry || entry.socket !== socket) return
+      // A reply over this app's limit was skipped unread: the call fails now, not at its deadline.
+      // (Unread, it proves nothing; someone on the path could fail a call so, as by cutting it.)
+      if (reply instanceof OversizedPart) {
+        settle(entry)
+        return entry.reject(new TransportError(`the reply is ${reply.length} bytes, more than this app's maxPayload (${options.maxPayload}) lets it take`, 'too-large'))
+      }
+      entry.settle(err, reply)
     },
 
     abandon: (peer, reason) => rejectAll(reason, 'peer-gone', peer),

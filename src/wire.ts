@@ -90,26 +90,76 @@ function decodePart(buffer: Buffer, start: number, end: number): unknown {
   return buffer.subarray(start, end)
 }
 
-/** Parts of the frame at `offset`, and where it ends; `needed` (bytes in all) when it is not complete. */
-function parseFrame(buffer: Buffer, offset: number, maxPart: number): { parts: unknown[]; end: number } | { needed: number } {
-  if (offset >= buffer.length) return { needed: offset + 1 }
-  const meta = buffer[offset]
-  const count = meta & 0x0f
-  if (meta >> 4 !== VERSION || count === 0) throw new FrameError(`not a frame (first byte ${meta})`)
-  const parts = new Array<unknown>(count)
-  let at = offset + 1
-  for (let i = 0; i < count; i++) {
+/**
+ * A frame part over the reader's limit, skipped unread: it stands in the part's place, so that the
+ * frame's other parts (a request's id) still arrive and its handler can refuse just that message.
+ */
+export class OversizedPart {
+  constructor(
+    readonly length: number,
+    /** Up to HEAD_BYTES of its first bytes, as far as they had arrived (a sealed frame's header names its sender). */
+    readonly head: Buffer
+  ) {}
+}
+
+const HEAD_BYTES = 256
+
+/** A frame whose parts before `index` are read (an oversized one among them), the rest to come. */
+interface Resume {
+  parts: unknown[]
+  index: number
+}
+
+type Parsed = { parts: unknown[]; end: number } | { needed: number } | { skip: number; from: number; resume: Resume }
+
+/**
+ * Parts of the frame at `offset` (or of the rest of one, from `resume`), and where it ends; `needed`
+ * (bytes in all) when it is not complete; `skip` bytes from `from` when a part is over the limit.
+ */
+function parseFrame(buffer: Buffer, offset: number, maxPart: number, resume?: Resume): Parsed {
+  let parts: unknown[]
+  let i: number
+  let at: number
+  if (resume) {
+    ;({ parts, index: i } = resume)
+    at = offset
+  } else {
+    if (offset >= buffer.length) return { needed: offset + 1 }
+    const meta = buffer[offset]
+    const count = meta & 0x0f
+    if (meta >> 4 !== VERSION || count === 0) throw new FrameError(`not a frame (first byte ${meta})`)
+    parts = new Array<unknown>(count)
+    i = 0
+    at = offset + 1
+  }
+  for (; i < parts.length; i++) {
     if (at + HEADER > buffer.length) return { needed: at + HEADER }
     const length = buffer.readUInt32BE(at)
-    if (length > maxPart) throw new FrameError(`a frame part of ${length} bytes is over the limit (${maxPart})`)
-    // Up to 15 parts each under the limit would still be 15 times it, buffered before any check.
-    if (at + HEADER + length - offset > maxPart + FRAME_EXTRA) throw new FrameError(`a frame of more than ${maxPart + FRAME_EXTRA} bytes is over the limit`)
     at += HEADER
+    if (length > maxPart) {
+      parts[i] = new OversizedPart(length, Buffer.from(buffer.subarray(at, Math.min(buffer.length, at + length, at + HEAD_BYTES))))
+      return { skip: length, from: at, resume: { parts: kept(parts, i), index: i + 1 } }
+    }
+    // Up to 15 parts each under the limit would still be 15 times it, buffered before any check.
+    if (at + length - offset > maxPart + FRAME_EXTRA) throw new FrameError(`a frame of more than ${maxPart + FRAME_EXTRA} bytes is over the limit`)
     if (at + length > buffer.length) return { needed: at + length }
     parts[i] = decodePart(buffer, at, at + length)
     at += length
   }
   return { parts, end: at }
+}
+
+/**
+ * The parts read before an oversized one, made to outlive the buffer they were read from (the
+ * frame is handed on after later chunks). Ids, topics and `null` are strings or values already;
+ * anything else (raw bytes, sliced text) has no place before a payload: such a frame is refused.
+ */
+function kept(parts: unknown[], before: number): unknown[] {
+  for (let i = 0; i < before; i++) {
+    const part = parts[i]
+    if (part !== null && typeof part === 'object' && !(part instanceof OversizedPart)) throw new FrameError('a frame part over the limit follows a raw one')
+  }
+  return parts
 }
 
 /**
@@ -122,14 +172,32 @@ export class FrameReader {
   private chunks: Buffer[] = []
   private buffered = 0
   private needed = 0
+  /** Bytes of an oversized part still to come, dropped as they arrive. */
+  private skipping = 0
+  /** The frame an oversized part was skipped in, when the bytes buffered are the rest of it. */
+  private resume?: Resume
 
   constructor(private readonly maxPart: number) {}
 
   /**
    * Feeds one chunk; calls `onFrame` for each complete frame, until it returns false (the connection
-   * was cut: the rest is not worth decoding). Throws FrameError on a malformed stream.
+   * was cut: the rest is not worth decoding). Throws FrameError on a malformed stream. A part over
+   * the limit is not buffered: it is skipped as it arrives, and comes as an OversizedPart.
    */
   push(chunk: Buffer, onFrame: (parts: unknown[]) => boolean | void) {
+    if (this.skipping > 0) {
+      const skipped = Math.min(this.skipping, chunk.length)
+      this.skipping -= skipped
+      chunk = chunk.subarray(skipped)
+      if (this.skipping > 0) return
+      // The oversized part was the frame's last: it is complete without another byte.
+      if (this.resume && this.resume.index === this.resume.parts.length) {
+        const { parts } = this.resume
+        this.resume = undefined
+        if (onFrame(parts) === false) return
+      }
+      if (chunk.length === 0) return
+    }
     this.chunks.push(chunk)
     this.buffered += chunk.length
     if (this.buffered < this.needed) return
@@ -140,8 +208,18 @@ export class FrameReader {
     this.needed = 0
     try {
       let offset = 0
-      while (offset < buffer.length) {
-        const result = parseFrame(buffer, offset, this.maxPart)
+      while (offset < buffer.length || (this.resume && this.resume.index === this.resume.parts.length)) {
+        const result = parseFrame(buffer, offset, this.maxPart, this.resume)
+        if ('skip' in result) {
+          this.resume = result.resume
+          const available = buffer.length - result.from
+          if (result.skip > available) {
+            this.skipping = result.skip - available
+            return
+          }
+          offset = result.from + result.skip
+          continue
+        }
         if ('needed' in result) {
           // The lent buffer goes back, so the start of the next frame is copied out; unless that
           // start is large (a chunk that ended just before a large frame's last part): then the
@@ -154,6 +232,7 @@ export class FrameReader {
           this.needed = result.needed - offset
           return
         }
+        this.resume = undefined
         offset = result.end
         if (onFrame(result.parts) === false) return
       }

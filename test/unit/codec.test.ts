@@ -94,6 +94,24 @@ describe('codec', () => {
     expect(Number.isNaN(back.d.getTime())).to.equal(true)
   })
 
+  it("follows an array's own toJSON, as for an object: a record it gives is never taken for a tag", () => {
+    const list = Object.assign([1, 2], { toJSON: () => ({ $t: 'd', v: 7 }) })
+    const dated = Object.assign([1], { toJSON: () => new Date(9) })
+    // As frames carry them: the check of what a value needs must see the toJSON too.
+    expect(deserialize(joinText(serialize({ a: list, b: dated })))).to.deep.equal({ a: { $t: 'd', v: 7 }, b: new Date(9) })
+    expect(roundTrip({ a: list, b: dated })).to.deep.equal({ a: { $t: 'd', v: 7 }, b: new Date(9) })
+  })
+
+  it('leaves out a field whose toJSON gives undefined (an item of an array: null), as JSON.stringify does, on every path', () => {
+    const nothing = { toJSON: () => undefined }
+    const value = { kept: 1, gone: nothing, list: [nothing, 2], at: new Date(3) }
+    expect(roundTrip(value)).to.deep.equal({ kept: 1, list: [null, 2], at: new Date(3) })
+    const large = { rows: Array.from({ length: 3000 }, (_, i) => ({ i, gone: nothing, at: new Date(i) })), gone: nothing }
+    const text = serialize(large)
+    expect(typeof text).to.not.equal('string') // the pieces path
+    expect(deserialize(joinText(text))).to.deep.equal({ rows: Array.from({ length: 3000 }, (_, i) => ({ i, at: new Date(i) })) })
+  })
+
   it('sends Array subclasses as arrays, with tags and in slices (their constructor is never called)', () => {
     class List<T> extends Array<T> {
       constructor(items: T[]) {

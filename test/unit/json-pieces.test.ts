@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { encode, EncodeError } from '../../src/codec'
 import { deserialize, serialize } from '../../src/frames'
-import { joinText, stringifyInPieces, textLength } from '../../src/json-pieces'
+import { bytesOver, joinText, stringifyInPieces, textLength, TextTooLarge } from '../../src/json-pieces'
 import { encodeFrame, FrameReader } from '../../src/wire'
 import { createSealer } from '../../src/security'
 import { SlicedText } from '../../src/sliced-text'
@@ -40,6 +40,42 @@ function sample(seed: number): unknown {
 }
 
 describe('JSON in pieces', () => {
+  it('gives up on a value as soon as its text grows past the limit, before writing the rest', () => {
+    let read = 0
+    const rows = Array.from({ length: 3000 }, (_, i) => ({
+      get row() {
+        read++
+        return { i, at: new Date(i), pad: 'p'.repeat(1000) }
+      }
+    }))
+    expect(() => serialize({ rows }, 100_000)).to.throw(TextTooLarge, /over 100000 bytes/)
+    expect(read, 'rows read before giving up (the size check reads some first)').to.be.below(1500)
+    expect(joinText(serialize({ rows: rows.slice(0, 10) }, 100_000))).to.include('"i":9')
+  })
+
+  it('turns V8\'s "Invalid string length" into TextTooLarge (a text longer than any limit)', () => {
+    const value = {
+      get huge() {
+        throw new RangeError('Invalid string length')
+      }
+    }
+    expect(() => serialize(value, 0)).to.throw(TextTooLarge, /longest string/)
+    const other = {
+      get deep() {
+        throw new RangeError('Maximum call stack size exceeded')
+      }
+    }
+    expect(() => serialize(other)).to.throw(RangeError, /call stack/)
+  })
+
+  it('counts bytes of UTF-8 against a limit, and only when the characters cannot tell', () => {
+    expect(bytesOver('\u20ac'.repeat(1000), 2000)).to.equal(3000)
+    expect(bytesOver(['\u20ac'.repeat(500), 'x'.repeat(600)], 2000)).to.equal(2100)
+    expect(bytesOver('\u20ac'.repeat(600), 2000)).to.equal(undefined)
+    expect(bytesOver('x'.repeat(2000), 2000)).to.equal(undefined)
+    expect(bytesOver('x'.repeat(2001), 0)).to.equal(undefined)
+  })
+
   it('joins to what JSON.stringify writes, with newlines around the slices of long arrays', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const value = sample(seed)

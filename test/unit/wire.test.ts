@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { encodeFrame, FrameError, FrameReader } from '../../src/wire'
+import { encodeFrame, FrameError, FrameReader, OversizedPart } from '../../src/wire'
 import { utf8Text } from '../../src/sliced-text'
 import { BufferPool, LARGE, largeBuffers, LENT_FRAME } from '../../src/buffers'
 
@@ -101,11 +101,38 @@ describe('wire framing', () => {
     }
   })
 
-  it('refuses a wrong version, an empty frame and a part over the limit, before buffering it', () => {
+  it('skips a part over the limit unread, keeping the frame (its id) and the connection: cut anywhere, the same frames', () => {
+    const big = 'x'.repeat(5000)
+    const stream = Buffer.concat([encodeFrame(['small', '1']), encodeFrame([big, '2']), encodeFrame([null, big, '3']), encodeFrame(['topic', big]), encodeFrame(['after', '4'])])
+    const shown = (frames: unknown[][]) => frames.map((parts) => parts.map((part) => (part instanceof OversizedPart ? `oversized ${part.length}` : part)))
+    const expected = [['small', '1'], ['oversized 5002', '2'], [null, 'oversized 5002', '3'], ['topic', 'oversized 5002'], ['after', '4']]
+    const whole = readAll([stream], 1024)
+    expect(shown(whole)).to.deep.equal(expected)
+    // The first bytes that arrived with it (a sealed frame's header names its sender).
+    expect((whole[1][0] as OversizedPart).head.toString('latin1')).to.equal(`s:${'x'.repeat(254)}`)
+    for (let cut = 1; cut < stream.length; cut += 97) expect(shown(readAll([stream.subarray(0, cut), stream.subarray(cut)], 1024)), `cut at ${cut}`).to.deep.equal(expected)
+    for (const size of [1, 7, 1000, 4096]) {
+      const chunks: Buffer[] = []
+      for (let at = 0; at < stream.length; at += size) chunks.push(stream.subarray(at, at + size))
+      expect(shown(readAll(chunks, 1024)), `chunks of ${size}`).to.deep.equal(expected)
+    }
+  })
+
+  it('hands on a frame whose last part is skipped as soon as its last byte arrives', () => {
+    const reader = new FrameReader(1024)
+    const frame = encodeFrame(['topic', 'y'.repeat(3000)])
+    const frames: unknown[][] = []
+    reader.push(frame.subarray(0, 2000), (parts) => void frames.push(parts))
+    expect(frames).to.have.length(0)
+    reader.push(frame.subarray(2000), (parts) => void frames.push(parts))
+    expect(frames).to.have.length(1)
+    expect((frames[0][1] as OversizedPart).length).to.equal(3002)
+  })
+
+  it('refuses a wrong version, an empty frame, and a part over the limit after a raw one', () => {
     expect(() => readAll([Buffer.from([0x21, 0, 0, 0, 1, 0x41])])).to.throw(FrameError, /not a frame/)
     expect(() => readAll([Buffer.from([0x10])])).to.throw(FrameError, /not a frame/)
-    const header = Buffer.from([0x11, 0xff, 0xff, 0xff, 0xff])
-    expect(() => readAll([header], 1024)).to.throw(FrameError, /over the limit/)
+    expect(() => readAll([encodeFrame([Buffer.from([1, 2]), 'z'.repeat(2000)])], 1024)).to.throw(FrameError, /follows a raw one/)
     // Parts each under the limit, but together over it (and the 64 KB the other parts may take).
     const parts = Buffer.concat([Buffer.from([0x13]), ...[0, 1].map(() => Buffer.concat([Buffer.from([0, 1, 0, 0]), Buffer.alloc(65536, 0x41)]))])
     expect(() => readAll([parts], 65536)).to.throw(FrameError, /frame of more than/)
