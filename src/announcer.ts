@@ -177,7 +177,7 @@ function publicData(data: unknown, context: any): unknown {
 }
 
 /** A filter that throws counts as "not sent": it must never fail the call that emitted the event. */
-export function passes(predicate: EventPredicate, event: string, data: unknown, context: unknown, uuid: string): boolean {
+export function passes(predicate: EventPredicate, event: string, data: unknown, context: any, uuid: string): boolean {
   try {
     return predicate(event, data, context) === true
   } catch (error) {

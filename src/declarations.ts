@@ -12,8 +12,8 @@ export interface Distribution {
   readonly ready: Promise<void>
   /** The resolved options. */
   readonly options: Readonly<ResolvedOptions>
-  /** Resolves with the service at `path` once it exists (local, or remote through a proxy). */
-  waitForService(path: string, options?: { timeout?: number }): Promise<any>
+  /** Resolves with the service at `path` once it exists (local, or remote through a proxy); `S` types it. */
+  waitForService<S = any>(path: string, options?: { timeout?: number }): Promise<S>
   /** Probes every replica of `key` (as `GET {healthcheckPath}:key` does). */
   healthcheck(key?: string): Promise<HealthReport>
   /** TCP ports this app listens on for the mesh (calls, events); undefined until started. */
@@ -48,6 +48,8 @@ declare module '@feathersjs/feathers/lib/declarations' {
   interface Params<Q> {
     /** Set by the provider on calls that came through the mesh. */
     fromRemote?: boolean
+    /** `false` keeps the events of this call from the other replicas of the key (replica sync). */
+    sync?: boolean
   }
 }
 

@@ -41,9 +41,11 @@ export function checkHooks(value: unknown): void {
   // A map of methods to around hooks. Feathers refuses `all` there; left in, it would go unregistered and the proxies open.
   for (const [method, around] of Object.entries(hooks)) {
     if (method === 'all') fail(`.all is not a method: for hooks on every method, use { around: { all: [...] } } or an array of around hooks`)
-    if (Array.isArray(around) && around.every(isFunction)) continue
     const hint = closestName(method, HOOK_TYPES)
-    fail(`.${method} must be an array of around hook functions${hint ? ` (or did you mean ${hint}?)` : ''}, got ${describe(around)}`)
+    // `{ befor: [authenticate('jwt')] }` reads as a map of methods, and would go on no proxy: the gateway open.
+    if (hint) fail(`.${method} looks like a misspelt ${hint} (a map of methods holds their around hooks; for a method of that name, use { around: { ${method}: [...] } })`)
+    if (Array.isArray(around) && around.every(isFunction)) continue
+    fail(`.${method} must be an array of around hook functions, got ${describe(around)}`)
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Application, HookOptions } from '@feathersjs/feathers'
+import type { HookContext, HookOptions } from '@feathersjs/feathers'
 import { checkKey, envBoolean, servicePath, stripSlashes } from './checks'
 import type { StreamTag } from './streams'
 
@@ -31,8 +31,12 @@ export interface LocalServiceInfo {
 }
 
 export type ServiceFilter<T> = string[] | ((service: T) => boolean)
-/** Decides, per emission, whether an event crosses the wire (provider) or is re-emitted (consumer). */
-export type EventPredicate = (event: string, data: unknown, context: unknown) => boolean
+/**
+ * Decides, per emission, whether an event crosses the wire (provider) or is re-emitted (consumer).
+ * `data` is the event's record as the service dispatched it; `context` the hook context of the
+ * call that emitted it (on the consumer, the context the proxy re-emits it with).
+ */
+export type EventPredicate = (event: string, data: any, context: HookContext) => boolean
 export type EventFilter = string[] | EventPredicate
 
 export interface ExpressMiddleware {
@@ -42,8 +46,14 @@ export interface ErrorMiddleware {
   (err: any, req: any, res: any, next: (err?: any) => void): void
 }
 
-/** Options of `distribution(options)`. Names and meanings follow feathers-distributed. */
-export interface DistributionOptions {
+/**
+ * Options of `distribution(options)`. Names and meanings follow feathers-distributed. `null` (or
+ * undefined) in any of them means the default, as leaving it out does.
+ */
+export type DistributionOptions = { [K in keyof MeshOptions]?: MeshOptions[K] | null | undefined }
+
+/** The options, each in the forms it takes (see DistributionOptions). */
+export interface MeshOptions {
   /** Local services to expose: a list of paths or a predicate. @default every local service */
   services?: ServiceFilter<LocalServiceInfo>
   /** Remote services to consume: a list of paths or a predicate. @default every remote service */
@@ -52,8 +62,8 @@ export interface DistributionOptions {
   remoteServicePath?: (descriptor: ServiceDescriptor) => string
   /** Names of service options shared with consumers (as `remoteOptions`). @default none */
   remoteServiceOptions?: (service: LocalServiceInfo) => string[] | null | undefined
-  /** Hooks registered on every proxy. @default none */
-  hooks?: HookOptions<Application, any>
+  /** Hooks registered on every proxy (typed for any app: hooks written for the user's own app type fit). @default none */
+  hooks?: HookOptions<any, any>
   /** Middleware around every proxy's REST route (Express middleware, or Koa middleware on Koa apps). @default none */
   middlewares?: { before?: ExpressMiddleware | ExpressMiddleware[]; after?: Array<ExpressMiddleware | ErrorMiddleware> | ExpressMiddleware | ErrorMiddleware }
   /** Remote call timeout in ms; 0 disables it. @default 20000 */
@@ -145,7 +155,7 @@ export interface DistributionOptions {
 
 export interface DiscoveryOptions {
   /** Redis URL (`redis://[:password@]host:port[/db]`) whose pub/sub carries the announcements. */
-  redis?: string
+  redis?: string | null
 }
 
 export interface ResolvedDiscovery {
@@ -171,7 +181,7 @@ export interface ResolvedOptions {
   remoteServices: (descriptor: ServiceDescriptor) => boolean
   remoteServicePath: (descriptor: ServiceDescriptor) => string
   remoteServiceOptions: (service: LocalServiceInfo) => string[] | null | undefined
-  hooks?: HookOptions<Application, any>
+  hooks?: HookOptions<any, any>
   middlewares: { before: ExpressMiddleware[]; after: Array<ExpressMiddleware | ErrorMiddleware> }
   timeout: number
   distributedEvents: EventFilter

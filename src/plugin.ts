@@ -188,7 +188,7 @@ function setup(app: Application, options: ResolvedOptions) {
     uuid,
     ready,
     options,
-    waitForService: (path, waitOptions) => registry.waiters.wait(servicePath(path), waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT),
+    waitForService: (path, waitOptions) => registry.waiters.wait(servicePath(path), waitOptions?.timeout ?? DEFAULT_WAIT_TIMEOUT) as Promise<any>,
     // The route and the function give one answer: until this app is published it is starting (or failed to), and closed once closing.
     healthcheck: async (key = 'default') => {
       const down = closing ? 'the mesh is closed' : published ? undefined : (failure ?? 'the mesh is starting')

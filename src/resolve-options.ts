@@ -19,7 +19,7 @@ import {
   DEFAULT_REPLICA_TIMEOUT,
   DEFAULT_TIMEOUT
 } from './options'
-import type { DistributionOptions, EventFilter, EventPredicate, ResolvedDiscovery, ResolvedOptions } from './options'
+import type { DistributionOptions, EventFilter, EventPredicate, MeshOptions, ResolvedDiscovery, ResolvedOptions } from './options'
 import { POLY1305_AVAILABLE } from './poly1305'
 import type { StreamTag } from './streams'
 
@@ -57,15 +57,15 @@ function checkShapes(options: DistributionOptions) {
 }
 
 /** The options' own properties, those set to null left out: null stands for "not set", as it did when values were read with `??`. */
-function given(options: DistributionOptions): DistributionOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== null)) as DistributionOptions
+function given(options: DistributionOptions): MeshOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== null)) as MeshOptions
 }
 
 /** Validates options and fills every default once, so the rest of the code never guesses. */
-export function resolveOptions(options: DistributionOptions = {}, env: Env = process.env): ResolvedOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError(`feathers-mesh: options must be an object, got ${describe(options)}`)
-  checkOptionNames(options)
-  options = given(options)
+export function resolveOptions(raw: DistributionOptions = {}, env: Env = process.env): ResolvedOptions {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new TypeError(`feathers-mesh: options must be an object, got ${describe(raw)}`)
+  checkOptionNames(raw)
+  const options = given(raw)
   // An option read from its environment variable is named with it in errors.
   const named = (name: 'heartbeatInterval' | 'coteDelay' | 'publicationDelay', variable: string) => (options[name] === undefined && env[variable] !== undefined ? `${name} (from ${variable})` : name)
   const heartbeatInterval = checkMs(named('heartbeatInterval', 'HEARTBEAT_INTERVAL'), options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)

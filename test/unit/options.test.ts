@@ -209,7 +209,11 @@ describe('options', () => {
     // A misspelt type beside a right one: Feathers refuses the whole object, so the right one would not register either.
     expect(() => resolveOptions({ hooks: { before: { all: [hook] }, erorr: { all: [hook] } } as any }, {})).to.throw(TypeError, 'feathers-mesh: option hooks has "erorr" beside before: not a hook type (did you mean error?)')
     // A misspelt type alone reads as a method of that name.
-    expect(() => resolveOptions({ hooks: { befor: { all: [hook] } } as any }, {})).to.throw(TypeError, /option hooks\.befor must be an array of around hook functions \(or did you mean before\?\)/)
+    expect(() => resolveOptions({ hooks: { befor: { all: [hook] } } as any }, {})).to.throw(TypeError, /option hooks\.befor looks like a misspelt before/)
+    // Alone, and holding an array: read as a map of methods, it would go on no proxy, and leave the gateway open.
+    expect(() => resolveOptions({ hooks: { befor: [hook] } as any }, {})).to.throw(TypeError, /option hooks\.befor looks like a misspelt before \(a map of methods holds their around hooks; for a method of that name, use \{ around: \{ befor: \[\.\.\.\] \} \}\)/)
+    expect(() => resolveOptions({ hooks: { erorr: [hook] } as any }, {})).to.throw(TypeError, /hooks\.erorr looks like a misspelt error/)
+    expect(() => resolveOptions({ hooks: { around: { befor: [hook] } } }, {})).not.to.throw()
     expect(() => resolveOptions({ hooks: { before: { all: ['authenticate'] } } as any }, {})).to.throw(TypeError, /option hooks\.before must be a hook function/)
     // `all` in a map of methods: Feathers refuses it on a service, and left to the proxies it would go unregistered.
     expect(() => resolveOptions({ hooks: { all: [hook] } as any }, {})).to.throw(TypeError, 'feathers-mesh: option hooks.all is not a method: for hooks on every method, use { around: { all: [...] } } or an array of around hooks')
