@@ -128,12 +128,14 @@ export interface DistributionOptions {
   /**
    * Options of cote's discovery (`broadcast`, `port`, `helloInterval`, `nodeTimeout`, `log`...), and,
    * as in feathers-distributed, `basePort` and `highestPort`: the range the mesh's two TCP ports are
-   * taken from (they win over `BASE_PORT` and `HIGHEST_PORT`).
+   * taken from (they win over `BASE_PORT` and `HIGHEST_PORT`), and cote's `redis` (`{ host, port }`,
+   * `url`, `username`, `password`, `db`), which turns on Redis discovery like `discovery.redis`.
    */
   cote?: Record<string, unknown>
   /**
    * Where apps find each other. Default: UDP broadcast (cote's discovery, see `cote`). With `redis`
-   * (also `COTE_DISCOVERY_REDIS_URL`), through Redis pub/sub instead, for networks without broadcast.
+   * (also `cote.redis`, `COTE_DISCOVERY_REDIS_URL` and cote's other `COTE_DISCOVERY_REDIS*` variables,
+   * which it wins over), through Redis pub/sub instead, for networks without broadcast.
    */
   discovery?: DiscoveryOptions
   /**

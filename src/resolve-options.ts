@@ -1,6 +1,7 @@
 import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
 import { asArray, checkBoolean, describe, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
 import type { Env } from './checks'
+import { resolveDiscovery } from './discovery-options'
 import { checkHooks } from './hook-options'
 import { checkOptionNames } from './option-names'
 import { portRange } from './port-range'
@@ -19,7 +20,7 @@ import {
   DEFAULT_REPLICA_TIMEOUT,
   DEFAULT_TIMEOUT
 } from './options'
-import type { DistributionOptions, EventFilter, EventPredicate, ResolvedDiscovery, ResolvedOptions } from './options'
+import type { DistributionOptions, EventFilter, EventPredicate, ResolvedOptions } from './options'
 import { POLY1305_AVAILABLE } from './poly1305'
 import type { StreamTag } from './streams'
 
@@ -85,7 +86,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${describe(healthcheckPath)}`)
   }
   if (options.cote !== undefined && !isObject(options.cote)) throw new TypeError(`feathers-mesh: option cote must be an object, got ${describe(options.cote)}`)
-  const { basePort: coteBase, highestPort: coteHighest, ...cote } = (options.cote ?? {}) as Record<string, unknown>
+  // cote's Redis settings become `discovery.redis` (discovery-options.ts).
+  const { basePort: coteBase, highestPort: coteHighest, redis: _redis, ...cote } = (options.cote ?? {}) as Record<string, unknown>
   const log = envBoolean(env, 'COTE_LOG')
   if (cote.log === undefined) cote.log = log ?? false
   if (cote.broadcast === undefined && env.COTE_BROADCAST_ADDRESS) cote.broadcast = env.COTE_BROADCAST_ADDRESS
@@ -136,26 +138,4 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   // Frozen (with what this function built inside it): `app.distribution.options` is read-only, and several apps may share one resolution.
   Object.freeze(resolved.secrets)
   return Object.freeze(resolved)
-}
-
-function resolveDiscovery(options: DistributionOptions, env: Env): ResolvedDiscovery {
-  const discovery = options.discovery ?? {}
-  if (!isObject(discovery)) throw new TypeError(`feathers-mesh: option discovery must be an object such as { redis: "redis://host:6379" }, got ${describe(discovery)}`)
-  const redis = discovery.redis ?? (env.COTE_DISCOVERY_REDIS_URL || undefined)
-  if (redis !== undefined) {
-    const name = discovery.redis === undefined ? 'COTE_DISCOVERY_REDIS_URL' : 'option discovery.redis'
-    let url: URL | undefined
-    try {
-      url = new URL(String(redis))
-    } catch {}
-    if (typeof redis !== 'string' || !url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
-      throw new TypeError(`feathers-mesh: ${name} must be a URL such as redis://host:6379, got ${describe(redis)}`)
-    }
-  }
-  const advertise = options.advertise ?? (env.DISCOVERY_HOSTNAME || undefined)
-  if (advertise !== undefined && (typeof advertise !== 'string' || advertise.trim() === '' || /[\s/]/.test(advertise))) {
-    const name = options.advertise === undefined ? 'DISCOVERY_HOSTNAME' : 'option advertise'
-    throw new TypeError(`feathers-mesh: ${name} must be a host name or an IP address, got ${describe(advertise)}`)
-  }
-  return { redis, advertise }
 }
