@@ -58,7 +58,7 @@ export interface DistributionOptions {
   middlewares?: { before?: ExpressMiddleware | ExpressMiddleware[]; after?: Array<ExpressMiddleware | ErrorMiddleware> | ExpressMiddleware | ErrorMiddleware }
   /** Remote call timeout in ms; 0 disables it. @default 20000 */
   timeout?: number
-  /** Events forwarded to consumers (services can override it in `app.use` options). @default created, updated, patched, removed */
+  /** Events forwarded to consumers (services can override it in `app.use` options). @default created, updated, patched, removed and the service's own `events` */
   distributedEvents?: EventFilter
   /** Methods served to consumers (services can override it in `app.use` options). @default find, get, create, update, patch, remove */
   distributedMethods?: string[]
@@ -176,7 +176,8 @@ export interface ResolvedOptions {
   hooks?: HookOptions<Application, any>
   middlewares: { before: ExpressMiddleware[]; after: Array<ExpressMiddleware | ErrorMiddleware> }
   timeout: number
-  distributedEvents: EventFilter
+  /** Unset: every event each service declares (Feathers' `serviceEvents`: the standard four and its `events`). */
+  distributedEvents?: EventFilter
   distributedMethods: string[]
   remoteEvents?: EventFilter
   sync: boolean

@@ -1,4 +1,4 @@
-import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
+import { defaultServiceMethods } from '@feathersjs/feathers'
 import { asArray, checkBoolean, describe, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
 import type { Env } from './checks'
 import { resolveDiscovery } from './discovery-options'
@@ -102,7 +102,8 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
     hooks: options.hooks,
     middlewares: { before: asArray(options.middlewares?.before), after: asArray(options.middlewares?.after) },
     timeout: checkMs('timeout', options.timeout, DEFAULT_TIMEOUT),
-    distributedEvents: checkEventFilter('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
+    // Unset, each service forwards every event it declares (announcer.ts), as feathers-distributed does.
+    distributedEvents: options.distributedEvents === undefined ? undefined : checkEventFilter('distributedEvents', options.distributedEvents, []),
     distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
     remoteEvents: options.remoteEvents === undefined ? undefined : checkEventFilter('remoteEvents', options.remoteEvents, []),
     sync: checkBoolean('sync', options.sync, false),

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { MemoryService } from '@feathersjs/memory'
 import { Mesh } from '../helpers/mesh'
 import { socketClient } from '../helpers/clients'
 import { quiet, recorder } from '../helpers/events'
@@ -86,6 +87,19 @@ describe('events across the mesh', function () {
     events.stop()
     expect(events.seen).to.have.length(1)
     expect(events.seen[0].data).to.include({ title: 'to-socket' })
+  })
+
+  it("forwards by default every event a service declares, its own as well as the standard four, as feathers-distributed does", async () => {
+    const other = await mesh.app({ key: 'declared-app' }, (app) => app.use('declared', new MemoryService(), { events: ['status'] }))
+    const declared = await gateway.distribution.waitForService('declared')
+    expect(declared.events).to.have.members(['created', 'updated', 'patched', 'removed', 'status'])
+    const events = recorder(declared, ['created', 'status'])
+    await other.service('declared').create({ title: 'x' })
+    other.service('declared').emit('status', { ok: true })
+    await events.until(() => events.seen.length >= 2, 'the created and status events')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => [e.event, e.data])).to.deep.equal([['created', { title: 'x', id: 0 }], ['status', { ok: true }]])
   })
 
   it("applies a service's distributedEvents on the provider", async () => {

@@ -15,7 +15,8 @@ describe('options', () => {
     expect(options.coteDelay).to.equal(0)
     expect(options.publicationDelay).to.equal(0)
     expect(options.publishEvents).to.equal(true)
-    expect(options.distributedEvents).to.deep.equal(['created', 'updated', 'patched', 'removed'])
+    // Unset: each service forwards the events it declares (the standard four and its own).
+    expect(options.distributedEvents).to.equal(undefined)
     expect(options.distributedMethods).to.deep.equal(['find', 'get', 'create', 'update', 'patch', 'remove'])
     expect(options.healthcheckPath).to.equal('/distribution/healthcheck/')
     expect(options.cote.log).to.equal(false)
