@@ -113,6 +113,31 @@ describe('events across the mesh', function () {
     expect(events.seen.map((e) => e.event)).to.deep.equal(['created'])
   })
 
+  it("reads distributedEvents and distributedMethods from the service's options property too (as feathers-distributed); app.use options win", async () => {
+    let refused: any
+    const other = await mesh.app({ key: 'own-options-app' }, (app) => {
+      app.use('own', new MemoryService({ distributedEvents: ['created'], distributedMethods: ['find', 'create'] } as any))
+      app.use('both', new MemoryService({ distributedEvents: ['created'] } as any), { distributedEvents: ['patched'] } as any)
+      try {
+        app.use('bad', new MemoryService({ distributedEvents: 'created' } as any))
+      } catch (error) {
+        refused = error
+      }
+    })
+    expect(refused?.message).to.equal(`feathers-mesh: service option distributedEvents (in the service's options property) must be an array of strings, got "created"`)
+    const [own, both] = await Promise.all([gateway.distribution.waitForService('own'), gateway.distribution.waitForService('both')])
+    expect(own.events).to.deep.equal(['created'])
+    expect(own.methods).to.have.members(['find', 'create'])
+    expect(both.events).to.deep.equal(['patched'])
+    const events = recorder(own, ['created', 'patched'])
+    const created = await other.service('own').create({ title: 'x' })
+    await other.service('own').patch(created.id, { done: true })
+    await events.until(() => events.seen.length > 0, 'the created event')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.event)).to.deep.equal(['created'])
+  })
+
   it('applies the app-level distributedEvents of the provider', async () => {
     const other = await mesh.child('other', { key: 'other-app', services: ['plaintodos:plain'], options: { distributedEvents: ['removed'] } })
     const plain = await gateway.distribution.waitForService('plain')
