@@ -58,6 +58,28 @@ describe('options', function () {
     await gateway.distribution.waitForService('remote/echo')
   })
 
+  it("remoteServicePath: the service and service-removed events carry the proxy's path as path (app.service(event.path) works, as in feathers-distributed) and the provider's as remotePath", async () => {
+    const events: Array<[string, string, string, string]> = []
+    const hooked: string[] = []
+    const gateway = await mesh.app({ key: 'g-event-path', remoteServices: ['todos'], remoteServicePath: (d) => `remote/${d.path}` }, (app) => {
+      app.on('service', (event: any) => {
+        events.push(['service', event.path, event.remotePath, event.localPath])
+        // The usual pattern: hooks on the service that just appeared.
+        app.service(event.path).hooks({ before: { all: [async () => void hooked.push(event.path)] } })
+      })
+      app.on('service-removed', (event: any) => events.push(['service-removed', event.path, event.remotePath, event.localPath]))
+    })
+    const todos: any = await gateway.distribution.waitForService('remote/todos')
+    await todos.find({ query: {} })
+    expect(hooked).to.deep.equal(['remote/todos'])
+    await gateway.unuse('remote/todos')
+    await waitFor(() => events.length === 2, 5000, 'service-removed')
+    expect(events).to.deep.equal([
+      ['service', 'remote/todos', 'todos', 'remote/todos'],
+      ['service-removed', 'remote/todos', 'todos', 'remote/todos']
+    ])
+  })
+
   it('remoteServicePath: of two services of one app placed at one path, the one kept out neither removes the replica of the other nor sends it its events', async () => {
     const provider = await mesh.app({ key: 'versions' }, (app) => {
       app.use('v1/users', { async find() { return 'v1' } })
