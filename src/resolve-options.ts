@@ -1,5 +1,5 @@
 import { defaultServiceMethods } from '@feathersjs/feathers'
-import { asArray, checkBoolean, describe, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
+import { asArray, checkBoolean, describe, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, stripSlashes, toPredicate } from './checks'
 import type { Env } from './checks'
 import { resolveDiscovery } from './discovery-options'
 import { checkHooks } from './hook-options'
@@ -81,9 +81,10 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   if (options.remoteServiceOptions !== undefined && typeof options.remoteServiceOptions !== 'function') {
     throw new TypeError('feathers-mesh: option remoteServiceOptions must be a function (service) => string[]')
   }
-  const healthcheckPath = options.healthcheckPath ?? DEFAULT_HEALTHCHECK_PATH
-  if (healthcheckPath !== false && typeof healthcheckPath !== 'string') {
-    throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${describe(healthcheckPath)}`)
+  // '' is the default, as feathers-distributed's `healthcheckPath || default`; the root would answer GET / and every /:segment.
+  const healthcheckPath = options.healthcheckPath === '' ? DEFAULT_HEALTHCHECK_PATH : options.healthcheckPath ?? DEFAULT_HEALTHCHECK_PATH
+  if ((healthcheckPath !== false && typeof healthcheckPath !== 'string') || (typeof healthcheckPath === 'string' && stripSlashes(healthcheckPath) === '')) {
+    throw new TypeError(`feathers-mesh: option healthcheckPath must be a path below the root or false ('' for the default), got ${describe(healthcheckPath)}`)
   }
   if (options.cote !== undefined && !isObject(options.cote)) throw new TypeError(`feathers-mesh: option cote must be an object, got ${describe(options.cote)}`)
   // cote's Redis settings become `discovery.redis` (discovery-options.ts).

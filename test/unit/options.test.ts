@@ -154,6 +154,11 @@ describe('options', () => {
     expect(() => resolveOptions({ distributedEvents: 'created' as any }, {})).to.throw(/distributedEvents/)
     expect(() => resolveOptions({ key: 'a b' }, {})).to.throw(/option key/)
     expect(() => resolveOptions({ healthcheckPath: 3 as any }, {})).to.throw(/healthcheckPath/)
+    // '' means the default, as in feathers-distributed; the root would take over GET / and every single-segment route.
+    expect(resolveOptions({ healthcheckPath: '' }, {}).healthcheckPath).to.equal('/distribution/healthcheck/')
+    for (const root of ['/', '//']) {
+      expect(() => resolveOptions({ healthcheckPath: root }, {})).to.throw(TypeError, `option healthcheckPath must be a path below the root or false ('' for the default), got "${root}"`)
+    }
   })
 
   it('refuses an unknown option, naming the option it most likely stands for', () => {
