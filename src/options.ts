@@ -89,7 +89,7 @@ export interface DistributionOptions {
    * @deprecated no effect
    */
   componentDelay?: number
-  /** Interval of heartbeats, in ms. @default 5000 */
+  /** Interval of heartbeats, in ms; 0 (feathers-distributed's "none") means the default, since heartbeats cannot be off. @default 5000 */
   heartbeatInterval?: number
   /** Silence after which a peer is dropped, in ms. @default 3 × heartbeatInterval */
   heartbeatTimeout?: number

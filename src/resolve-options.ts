@@ -69,8 +69,9 @@ export function resolveOptions(options: DistributionOptions = {}, env: Env = pro
   options = given(options)
   // An option read from its environment variable is named with it in errors.
   const named = (name: 'heartbeatInterval' | 'coteDelay' | 'publicationDelay', variable: string) => (options[name] === undefined && env[variable] !== undefined ? `${name} (from ${variable})` : name)
-  const heartbeatInterval = checkMs(named('heartbeatInterval', 'HEARTBEAT_INTERVAL'), options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
-  if (heartbeatInterval === 0) throw new TypeError(`feathers-mesh: option ${named('heartbeatInterval', 'HEARTBEAT_INTERVAL')} must be > 0 (heartbeats expire dead peers)`)
+  const givenInterval = checkMs(named('heartbeatInterval', 'HEARTBEAT_INTERVAL'), options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
+  // 0 is feathers-distributed's "no periodic announcements". Heartbeats expire dead peers here and cannot be off: 0 takes the default.
+  const heartbeatInterval = givenInterval === 0 ? DEFAULT_HEARTBEAT_INTERVAL : givenInterval
   const heartbeatTimeout = checkMs('heartbeatTimeout', options.heartbeatTimeout, 3 * heartbeatInterval)
   if (heartbeatTimeout <= heartbeatInterval) {
     throw new TypeError(`feathers-mesh: option heartbeatTimeout (${heartbeatTimeout}) must be greater than heartbeatInterval (${heartbeatInterval})`)

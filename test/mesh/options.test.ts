@@ -218,6 +218,13 @@ describe('options', function () {
     expect((await http(`${gateway.url}/todos`, { headers: { authorization: 'Bearer x' } })).status).to.equal(200)
   })
 
+  it('heartbeatInterval: 0 (feathers-distributed\'s "none") runs the default heartbeat, and the app joins the mesh', async () => {
+    const gateway = await mesh.app({ key: 'g-no-heartbeat', heartbeatInterval: 0, remoteServices: ['todos'] })
+    expect(gateway.distribution.options).to.include({ heartbeatInterval: 5000, heartbeatTimeout: 15000 })
+    const todos: any = await gateway.distribution.waitForService('todos')
+    expect(await todos.find({ query: { title: 'none' } })).to.deep.equal([])
+  })
+
   it('BASE_PORT and HIGHEST_PORT: the mesh ports come from the range', async () => {
     const ranged = await mesh.child('ranged', { key: 'ranged', services: ['echo:ranged-echo'], env: { BASE_PORT: '39100', HIGHEST_PORT: '39140' } })
     const ports = await ranged.send({ cmd: 'ports' })
