@@ -54,8 +54,8 @@ export class Announcer {
     const candidates = new Set([...defaultServiceMethods, ...(serviceOptions.methods ?? [])])
     const methods = [...candidates].filter((method) => allowedMethods.includes(method) && typeof service[method] === 'function')
     const internal = serviceOptions.methods ? methods.filter((method) => !serviceOptions.methods!.includes(method)) : []
-    const allowedEvents = meshOptions.distributedEvents ?? this.options.distributedEvents
     const serviceEvents: string[] = [...(serviceOptions.serviceEvents ?? [])]
+    const allowedEvents = meshOptions.distributedEvents ?? this.options.distributedEvents ?? serviceEvents
     // A list selects events once; a predicate sees every emission and decides before anything is sent.
     const predicate = typeof allowedEvents === 'function' ? allowedEvents : undefined
     const events = !this.options.publishEvents ? [] : predicate ? serviceEvents : serviceEvents.filter((event) => (allowedEvents as string[]).includes(event))

@@ -8,6 +8,29 @@ import type { Registry, RegistryContentType } from 'prom-client'
 
 const debug = createDebug('feathers-mesh:app-hooks')
 
+type MeshOptions = { distributedEvents?: unknown; distributedMethods?: unknown; sync?: boolean }
+
+function checkMeshOptions(options: MeshOptions, where: string) {
+  for (const [name, value] of Object.entries({ distributedEvents: options.distributedEvents, distributedMethods: options.distributedMethods })) {
+    if (name === 'distributedEvents' && typeof value === 'function') continue
+    if (value !== undefined && (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))) {
+      throw new TypeError(`feathers-mesh: service option ${name}${where} must be an array of strings, got ${JSON.stringify(value)}`)
+    }
+  }
+}
+
+/**
+ * The lists a service carries in its own `options` property (`new MemoryService({ distributedEvents })`),
+ * which feathers-distributed reads too, under those given to `app.use`, which win.
+ */
+export function withOwnOptions(service: any, given: MeshOptions): MeshOptions {
+  const own = service?.options
+  if (own === null || typeof own !== 'object') return given
+  const { distributedEvents, distributedMethods } = own as MeshOptions
+  checkMeshOptions({ distributedEvents, distributedMethods }, ' (in the service\'s options property)')
+  return { ...given, distributedEvents: given.distributedEvents ?? distributedEvents, distributedMethods: given.distributedMethods ?? distributedMethods }
+}
+
 /**
  * Finds the service and its options in `app.use(path, ...middleware, service, ...middleware, options)`
  * and takes the mesh's own options out, so the transport's `app.use` (which rejects unknown
@@ -18,19 +41,14 @@ export function splitUseArguments(rest: any[]) {
   if (serviceIndex === -1) return { service: undefined, meshOptions: {}, args: rest }
   const service = rest[serviceIndex]
   const optionsIndex = rest.findIndex((arg, index) => index > serviceIndex && arg !== null && typeof arg === 'object' && !Array.isArray(arg))
-  if (optionsIndex === -1) return { service, meshOptions: {}, args: rest }
+  if (optionsIndex === -1) return { service, meshOptions: withOwnOptions(service, {}), args: rest }
   const { distributedEvents, distributedMethods, sync, ...serviceOptions } = rest[optionsIndex]
   if (sync !== undefined && typeof sync !== 'boolean') throw new TypeError(`feathers-mesh: service option sync must be a boolean, got ${JSON.stringify(sync)}`)
-  for (const [name, value] of Object.entries({ distributedEvents, distributedMethods })) {
-    if (name === 'distributedEvents' && typeof value === 'function') continue
-    if (value !== undefined && (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))) {
-      throw new TypeError(`feathers-mesh: service option ${name} must be an array of strings, got ${JSON.stringify(value)}`)
-    }
-  }
+  checkMeshOptions({ distributedEvents, distributedMethods }, '')
   const args = [...rest]
   if (Object.keys(serviceOptions).length > 0) args[optionsIndex] = serviceOptions
   else args.splice(optionsIndex, 1)
-  return { service, meshOptions: { distributedEvents, distributedMethods, sync }, args }
+  return { service, meshOptions: withOwnOptions(service, { distributedEvents, distributedMethods, sync }), args }
 }
 
 /** Which HTTP framework Feathers runs on: routes and per-service middleware differ between them. */

@@ -159,7 +159,7 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
         }
       })
     : undefined
-  // `redis` is always set, so a COTE_DISCOVERY_REDIS_URL read by cote never reaches node-discover's own socket.
+  // `redis` is always set, so the COTE_DISCOVERY_REDIS* settings cote reads never reach node-discover's own socket.
   // node-discover starts its hello and check timers when its socket binds, each app at its own
   // phase, so every peer's hello would wake an app on its own. Its timers are set never to fire,
   // and both run on the mesh-wide cadence instead (ticker.ts). Its constructor checks the timings;

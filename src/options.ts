@@ -68,7 +68,7 @@ export interface MeshOptions {
   middlewares?: { before?: ExpressMiddleware | ExpressMiddleware[]; after?: Array<ExpressMiddleware | ErrorMiddleware> | ExpressMiddleware | ErrorMiddleware }
   /** Remote call timeout in ms; 0 disables it. @default 20000 */
   timeout?: number
-  /** Events forwarded to consumers (services can override it in `app.use` options). @default created, updated, patched, removed */
+  /** Events forwarded to consumers (services can override it in `app.use` options). @default created, updated, patched, removed and the service's own `events` */
   distributedEvents?: EventFilter
   /** Methods served to consumers (services can override it in `app.use` options). @default find, get, create, update, patch, remove */
   distributedMethods?: string[]
@@ -99,7 +99,7 @@ export interface MeshOptions {
    * @deprecated no effect
    */
   componentDelay?: number
-  /** Interval of heartbeats, in ms. @default 5000 */
+  /** Interval of heartbeats, in ms; 0 (feathers-distributed's "none") means the default, since heartbeats cannot be off. @default 5000 */
   heartbeatInterval?: number
   /** Silence after which a peer is dropped, in ms. @default 3 × heartbeatInterval */
   heartbeatTimeout?: number
@@ -138,12 +138,14 @@ export interface MeshOptions {
   /**
    * Options of cote's discovery (`broadcast`, `port`, `helloInterval`, `nodeTimeout`, `log`...), and,
    * as in feathers-distributed, `basePort` and `highestPort`: the range the mesh's two TCP ports are
-   * taken from (they win over `BASE_PORT` and `HIGHEST_PORT`).
+   * taken from (they win over `BASE_PORT` and `HIGHEST_PORT`), and cote's `redis` (`{ host, port }`,
+   * `url`, `username`, `password`, `db`), which turns on Redis discovery like `discovery.redis`.
    */
   cote?: Record<string, unknown>
   /**
    * Where apps find each other. Default: UDP broadcast (cote's discovery, see `cote`). With `redis`
-   * (also `COTE_DISCOVERY_REDIS_URL`), through Redis pub/sub instead, for networks without broadcast.
+   * (also `cote.redis`, `COTE_DISCOVERY_REDIS_URL` and cote's other `COTE_DISCOVERY_REDIS*` variables,
+   * which it wins over), through Redis pub/sub instead, for networks without broadcast.
    */
   discovery?: DiscoveryOptions
   /**
@@ -184,7 +186,8 @@ export interface ResolvedOptions {
   hooks?: HookOptions<any, any>
   middlewares: { before: ExpressMiddleware[]; after: Array<ExpressMiddleware | ErrorMiddleware> }
   timeout: number
-  distributedEvents: EventFilter
+  /** Unset: every event each service declares (Feathers' `serviceEvents`: the standard four and its `events`). */
+  distributedEvents?: EventFilter
   distributedMethods: string[]
   remoteEvents?: EventFilter
   sync: boolean

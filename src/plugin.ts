@@ -26,7 +26,7 @@ import { lateTransport } from './late-transport'
 import { createSealer } from './security'
 import { helloIntervalOf } from './discovery'
 import type { Transport } from './transport'
-import { mountHealthcheck, mountStatus, splitUseArguments, transportOf } from './app-hooks'
+import { mountHealthcheck, mountStatus, splitUseArguments, transportOf, withOwnOptions } from './app-hooks'
 
 /** The protocol an app that opens stream frames up to a kind of tag stands for (older ones only in tests and benchmarks). */
 const SPEAKS: Record<StreamTag, '1.3' | '1.4' | '1.5'> = { 'sha3-256': '1.3', sha256: '1.4', poly1305: '1.5' }
@@ -228,11 +228,9 @@ function setup(app: Application, options: ResolvedOptions) {
     return removed
   } as any
 
-  // Local services registered before configure are exposed too.
-  for (const path of Object.keys(app.services)) {
-    const service = app.services[path] as any
-    if (service?.remote !== true) announcer.expose(path, app.service(path), {})
-  }
+  // Local services registered before configure are exposed too; all their own options are checked first, so a wrong one exposes none.
+  const existing = Object.keys(app.services).filter((path) => (app.services[path] as any)?.remote !== true).map((path) => [path, withOwnOptions(app.services[path], {})] as const)
+  for (const [path, own] of existing) announcer.expose(path, app.service(path), own as MeshServiceOptions)
 
   app.hooks({
     teardown: [

@@ -5,9 +5,16 @@ import type { ReplicaSet } from './replica-set'
 
 const debug = createDebug('feathers-mesh:registry')
 
-/** Payload of the app events `service` and `service-removed`. */
-export interface RemoteServiceEvent extends ServiceDescriptor {
+/**
+ * Payload of the app events `service` and `service-removed`. `path` is the proxy's, as in
+ * feathers-distributed, so that `app.service(event.path)` finds it.
+ */
+export interface RemoteServiceEvent extends Omit<ServiceDescriptor, 'path'> {
   /** Path of the proxy in this app (after `remoteServicePath`). */
+  path: string
+  /** Path of the service in the provider. */
+  remotePath: string
+  /** Same as `path`, for code written when `path` was the provider's. */
   localPath: string
 }
 
@@ -31,7 +38,7 @@ export interface ProxyRecord {
 
 export function eventFor(record: ProxyRecord): RemoteServiceEvent {
   const { proxy } = record
-  return { path: record.remotePath, key: record.key, methods: proxy.methods, events: proxy.events, remoteOptions: proxy.remoteOptions, localPath: record.localPath }
+  return { path: record.localPath, remotePath: record.remotePath, key: record.key, methods: proxy.methods, events: proxy.events, remoteOptions: proxy.remoteOptions, localPath: record.localPath }
 }
 
 /** Where a peer's service is placed: (peer uuid, remote path). */

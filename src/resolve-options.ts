@@ -1,6 +1,7 @@
-import { defaultServiceEvents, defaultServiceMethods } from '@feathersjs/feathers'
-import { asArray, checkBoolean, describe, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, toPredicate } from './checks'
+import { defaultServiceMethods } from '@feathersjs/feathers'
+import { asArray, checkBoolean, describe, checkCount, checkPath, checkKey, checkList, checkMs, envBoolean, envNumber, stripSlashes, toPredicate } from './checks'
 import type { Env } from './checks'
+import { resolveDiscovery } from './discovery-options'
 import { checkHooks } from './hook-options'
 import { checkOptionNames } from './option-names'
 import { portRange } from './port-range'
@@ -19,7 +20,7 @@ import {
   DEFAULT_REPLICA_TIMEOUT,
   DEFAULT_TIMEOUT
 } from './options'
-import type { DistributionOptions, EventFilter, EventPredicate, MeshOptions, ResolvedDiscovery, ResolvedOptions } from './options'
+import type { DistributionOptions, EventFilter, EventPredicate, MeshOptions, ResolvedOptions } from './options'
 import { POLY1305_AVAILABLE } from './poly1305'
 import type { StreamTag } from './streams'
 
@@ -68,8 +69,9 @@ export function resolveOptions(raw: DistributionOptions = {}, env: Env = process
   const options = given(raw)
   // An option read from its environment variable is named with it in errors.
   const named = (name: 'heartbeatInterval' | 'coteDelay' | 'publicationDelay', variable: string) => (options[name] === undefined && env[variable] !== undefined ? `${name} (from ${variable})` : name)
-  const heartbeatInterval = checkMs(named('heartbeatInterval', 'HEARTBEAT_INTERVAL'), options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
-  if (heartbeatInterval === 0) throw new TypeError(`feathers-mesh: option ${named('heartbeatInterval', 'HEARTBEAT_INTERVAL')} must be > 0 (heartbeats expire dead peers)`)
+  const givenInterval = checkMs(named('heartbeatInterval', 'HEARTBEAT_INTERVAL'), options.heartbeatInterval ?? envNumber(env, 'HEARTBEAT_INTERVAL'), DEFAULT_HEARTBEAT_INTERVAL)
+  // 0 is feathers-distributed's "no periodic announcements". Heartbeats expire dead peers here and cannot be off: 0 takes the default.
+  const heartbeatInterval = givenInterval === 0 ? DEFAULT_HEARTBEAT_INTERVAL : givenInterval
   const heartbeatTimeout = checkMs('heartbeatTimeout', options.heartbeatTimeout, 3 * heartbeatInterval)
   if (heartbeatTimeout <= heartbeatInterval) {
     throw new TypeError(`feathers-mesh: option heartbeatTimeout (${heartbeatTimeout}) must be greater than heartbeatInterval (${heartbeatInterval})`)
@@ -80,12 +82,14 @@ export function resolveOptions(raw: DistributionOptions = {}, env: Env = process
   if (options.remoteServiceOptions !== undefined && typeof options.remoteServiceOptions !== 'function') {
     throw new TypeError('feathers-mesh: option remoteServiceOptions must be a function (service) => string[]')
   }
-  const healthcheckPath = options.healthcheckPath ?? DEFAULT_HEALTHCHECK_PATH
-  if (healthcheckPath !== false && typeof healthcheckPath !== 'string') {
-    throw new TypeError(`feathers-mesh: option healthcheckPath must be a string or false, got ${describe(healthcheckPath)}`)
+  // '' is the default, as feathers-distributed's `healthcheckPath || default`; the root would answer GET / and every /:segment.
+  const healthcheckPath = options.healthcheckPath === '' ? DEFAULT_HEALTHCHECK_PATH : options.healthcheckPath ?? DEFAULT_HEALTHCHECK_PATH
+  if ((healthcheckPath !== false && typeof healthcheckPath !== 'string') || (typeof healthcheckPath === 'string' && stripSlashes(healthcheckPath) === '')) {
+    throw new TypeError(`feathers-mesh: option healthcheckPath must be a path below the root or false ('' for the default), got ${describe(healthcheckPath)}`)
   }
   if (options.cote !== undefined && !isObject(options.cote)) throw new TypeError(`feathers-mesh: option cote must be an object, got ${describe(options.cote)}`)
-  const { basePort: coteBase, highestPort: coteHighest, ...cote } = (options.cote ?? {}) as Record<string, unknown>
+  // cote's Redis settings become `discovery.redis` (discovery-options.ts).
+  const { basePort: coteBase, highestPort: coteHighest, redis: _redis, ...cote } = (options.cote ?? {}) as Record<string, unknown>
   const log = envBoolean(env, 'COTE_LOG')
   if (cote.log === undefined) cote.log = log ?? false
   if (cote.broadcast === undefined && env.COTE_BROADCAST_ADDRESS) cote.broadcast = env.COTE_BROADCAST_ADDRESS
@@ -100,7 +104,8 @@ export function resolveOptions(raw: DistributionOptions = {}, env: Env = process
     hooks: options.hooks,
     middlewares: { before: asArray(options.middlewares?.before), after: asArray(options.middlewares?.after) },
     timeout: checkMs('timeout', options.timeout, DEFAULT_TIMEOUT),
-    distributedEvents: checkEventFilter('distributedEvents', options.distributedEvents, [...defaultServiceEvents]),
+    // Unset, each service forwards every event it declares (announcer.ts), as feathers-distributed does.
+    distributedEvents: options.distributedEvents === undefined ? undefined : checkEventFilter('distributedEvents', options.distributedEvents, []),
     distributedMethods: checkList('distributedMethods', options.distributedMethods, [...defaultServiceMethods]),
     remoteEvents: options.remoteEvents === undefined ? undefined : checkEventFilter('remoteEvents', options.remoteEvents, []),
     sync: checkBoolean('sync', options.sync, false),
@@ -136,26 +141,4 @@ export function resolveOptions(raw: DistributionOptions = {}, env: Env = process
   // Frozen (with what this function built inside it): `app.distribution.options` is read-only, and several apps may share one resolution.
   Object.freeze(resolved.secrets)
   return Object.freeze(resolved)
-}
-
-function resolveDiscovery(options: DistributionOptions, env: Env): ResolvedDiscovery {
-  const discovery = options.discovery ?? {}
-  if (!isObject(discovery)) throw new TypeError(`feathers-mesh: option discovery must be an object such as { redis: "redis://host:6379" }, got ${describe(discovery)}`)
-  const redis = discovery.redis ?? (env.COTE_DISCOVERY_REDIS_URL || undefined)
-  if (redis !== undefined) {
-    const name = discovery.redis === undefined ? 'COTE_DISCOVERY_REDIS_URL' : 'option discovery.redis'
-    let url: URL | undefined
-    try {
-      url = new URL(String(redis))
-    } catch {}
-    if (typeof redis !== 'string' || !url || !/^rediss?:$/.test(url.protocol) || !url.hostname) {
-      throw new TypeError(`feathers-mesh: ${name} must be a URL such as redis://host:6379, got ${describe(redis)}`)
-    }
-  }
-  const advertise = options.advertise ?? (env.DISCOVERY_HOSTNAME || undefined)
-  if (advertise !== undefined && (typeof advertise !== 'string' || advertise.trim() === '' || /[\s/]/.test(advertise))) {
-    const name = options.advertise === undefined ? 'DISCOVERY_HOSTNAME' : 'option advertise'
-    throw new TypeError(`feathers-mesh: ${name} must be a host name or an IP address, got ${describe(advertise)}`)
-  }
-  return { redis, advertise }
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { MemoryService } from '@feathersjs/memory'
 import { Mesh } from '../helpers/mesh'
 import { socketClient } from '../helpers/clients'
 import { quiet, recorder } from '../helpers/events'
@@ -88,11 +89,49 @@ describe('events across the mesh', function () {
     expect(events.seen[0].data).to.include({ title: 'to-socket' })
   })
 
+  it("forwards by default every event a service declares, its own as well as the standard four, as feathers-distributed does", async () => {
+    const other = await mesh.app({ key: 'declared-app' }, (app) => app.use('declared', new MemoryService(), { events: ['status'] }))
+    const declared = await gateway.distribution.waitForService('declared')
+    expect(declared.events).to.have.members(['created', 'updated', 'patched', 'removed', 'status'])
+    const events = recorder(declared, ['created', 'status'])
+    await other.service('declared').create({ title: 'x' })
+    other.service('declared').emit('status', { ok: true })
+    await events.until(() => events.seen.length >= 2, 'the created and status events')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => [e.event, e.data])).to.deep.equal([['created', { title: 'x', id: 0 }], ['status', { ok: true }]])
+  })
+
   it("applies a service's distributedEvents on the provider", async () => {
     const events = recorder(gateway.service('created-only'), ['created', 'patched'])
     expect(gateway.service('created-only').events).to.deep.equal(['created'])
     const created = await provider.send({ cmd: 'call', path: 'created-only', method: 'create', args: [{ title: 'x' }] })
     await provider.send({ cmd: 'call', path: 'created-only', method: 'patch', args: [created.id, { done: true }] })
+    await events.until(() => events.seen.length > 0, 'the created event')
+    await quiet()
+    events.stop()
+    expect(events.seen.map((e) => e.event)).to.deep.equal(['created'])
+  })
+
+  it("reads distributedEvents and distributedMethods from the service's options property too (as feathers-distributed); app.use options win", async () => {
+    let refused: any
+    const other = await mesh.app({ key: 'own-options-app' }, (app) => {
+      app.use('own', new MemoryService({ distributedEvents: ['created'], distributedMethods: ['find', 'create'] } as any))
+      app.use('both', new MemoryService({ distributedEvents: ['created'] } as any), { distributedEvents: ['patched'] } as any)
+      try {
+        app.use('bad', new MemoryService({ distributedEvents: 'created' } as any))
+      } catch (error) {
+        refused = error
+      }
+    })
+    expect(refused?.message).to.equal(`feathers-mesh: service option distributedEvents (in the service's options property) must be an array of strings, got "created"`)
+    const [own, both] = await Promise.all([gateway.distribution.waitForService('own'), gateway.distribution.waitForService('both')])
+    expect(own.events).to.deep.equal(['created'])
+    expect(own.methods).to.have.members(['find', 'create'])
+    expect(both.events).to.deep.equal(['patched'])
+    const events = recorder(own, ['created', 'patched'])
+    const created = await other.service('own').create({ title: 'x' })
+    await other.service('own').patch(created.id, { done: true })
     await events.until(() => events.seen.length > 0, 'the created event')
     await quiet()
     events.stop()

@@ -169,6 +169,14 @@ for (const transport of TRANSPORTS) describe(`healthcheck (${transport})`, funct
     expect(response.status).to.equal(200)
   })
 
+  it("takes healthcheckPath: '' for the default path (as feathers-distributed), leaving single-segment routes to the app", async () => {
+    const app = await mesh.app({ key: 'empty-path', healthcheckPath: '', services: [] }, (app) => app.use('pages', { async find() { return { page: true } } }), transport)
+    await app.distribution.waitForService('echo')
+    expect((await http(`${app.url}/distribution/healthcheck/todos-app`)).status).to.equal(200)
+    const page = await http(`${app.url}/pages`)
+    expect([page.status, page.body]).to.deep.equal([200, { page: true }])
+  })
+
   it('is off with healthcheckPath: false', async () => {
     const app = await mesh.app({ key: 'no-health', healthcheckPath: false }, undefined, transport)
     await app.distribution.waitForService('echo')

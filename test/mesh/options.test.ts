@@ -58,6 +58,28 @@ describe('options', function () {
     await gateway.distribution.waitForService('remote/echo')
   })
 
+  it("remoteServicePath: the service and service-removed events carry the proxy's path as path (app.service(event.path) works, as in feathers-distributed) and the provider's as remotePath", async () => {
+    const events: Array<[string, string, string, string]> = []
+    const hooked: string[] = []
+    const gateway = await mesh.app({ key: 'g-event-path', remoteServices: ['todos'], remoteServicePath: (d) => `remote/${d.path}` }, (app) => {
+      app.on('service', (event: any) => {
+        events.push(['service', event.path, event.remotePath, event.localPath])
+        // The usual pattern: hooks on the service that just appeared.
+        app.service(event.path).hooks({ before: { all: [async () => void hooked.push(event.path)] } })
+      })
+      app.on('service-removed', (event: any) => events.push(['service-removed', event.path, event.remotePath, event.localPath]))
+    })
+    const todos: any = await gateway.distribution.waitForService('remote/todos')
+    await todos.find({ query: {} })
+    expect(hooked).to.deep.equal(['remote/todos'])
+    await gateway.unuse('remote/todos')
+    await waitFor(() => events.length === 2, 5000, 'service-removed')
+    expect(events).to.deep.equal([
+      ['service', 'remote/todos', 'todos', 'remote/todos'],
+      ['service-removed', 'remote/todos', 'todos', 'remote/todos']
+    ])
+  })
+
   it('remoteServicePath: of two services of one app placed at one path, the one kept out neither removes the replica of the other nor sends it its events', async () => {
     const provider = await mesh.app({ key: 'versions' }, (app) => {
       app.use('v1/users', { async find() { return 'v1' } })
@@ -194,6 +216,13 @@ describe('options', function () {
     const response = await http(`${gateway.url}/todos`)
     expect([response.status, response.body]).to.deep.equal([401, { caught: 'NotAuthenticated' }])
     expect((await http(`${gateway.url}/todos`, { headers: { authorization: 'Bearer x' } })).status).to.equal(200)
+  })
+
+  it('heartbeatInterval: 0 (feathers-distributed\'s "none") runs the default heartbeat, and the app joins the mesh', async () => {
+    const gateway = await mesh.app({ key: 'g-no-heartbeat', heartbeatInterval: 0, remoteServices: ['todos'] })
+    expect(gateway.distribution.options).to.include({ heartbeatInterval: 5000, heartbeatTimeout: 15000 })
+    const todos: any = await gateway.distribution.waitForService('todos')
+    expect(await todos.find({ query: { title: 'none' } })).to.deep.equal([])
   })
 
   it('BASE_PORT and HIGHEST_PORT: the mesh ports come from the range', async () => {

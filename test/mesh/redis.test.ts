@@ -63,6 +63,18 @@ describe('Redis discovery', function () {
     expect(await todos.find({ query: {} })).to.be.an('array')
   })
 
+  it("finds peers through Redis set up in cote's own forms (cote: { redis: { host, port } }, COTE_DISCOVERY_REDIS_HOST and _PORT), as feathers-distributed apps do", async () => {
+    const env = { COTE_DISCOVERY_REDIS_HOST: redis.host, COTE_DISCOVERY_REDIS_PORT: String(redis.port) }
+    const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'], env, options: { cote: alone() } })
+    const gateway = await mesh.app({ key: 'gateway', cote: { ...alone(), redis: { host: redis.host, port: redis.port } } })
+    expect(gateway.distribution.status().app.discovery.mode).to.equal('redis')
+    expect((await provider.send({ cmd: 'status' })).app.discovery.mode).to.equal('redis')
+    const todos = await gateway.distribution.waitForService('todos', { timeout: 10000 })
+    expect(await todos.find({ query: {} })).to.be.an('array')
+    const admitted = async () => (await provider.send({ cmd: 'peerList' })).some((peer: any) => peer.uuid === gateway.distribution.uuid)
+    await waitFor(admitted, 5000, 'the provider to find the gateway')
+  })
+
   it('refuses a malformed Redis URL with an error naming the option', async () => {
     let error: any
     try {

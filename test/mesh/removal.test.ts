@@ -16,7 +16,7 @@ describe('removal', function () {
     gateway.on('service-removed', (event: any) => removed.push(event))
     await provider.send({ cmd: 'unuse', path: 'echo' })
     await waitFor(() => !gateway.services.echo && !other.services.echo, 5000, 'echo to go on both consumers')
-    expect(removed.map((event) => [event.path, event.key, event.localPath])).to.deep.equal([['echo', 'removal-app', 'echo']])
+    expect(removed.map((event) => [event.path, event.remotePath, event.key, event.localPath])).to.deep.equal([['echo', 'echo', 'removal-app', 'echo']])
     expect(gateway.services.todos).to.exist
     await provider.send({ cmd: 'use', name: 'echo' })
     await gateway.distribution.waitForService('echo')
@@ -101,7 +101,8 @@ describe('removal', function () {
     expect(gateway.services['mounted/lingering']).to.equal(undefined)
     const { at, ...event } = removed[0]
     expect(event).to.deep.equal({
-      path: 'lingering',
+      path: 'mounted/lingering',
+      remotePath: 'lingering',
       key: 'lingering-app',
       methods: ['find', 'get', 'create', 'update', 'patch', 'remove', 'complete'],
       events: ['created', 'updated', 'patched', 'removed', 'status'],
@@ -119,7 +120,7 @@ describe('removal', function () {
     await gateway.unuse('todos')
     await waitFor(() => removed.length > 0, 5000, 'service-removed')
     await quiet() // the proxy leaves no lingering timer behind to report it again
-    expect(removed.map((event) => [event.path, event.key, event.localPath])).to.deep.equal([['todos', 'removal-app', 'todos']])
+    expect(removed.map((event) => [event.path, event.remotePath, event.key, event.localPath])).to.deep.equal([['todos', 'todos', 'removal-app', 'todos']])
     expect(gateway.services.todos).to.equal(undefined)
   })
 
@@ -150,7 +151,7 @@ describe('removal', function () {
     app.use('todos', { async find() { return 'local' } })
     await waitFor(() => removed.length > 0, 5000, 'service-removed')
     await quiet()
-    expect(removed.map((event) => [event.path, event.key, event.localPath])).to.deep.equal([['todos', 'removal-app', 'todos']])
+    expect(removed.map((event) => [event.path, event.remotePath, event.key, event.localPath])).to.deep.equal([['todos', 'todos', 'removal-app', 'todos']])
     expect(await app.service('todos').find()).to.equal('local')
   })
 

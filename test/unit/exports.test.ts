@@ -52,7 +52,7 @@ const options: DistributionOptions = { key: 'todos', timeout: 0, cote: { broadca
 const app = express(feathers())
 app.configure(distribution(options))
 app.use('things', { async find() { return [] } }, { methods: ['find'], distributedEvents: ['custom'], distributedMethods: ['find'] })
-app.on('service', (event: RemoteServiceEvent) => event.localPath.toUpperCase())
+app.on('service', (event: RemoteServiceEvent) => app.service(event.path) && event.remotePath + event.localPath)
 async function main() {
   await app.distribution.ready
   const service = await app.distribution.waitForService('todos', { timeout: 1000 })

@@ -15,7 +15,8 @@ describe('options', () => {
     expect(options.coteDelay).to.equal(0)
     expect(options.publicationDelay).to.equal(0)
     expect(options.publishEvents).to.equal(true)
-    expect(options.distributedEvents).to.deep.equal(['created', 'updated', 'patched', 'removed'])
+    // Unset: each service forwards the events it declares (the standard four and its own).
+    expect(options.distributedEvents).to.equal(undefined)
     expect(options.distributedMethods).to.deep.equal(['find', 'get', 'create', 'update', 'patch', 'remove'])
     expect(options.healthcheckPath).to.equal('/distribution/healthcheck/')
     expect(options.cote.log).to.equal(false)
@@ -74,11 +75,12 @@ describe('options', () => {
     expect(options.basePort).to.equal(40000)
     expect(options.highestPort).to.equal(40100)
     // A value out of range is reported under the variable it came from.
-    expect(() => resolveOptions({}, { HEARTBEAT_INTERVAL: '0' })).to.throw('option heartbeatInterval (from HEARTBEAT_INTERVAL) must be > 0')
+    // 0 is feathers-distributed's "none": heartbeats cannot be off here, so it takes the default.
+    expect(resolveOptions({}, { HEARTBEAT_INTERVAL: '0' })).to.include({ heartbeatInterval: DEFAULT_HEARTBEAT_INTERVAL, heartbeatTimeout: 3 * DEFAULT_HEARTBEAT_INTERVAL })
     expect(() => resolveOptions({}, { HEARTBEAT_INTERVAL: '3000000000' })).to.throw(/option heartbeatInterval \(from HEARTBEAT_INTERVAL\) must be a number of milliseconds from 0 to 2147483647/)
     expect(() => resolveOptions({}, { COTE_DELAY: '3000000000' })).to.throw(/option coteDelay \(from COTE_DELAY\)/)
     expect(() => resolveOptions({}, { PUBLICATION_DELAY: '3000000000' })).to.throw(/option publicationDelay \(from PUBLICATION_DELAY\)/)
-    expect(() => resolveOptions({ heartbeatInterval: 0 }, { HEARTBEAT_INTERVAL: '100' })).to.throw('option heartbeatInterval must be > 0')
+    expect(resolveOptions({ heartbeatInterval: 0 }, { HEARTBEAT_INTERVAL: '100' }).heartbeatInterval).to.equal(DEFAULT_HEARTBEAT_INTERVAL)
     // HIGHEST_PORT defaults to BASE_PORT + 1000, within the TCP range, and means nothing without BASE_PORT.
     expect(resolveOptions({}, { BASE_PORT: '40000' }).highestPort).to.equal(41000)
     expect(resolveOptions({}, { BASE_PORT: '65000' }).highestPort).to.equal(65535)
@@ -145,7 +147,9 @@ describe('options', () => {
     // A healthcheck of 0 ms would have no deadline at all: a frozen replica would hold it until heartbeatTimeout.
     expect(() => resolveOptions({ healthcheckTimeout: 0 }, {})).to.throw(TypeError, 'feathers-mesh: option healthcheckTimeout must be a number of milliseconds from 1 to 2147483647, got 0')
     expect(resolveOptions({ healthcheckTimeout: 1 }, {}).healthcheckTimeout).to.equal(1)
-    expect(() => resolveOptions({ heartbeatInterval: 0 }, {})).to.throw(/heartbeatInterval/)
+    expect(resolveOptions({ heartbeatInterval: 0 }, {}).heartbeatInterval).to.equal(DEFAULT_HEARTBEAT_INTERVAL)
+    expect(resolveOptions({ heartbeatInterval: 0, heartbeatTimeout: 6000 }, {}).heartbeatTimeout).to.equal(6000)
+    expect(() => resolveOptions({ heartbeatInterval: 0, heartbeatTimeout: 4000 }, {})).to.throw(TypeError, 'option heartbeatTimeout (4000) must be greater than heartbeatInterval (5000)')
     expect(() => resolveOptions({ heartbeatInterval: 1000, heartbeatTimeout: 500 }, {})).to.throw(/heartbeatTimeout/)
     expect(() => resolveOptions({ services: 'todos' as any }, {})).to.throw(/option services/)
     expect(() => resolveOptions({ remoteServices: [1] as any }, {})).to.throw(/option remoteServices/)
@@ -153,6 +157,11 @@ describe('options', () => {
     expect(() => resolveOptions({ distributedEvents: 'created' as any }, {})).to.throw(/distributedEvents/)
     expect(() => resolveOptions({ key: 'a b' }, {})).to.throw(/option key/)
     expect(() => resolveOptions({ healthcheckPath: 3 as any }, {})).to.throw(/healthcheckPath/)
+    // '' means the default, as in feathers-distributed; the root would take over GET / and every single-segment route.
+    expect(resolveOptions({ healthcheckPath: '' }, {}).healthcheckPath).to.equal('/distribution/healthcheck/')
+    for (const root of ['/', '//']) {
+      expect(() => resolveOptions({ healthcheckPath: root }, {})).to.throw(TypeError, `option healthcheckPath must be a path below the root or false ('' for the default), got "${root}"`)
+    }
   })
 
   it('refuses an unknown option, naming the option it most likely stands for', () => {
@@ -226,6 +235,8 @@ describe('options', () => {
     const options = resolveOptions(nulls, {})
     expect(options).to.include({ sync: false, publishEvents: true, statusPage: false, timeout: DEFAULT_TIMEOUT, hooks: undefined })
     expect(options.middlewares).to.deep.equal({ before: [], after: [] })
+    // Typed so, and nested too: a null Redis URL leaves discovery on broadcast.
+    expect(resolveOptions({ key: null, secret: null, discovery: { redis: null } }, {}).discovery.redis).to.equal(undefined)
     // An unknown name is refused whatever it holds.
     expect(() => resolveOptions({ timout: null } as any, {})).to.throw(TypeError, /unknown option "timout"/)
   })
