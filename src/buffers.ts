@@ -93,3 +93,14 @@ export class BufferPool {
 
 /** One pool per process: apps in one process share it. */
 export const largeBuffers = new BufferPool()
+
+/**
+ * A copy of a few bytes that a long-lived structure keeps (a stream's nonce, a sender's header).
+ * `Buffer.from` takes small copies from Node's shared 8 KB pool, and one kept copy keeps its whole
+ * slab alive: per departed peer, 8 KB held for a dozen bytes.
+ */
+export function ownCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length)
+  copy.set(bytes)
+  return copy
+}

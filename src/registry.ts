@@ -5,8 +5,7 @@ import type { ResolvedOptions, ServiceDescriptor } from './options'
 import { servicePath } from './options'
 import type { EventMessage } from './protocol'
 import { reemit } from './event-delivery'
-import { eventFor, PathQueue, placementKey } from './proxy-record'
-import type { ProxyRecord } from './proxy-record'
+import { eventFor, PathQueue, placementKey, type ProxyRecord } from './proxy-record'
 import { registerProxyHooks } from './hook-options'
 import { adopt, handOn, listenersToCarry } from './mount-carry'
 import { LeavingPlacements } from './leaving'
@@ -81,6 +80,7 @@ export class Registry {
    */
   freed(localPath: string) {
     if (this.closed || this.records.has(localPath) || this.hooks.isLocal(localPath)) return
+    this.context.stats.forget(localPath) // its proxy's figures: a path that comes back starts anew
     for (const conflict of this.conflicts) if (conflict.startsWith(`${localPath}\u0000`)) this.conflicts.delete(conflict)
     this.gather(localPath, this.heldBy.get(localPath))
     this.heldBy.delete(localPath)

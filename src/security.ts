@@ -1,6 +1,7 @@
 import { Buffer } from 'buffer'
 import { createCipheriv, createDecipheriv, randomBytes } from 'crypto'
 import type { CipherGCM, DecipherGCM, KeyObject } from 'crypto'
+import { ownCopy } from './buffers'
 import { ReplayWindow } from './replay'
 import { readText } from './sliced-text'
 import type { WireText } from './sliced-text'
@@ -155,7 +156,7 @@ export function createSealer(secrets: string[], partition: string, uuid: string,
     const base = basesOf(name.slice(0, idDot)).find((candidate) => candidate.id === name.slice(idDot + 1, uuidDot))
     if (!base) return 'unknown secret'
     const from = name.slice(uuidDot + 1)
-    const sender: Sender = { uuid: from, key: senderKey(base.base, from), aad: Buffer.from(aad), next: 0, prefix: 0, sparing: false, prepare: () => spareDecipher(sender) }
+    const sender: Sender = { uuid: from, key: senderKey(base.base, from), aad: ownCopy(aad), next: 0, prefix: 0, sparing: false, prepare: () => spareDecipher(sender) }
     return sender
   }
 

@@ -37,8 +37,22 @@ export class Stats {
     return entry
   }
 
+  /**
+   * A proxy's path is free: its figures go (in a gateway whose paths come and go, they and their
+   * metric series would pile up), and their outcomes stay in the totals, which only grow.
+   */
+  forget(service: string) {
+    for (const [id, entry] of this.methods) {
+      if (entry.service !== service) continue
+      for (const outcome of OUTCOMES) this.retired[outcome] += entry.outcomes[outcome]
+      this.methods.delete(id)
+    }
+  }
+
+  private readonly retired: Record<Outcome, number> = { ok: 0, error: 0, timeout: 0, unavailable: 0, refused: 0 }
+
   totals(): Record<Outcome, number> {
-    const totals = { ok: 0, error: 0, timeout: 0, unavailable: 0, refused: 0 }
+    const totals = { ...this.retired }
     for (const entry of this.methods.values()) for (const outcome of OUTCOMES) totals[outcome] += entry.outcomes[outcome]
     return totals
   }

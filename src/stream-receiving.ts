@@ -1,4 +1,5 @@
 import { Buffer } from 'buffer'
+import { ownCopy } from './buffers'
 import { Keystream, streamKeys } from './keystream'
 import type { StreamKeys } from './keystream'
 import { hasContext, mac, namedBy, namingWords, readClock, readPosition, sameBytes, sameTag, slotOf, streamTagOf, utf8Read, ScratchViews } from './stream-fields'
@@ -91,7 +92,7 @@ export function createStreamReceiving(mem: StreamMemory, speaks: '1.3' | '1.4' |
           if (typeof base === 'string') return { ok: false, reason: base }
           found = streamKeys(base, name.slice(uuidDot + 1), channel === 'events' ? '*' : me, channel)
         }
-        stream = new Keystream(found, Buffer.from(frame.subarray(start, start + NONCE_BYTES)), name.slice(uuidDot + 1))
+        stream = new Keystream(found, ownCopy(frame.subarray(start, start + NONCE_BYTES)), name.slice(uuidDot + 1))
       }
     }
     // The tag first: nothing of an unauthenticated frame is believed, kept or computed ahead

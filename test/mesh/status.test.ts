@@ -271,6 +271,20 @@ describe('status and metrics', function () {
     expect(meshNames()).to.have.length(8)
   })
 
+  it('forgets the figures of a proxy that went away, its metric series too, and keeps its calls in the totals', async () => {
+    const provider = await mesh.child('vanishing', { key: 'vanishing-app', services: ['echo:vanishing'] })
+    const app = await mesh.app({ key: 'forgetful', replicaTimeout: 0 })
+    const echo = await app.distribution.waitForService('vanishing')
+    for (let i = 0; i < 3; i++) await echo.create({ i })
+    const ok = app.distribution.status().counters.calls.ok
+    expect(ok).to.be.at.least(3)
+    expect(await app.distribution.metrics!.metrics()).to.include('service="vanishing"')
+    await provider.kill('SIGTERM')
+    await waitFor(async () => !(await app.distribution.metrics!.metrics()).includes('service="vanishing"'), 10000, 'the series of the gone proxy to go')
+    expect(app.distribution.status().proxies.map((proxy: any) => proxy.path)).not.to.include('vanishing')
+    expect(app.distribution.status().counters.calls.ok, 'the totals only grow').to.equal(ok)
+  })
+
   it('takes its metrics out of a registry in OpenMetrics mode after a scrape (which renames its counters)', async () => {
     const registry = new Registry<OpenMetricsContentType>()
     registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)

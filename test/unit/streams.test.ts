@@ -5,6 +5,8 @@ import { flip, reason, referenceStream, shifted } from '../helpers/sealing'
 import { createStreamSealer } from '../../src/streams'
 import { commonTag, namedTag, readPosition, ScratchViews, tagFields, writeHead, writePosition } from '../../src/stream-fields'
 import type { Channel, StreamTag } from '../../src/streams'
+import * as keystreamModule from '../../src/keystream'
+import { ownCopy } from '../../src/buffers'
 
 const S1 = 'first-mesh-secret-0123456789'
 const S2 = 'second-mesh-secret-9876543210'
@@ -501,5 +503,42 @@ describe('stream frame fields', () => {
     }
     expect(frame.readUInt16BE(0)).to.equal(0)
     expect(frame.readUInt16BE(10)).to.equal(0)
+  })
+})
+
+describe('streams of departed peers', function () {
+  this.timeout(60000)
+
+  it('keep their 8-byte nonces in memory of their own, not each a whole 8 KB slab of Node\'s Buffer pool', () => {
+    const Original = keystreamModule.Keystream
+    const made: Array<WeakRef<keystreamModule.Keystream>> = []
+    ;(keystreamModule as any).Keystream = class extends Original {
+      constructor(...args: ConstructorParameters<typeof Original>) {
+        super(...args)
+        made.push(new WeakRef(this))
+      }
+    }
+    try {
+      const me = randomUUID()
+      const gateway = createSealer(['0123456789abcdef0123'], 'k', me)
+      for (let i = 0; i < 500; i++) {
+        // A newcomer's one frame, then the gateway's other traffic: small buffers from the pool.
+        const peer = createSealer(['0123456789abcdef0123'], 'k', randomUUID())
+        expect(gateway.open(Buffer.concat(peer.seal('{"type":"hello"}', me, 'calls', '1', 'poly1305')), me, 'calls', '1').ok).to.equal(true)
+        for (let k = 0; k < 40; k++) Buffer.from(`{"type":"heartbeat","seq":${k},"pad":"${'x'.repeat(150)}"}`)
+      }
+      const kept = made.map((ref) => ref.deref()).filter((stream): stream is keystreamModule.Keystream => stream !== undefined && stream.peer !== me)
+      expect(kept.length).to.be.above(400)
+      const slabs = new Set(kept.map((stream) => stream.nonce.buffer).filter((buffer) => buffer.byteLength > 1024))
+      expect(slabs.size, 'pool slabs held by remembered nonces').to.equal(0)
+    } finally {
+      ;(keystreamModule as any).Keystream = Original
+    }
+  })
+
+  it('ownCopy gives bytes in memory of their own', () => {
+    const copy = ownCopy(Buffer.from('a small header'))
+    expect(copy.toString()).to.equal('a small header')
+    expect(copy.buffer.byteLength).to.equal(copy.length)
   })
 })
