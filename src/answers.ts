@@ -45,10 +45,13 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
   /** A request over this app's limit was skipped unread: its sender gets a 413 at once, not a timeout. */
   function refuseOversized(socket: Socket, part: OversizedPart, id: string) {
     drops.note('too large', 'a requester', `${part.length} bytes`)
-    // Sealed for the sender the request's clear header names: a claim, but the refusal tells it nothing.
+    // Sealed for the sender the request's clear header names (or its text, without a secret): a
+    // claim, but the refusal tells it nothing.
     const header = wiring.sealer ? headerOf(part.head) : undefined
-    const to = header?.slice(header.lastIndexOf('.') + 1)
-    if (wiring.sealer && !to) return // its header had not arrived: the requester times out
+    const to = header !== undefined ? header.slice(header.lastIndexOf('.') + 1) : /"from":"([^"]{1,64})"/.exec(part.head.toString('latin1'))?.[1]
+    if (wiring.sealer && !to) return
+    // Arrived, if unread: a goodbye that names it as the sender's last request need not wait for it.
+    if (to) ledger.received(to, id)
     const refusal = `the request is ${part.length} bytes, more than this app's maxPayload (${options.maxPayload}) lets it take`
     const text = serialize({ ok: false, error: { name: 'PayloadTooLarge', message: refusal, code: 413, className: 'payload-too-large', mesh: true } })
     if (socket.writable) write(socket, encodeFrame([null, gate.seal(text, to ?? '', undefined, id, undefined, 'replies'), id]))

@@ -111,6 +111,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   const out = (text: string) => {
     if (!outClosed) process.stdout.write(text)
   }
+  // Kept until the process ends: a write's EPIPE comes after the write returned, even the last one.
+  process.stdout.on('error', onOutError)
   let args: CliArgs
   try {
     args = parseArgs(argv, env)
@@ -167,7 +169,6 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
-  process.stdout.on('error', onOutError)
 
   let code = 1
   try {
@@ -189,7 +190,6 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
     process.removeListener('SIGINT', stop)
     process.removeListener('SIGTERM', stop)
     await finalize(app)
-    process.stdout.removeListener('error', onOutError)
   }
   return code
 }

@@ -234,9 +234,9 @@ function setup(app: Application, options: ResolvedOptions) {
 
   app.hooks({
     teardown: [
+      // Alongside the rest: the HTTP server's close waits for every socket.io client to go, and the mesh must not.
       async (_context: unknown, next: () => Promise<void>) => {
-        await next()
-        await close()
+        await Promise.all([next(), close()])
       }
     ]
   } as any)

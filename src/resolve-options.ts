@@ -102,7 +102,8 @@ export function resolveOptions(raw: DistributionOptions = {}, env: Env = process
     remoteServicePath: options.remoteServicePath ?? ((descriptor) => descriptor.path),
     remoteServiceOptions: options.remoteServiceOptions ?? (() => null),
     hooks: options.hooks,
-    middlewares: { before: asArray(options.middlewares?.before), after: asArray(options.middlewares?.after) },
+    // Flat: Express takes nested arrays, and the proxies' routes wrap each middleware on its own.
+    middlewares: { before: asArray(options.middlewares?.before).flat(Infinity), after: asArray(options.middlewares?.after).flat(Infinity) },
     timeout: checkMs('timeout', options.timeout, DEFAULT_TIMEOUT),
     // Unset, each service forwards every event it declares (announcer.ts), as feathers-distributed does.
     distributedEvents: options.distributedEvents === undefined ? undefined : checkEventFilter('distributedEvents', options.distributedEvents, []),

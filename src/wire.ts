@@ -97,7 +97,7 @@ function decodePart(buffer: Buffer, start: number, end: number): unknown {
 export class OversizedPart {
   constructor(
     readonly length: number,
-    /** Up to HEAD_BYTES of its first bytes, as far as they had arrived (a sealed frame's header names its sender). */
+    /** Its first HEAD_BYTES bytes (or all, when fewer): a sealed frame's header names its sender. */
     readonly head: Buffer
   ) {}
 }
@@ -137,7 +137,10 @@ function parseFrame(buffer: Buffer, offset: number, maxPart: number, resume?: Re
     const length = buffer.readUInt32BE(at)
     at += HEADER
     if (length > maxPart) {
-      parts[i] = new OversizedPart(length, Buffer.from(buffer.subarray(at, Math.min(buffer.length, at + length, at + HEAD_BYTES))))
+      // Its first bytes are awaited (a few hundred at most): a sealed frame's header names whom to refuse.
+      const head = Math.min(length, HEAD_BYTES)
+      if (at + head > buffer.length) return { needed: at + head }
+      parts[i] = new OversizedPart(length, Buffer.from(buffer.subarray(at, at + head)))
       return { skip: length, from: at, resume: { parts: kept(parts, i), index: i + 1 } }
     }
     // Up to 15 parts each under the limit would still be 15 times it, buffered before any check.

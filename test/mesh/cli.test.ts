@@ -289,6 +289,18 @@ describe('feathers-mesh status (CLI)', function () {
     expect(result.stderr).not.to.match(/still open/)
   })
 
+  it('--help into a pipe whose reader has gone exits 0, without an EPIPE trace', async () => {
+    const child = spawn(process.execPath, ['-r', GUARD, CLI, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(child)
+    child.stdout!.destroy() // gone before the CLI (still starting) writes
+    let stderr = ''
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const code = await new Promise((resolve) => child.once('close', (exit) => resolve(exit)))
+    running.delete(child)
+    expect(stderr).not.to.match(/EPIPE|Error/)
+    expect(code, stderr).to.equal(0)
+  })
+
   it('--watch whose reader goes away (`| head`) stops writing, closes its mesh and exits on its own, without an EPIPE trace', async () => {
     const reports: any[] = []
     let child: ChildProcess | undefined

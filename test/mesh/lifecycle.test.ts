@@ -4,7 +4,8 @@ import express from '@feathersjs/express'
 import { distribution, finalize } from '../../src'
 import type { DistributionOptions } from '../../src'
 import { Membership } from '../../src/membership'
-import { Mesh, meshOptions, discoveryPort, waitFor } from '../helpers/mesh'
+import { Mesh, meshOptions, discoveryPort, TRANSPORTS, waitFor } from '../helpers/mesh'
+import { socketClient } from '../helpers/clients'
 import type { ChildApp } from '../helpers/mesh'
 import { load } from '../helpers/load'
 
@@ -162,6 +163,26 @@ describe('lifecycle', function () {
     await app.teardown()
     await waitFor(() => !observer.distribution.peers().some((peer: any) => peer.uuid === app.distribution.uuid), 2000, 'the observer to drop the app')
   })
+
+  for (const transport of TRANSPORTS) {
+    it(`app.teardown() closes the mesh while a socket.io client keeps the HTTP server open (${transport})`, async () => {
+      const observer = await mesh.app({ key: `teardown-observer-${transport}` })
+      const app = await mesh.app({ key: `torn-socket-${transport}` }, (torn) => torn.use(`socket-things-${transport}`, { async find() { return [] } }), transport)
+      await observer.distribution.waitForService(`socket-things-${transport}`)
+      const client = await socketClient(app.url)
+      let tornDown = false
+      const teardown = app.teardown().then(() => (tornDown = true))
+      try {
+        // The server's close waits for the client; the mesh does not: it says goodbye, and says it is closed.
+        await waitFor(() => !observer.distribution.peers().some((peer: any) => peer.uuid === app.distribution.uuid), 3000, 'the observer to drop the app')
+        expect((await app.distribution.healthcheck('nobody')).body.message).to.equal('the mesh is closed')
+        expect(tornDown, 'the HTTP server still waits for its client').to.equal(false)
+      } finally {
+        client.io.close()
+      }
+      await teardown
+    })
+  }
 
   it('on close, lets its own calls in flight finish within gracePeriod, then fails the rest with Unavailable', async () => {
     const provider = await mesh.child('slow', { key: 'slow', services: ['errors'] })

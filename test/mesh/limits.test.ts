@@ -1,5 +1,6 @@
 import { expect } from 'chai'
 import { FeathersError } from '@feathersjs/errors'
+import { finalize } from '../../src'
 import { Mesh, waitFor } from '../helpers/mesh'
 import { socketsBy } from '../helpers/processes'
 import { recorder } from '../helpers/events'
@@ -71,6 +72,18 @@ describe('limits', function () {
       expect(Date.now() - started, 'refused at once, not at the call timeout').to.be.below(gateway.distribution.options.timeout / 2)
       expect(await beside).to.deep.equal({ waited: 500 })
       expect((await echo.create({ small: 1 })).data).to.deep.equal({ small: 1 })
+    })
+
+    it(`maxPayload: a provider that refused a call unread closes at once, not after waiting for it as the caller's last request${sealed}`, async () => {
+      const provider = await mesh.app({ key: `narrow-closing${secret ? '-sealed' : ''}`, ...extra, maxPayload: 1000 }, (app) => app.use(`closing-echo${secret ? '-sealed' : ''}`, { async create(data: unknown) { return { data } } }))
+      const gateway = await mesh.app({ key: `roomy-closing${secret ? '-sealed' : ''}`, ...extra, maxPayload: 0 })
+      const echo = await gateway.distribution.waitForService(`closing-echo${secret ? '-sealed' : ''}`)
+      expect((await echo.create({ small: 1 })).data).to.deep.equal({ small: 1 })
+      expect((await echo.create({ big: 'q'.repeat(100_000) }).then(() => undefined, (error: any) => error))?.code).to.equal(413)
+      // The caller's answer to the goodbye names that call as its last request: it arrived, if unread.
+      const started = Date.now()
+      await finalize(provider)
+      expect(Date.now() - started, 'closed without waiting out the goodbye timeout (1 s)').to.be.below(800)
     })
   }
 

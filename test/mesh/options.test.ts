@@ -192,6 +192,16 @@ describe('options', function () {
     expect(seen).to.deep.equal(['before GET', 'after 200'])
   })
 
+  it('middlewares: nested arrays (Express takes them) run in order, flat', async () => {
+    const seen: string[] = []
+    const mark = (name: string) => (_req: any, _res: any, next: any) => { seen.push(name); next() }
+    const gateway = await mesh.app({ key: 'g8-nested', middlewares: { before: [[mark('a'), [mark('b')]], mark('c')] as any, after: [[mark('after')]] as any } })
+    await gateway.distribution.waitForService('todos')
+    const response = await fetch(`${gateway.url}/todos?title=none`)
+    expect(response.status, await response.text()).to.equal(200)
+    expect(seen).to.deep.equal(['a', 'b', 'c', 'after'])
+  })
+
   it('middlewares: an Express error handler in after gets the errors of a proxy', async () => {
     const gateway = await mesh.app({
       key: 'g14',

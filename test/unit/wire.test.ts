@@ -118,6 +118,19 @@ describe('wire framing', () => {
     }
   })
 
+  it("waits for an oversized part's first bytes before skipping it: its head always has them (a sealed frame's header)", () => {
+    const frame = encodeFrame(['h'.repeat(3000), '9'])
+    for (const cut of [5, 6, 9, 50, 200]) {
+      const reader = new FrameReader(1024)
+      const frames: unknown[][] = []
+      reader.push(frame.subarray(0, cut), (parts) => void frames.push(parts))
+      reader.push(frame.subarray(cut), (parts) => void frames.push(parts))
+      expect(frames, `cut at ${cut}`).to.have.length(1)
+      expect((frames[0][0] as OversizedPart).head.toString('latin1'), `cut at ${cut}`).to.equal(`s:${'h'.repeat(254)}`)
+      expect(frames[0][1]).to.equal('9')
+    }
+  })
+
   it('hands on a frame whose last part is skipped as soon as its last byte arrives', () => {
     const reader = new FrameReader(1024)
     const frame = encodeFrame(['topic', 'y'.repeat(3000)])
