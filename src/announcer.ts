@@ -1,7 +1,9 @@
 import createDebug from 'debug'
 import { defaultServiceMethods, getServiceOptions } from '@feathersjs/feathers'
 import { encode } from './codec'
+import { NO_SYNC } from './options'
 import type { EventFilter, EventPredicate, LocalServiceInfo, ResolvedOptions, ServiceDescriptor } from './options'
+import { withoutPassword } from './remote-service'
 import { PROTOCOL_VERSION } from './protocol'
 import type { EventMessage } from './protocol'
 import type { Stats } from './stats'
@@ -31,7 +33,7 @@ export class Announcer {
   constructor(
     private readonly options: ResolvedOptions,
     private readonly uuid: string,
-    private readonly publish: (message: EventMessage) => void,
+    private readonly publish: (message: EventMessage) => boolean,
     private readonly stats: Stats
   ) {}
 
@@ -99,7 +101,9 @@ export class Announcer {
   replay(message: EventMessage, app: unknown) {
     const exposed = this.exposed.get(message.path)
     if (!exposed?.sync || message.key !== this.options.key) return
-    const context = { app, service: exposed.service, path: message.path, method: message.context?.method, id: message.context?.id, event: message.event, result: message.data, params: {}, synced: true, fromRemote: true }
+    const sent = message.context?.params
+    const params = sent !== null && typeof sent === 'object' && !Array.isArray(sent) ? { ...sent } : {}
+    const context = { app, service: exposed.service, path: message.path, method: message.context?.method, id: message.context?.id, event: message.event, result: message.data, params, synced: true, fromRemote: true }
     try {
       exposed.service.emit(message.event, message.data, context)
     } catch (error) {
@@ -133,7 +137,7 @@ export class Announcer {
     try {
       // An event re-emitted from another replica is never sent on: no loops, no echo.
       if (context?.synced === true) return
-      const sync = route.sync && context?.sync !== false && context?.params?.sync !== false
+      const sync = route.sync && context?.sync !== false && context?.params?.sync !== false && context?.params?.[NO_SYNC] !== true
       const distributed = route.distributed && (!route.predicate || passes(route.predicate, event, data, context, this.uuid))
       if (!distributed && !sync) return
       // Consumers and fellow replicas alike get what this app's own clients would: a fellow replica
@@ -141,8 +145,7 @@ export class Announcer {
       const shown = publicData(data, context)
       if (shown === HIDDEN) return
       data = shown
-      this.stats.eventsOut++
-      this.publish({
+      const sent = this.publish({
         v: PROTOCOL_VERSION,
         type: 'event',
         from: this.uuid,
@@ -150,10 +153,12 @@ export class Announcer {
         path,
         event,
         data,
-        context: { method: context?.method, id: context?.id, event },
+        // Fellow replicas' publishers read who called, as on the sender (feathers-sync sends the whole context).
+        context: { method: context?.method, id: context?.id, event, ...(sync ? { params: syncedParams(context?.params) } : {}) },
         ...(distributed ? {} : { distributed: false }),
         ...(sync ? { sync: true } : {})
       })
+      if (sent) this.stats.eventsOut++
     } catch (error: any) {
       debug('%s event %s of %s not forwarded: %s', this.uuid.slice(0, 8), event, path, error.message)
     }
@@ -184,4 +189,16 @@ export function passes(predicate: EventPredicate, event: string, data: unknown, 
     debug('%s event filter threw for %s: %s', uuid.slice(0, 8), event, (error as Error)?.message)
     return false
   }
+}
+
+/**
+ * The params a synced event carries to the fellow replicas, for their channels and publishers:
+ * who called (the user without its password, as calls send it) and how (provider, query).
+ */
+function syncedParams(params: any): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (params?.provider !== undefined) out.provider = params.provider
+  if (params?.query !== undefined) out.query = params.query
+  if (params?.user !== undefined) out.user = withoutPassword(params.user)
+  return out
 }

@@ -12,7 +12,7 @@ export function lateTransport(current: () => Transport | undefined, mode: 'broad
       return current()?.drops ?? {}
     },
     start: async () => undefined,
-    publish: (message) => current()?.publish(message),
+    publish: (message) => current()?.publish(message) ?? false,
     request: (peer, message, timeout) => current()?.request(peer, message, timeout) ?? Promise.reject(new TransportError('the mesh has not started', 'closed')),
     ports: () => current()?.ports() ?? { responder: 0, publisher: 0 },
     idle: async (ms) => current()?.idle(ms),

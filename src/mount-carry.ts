@@ -8,14 +8,16 @@ import type { ProxyRecord } from './proxy-record'
  * - listeners of its events, but not those Feathers' own mixins install on every mount (the
  *   channels' publisher: copied, each event would reach socket.io clients once more per widening);
  * - hooks registered on the proxy itself (`app.service('todos').hooks(...)`: a gateway's
- *   authentication, say).
+ *   authentication, say);
+ * - publishers registered on it (`app.service('todos').publish(...)`): lost, the app's own
+ *   publisher would take over, and send each event to everyone it reaches.
  * Hooks and listeners that `service` listeners add while the event is emitted are theirs: the event
  * comes again with the new mount, and they add them again.
  */
 
 let emitting = 0
 
-type Mounted = EventEmitter & { hooks?: (input: any) => unknown }
+type Mounted = EventEmitter & { hooks?: (input: any) => unknown; registerPublisher?: (...args: unknown[]) => unknown }
 type Listener = (...args: any[]) => void
 
 const listenersOf = (mounted: EventEmitter) => mounted.eventNames().flatMap((event) => mounted.rawListeners(event) as Listener[])
@@ -34,6 +36,17 @@ export function adopt(record: ProxyRecord, mounted: Mounted, emit: () => void) {
       // Registered first: hooks Feathers refuses throw to the caller and are not kept.
       const result = register.call(this, input)
       if (emitting === 0) kept.push(input)
+      return result
+    }
+  }
+  const registerPublisher = mounted.registerPublisher
+  if (typeof registerPublisher === 'function') {
+    const kept = (record.publishers ??= [])
+    for (const args of kept) registerPublisher.apply(mounted, args)
+    // `publish` calls it; Feathers' channels keep publishers on the mount, which the next one lacks.
+    mounted.registerPublisher = function (this: unknown, ...args: unknown[]) {
+      const result = registerPublisher.apply(this, args)
+      if (emitting === 0) kept.push(args)
       return result
     }
   }

@@ -4,6 +4,12 @@ import type { StreamTag } from './streams'
 
 export { checkKey, envBoolean, servicePath, stripSlashes }
 
+/**
+ * Set by the provider on the params of a call whose caller passed `params.sync = false`: its events
+ * stay off replica sync. A symbol: the provider's hooks see only the params `remoteParams` lists.
+ */
+export const NO_SYNC = Symbol('feathers-mesh: no sync')
+
 /** What a consumer knows of a remote service before it builds a proxy for it. */
 export interface ServiceDescriptor {
   /** Path of the service in the app that exposes it. */

@@ -17,6 +17,7 @@ import { Registry } from './registry'
 import { RemoteService } from './remote-service'
 import { CallServer } from './responder'
 import { Stats } from './stats'
+import { offerSocketMethods } from './socket-methods'
 import type { StreamTag } from './streams'
 import { meshStatus } from './status'
 import { createMetrics } from './metrics'
@@ -81,7 +82,7 @@ function setup(app: Application, options: ResolvedOptions) {
   const registry = new Registry(app, options, { ...callOptions, transport: lazyTransport, uuid, stats }, {
     // Through the outermost app.use/unuse, so transports that wrap them (routing) see proxies too;
     // our own overrides let proxies pass without announcing them.
-    use: (path, ...args) => (app.use as any)(path, ...args),
+    use: (path, ...args) => void ((app.use as any)(path, ...args), offerSocketMethods(app, path)),
     unuse: (path) => app.unuse(path),
     isLocal: (path) => app.services[path] !== undefined && (app.services[path] as any).remote !== true,
     transport: transportOf(app)

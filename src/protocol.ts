@@ -40,7 +40,8 @@ export interface EventMessage extends Envelope<'event'> {
   path: string
   event: string
   data: unknown
-  context: { method?: string; id?: unknown; event: string }
+  /** `params`: only on synced events (see announcer.ts syncedParams). */
+  context: { method?: string; id?: unknown; event: string; params?: Record<string, unknown> }
   /** false when the event is only for the sender's fellow replicas (not distributed to consumers). */
   distributed?: false
   /** Fellow replicas of the sender's key re-emit it on their own service (`sync`). */

@@ -30,6 +30,8 @@ export interface ProxyRecord {
   replicas: ReplicaSet
   /** Hooks registered on the mounted proxy itself, registered again when it is mounted wider (mount-carry.ts). */
   hooks?: unknown[]
+  /** Publishers registered on the proxy itself (`service.publish(...)`), as their arguments: kept across mounts. */
+  publishers?: unknown[][]
   /** Listeners Feathers' mixins installed on the current mount: not handed on to the next one. */
   installed?: Set<(...args: any[]) => void>
   /** Set while the proxy has no replica: it is removed when this fires. */

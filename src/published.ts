@@ -26,7 +26,8 @@ const OPENED = new Map(Object.entries(OPENS).map(([tag, word]) => [word, tag as 
 
 export interface Published {
   /** Queues a message for every subscriber; the messages of one tick leave as one frame. */
-  publish(message: PublishedMessage): void
+  /** False when it cannot be sent (unencodable, over maxPayload); true when nobody listens. */
+  publish(message: PublishedMessage): boolean
   /** Sends the messages queued so far. */
   flush(): void
   /** A frame a subscriber sent to our publisher: only the word saying it opens stream frames. */
@@ -100,20 +101,21 @@ export function createPublished(wiring: Wiring, pubSock: { socks: Socket[]; read
   return {
     publish(message) {
       // Nobody listens: nothing to serialize, seal or send.
-      if (!pubSock.ready || pubSock.socks.length === 0) return
+      if (!pubSock.ready || pubSock.socks.length === 0) return true
       let text: Text
       try {
         text = serialize(message, options.maxPayload)
       } catch (error) {
         debug('%s %s not published: %s', short, message.type, (error as Error).message)
-        return
+        return false
       }
       const over = bytesOver(text, options.maxPayload)
       if (over !== undefined) {
         debug('%s %s of %d bytes not published: over maxPayload', short, message.type, over)
-        return
+        return false
       }
       batch.add(text)
+      return true
     },
 
     flush: () => batch.flush(),

@@ -36,6 +36,8 @@ export function wireParams(params: any, forwardHeaders: string[]): Record<string
   }
   // The entity authentication loaded carries the password hash; providers never need it.
   if (params.user !== undefined) out.user = withoutPassword(params.user)
+  // Not a param for the provider's hooks: a word to its mesh, that this call's events stay off replica sync.
+  if (params.sync === false) out.sync = false
   if (forwardHeaders.length > 0 && params.headers) {
     // Names are lower-cased, as HTTP and socket.io give them; headers a gateway sets itself may be written otherwise.
     let headers: Record<string, unknown> | undefined
@@ -48,7 +50,7 @@ export function wireParams(params: any, forwardHeaders: string[]): Record<string
   return out
 }
 
-function withoutPassword(user: unknown): unknown {
+export function withoutPassword(user: unknown): unknown {
   // A model instance (Sequelize, Mongoose) travels as its toJSON() would have it: the password is taken out of that.
   const plain = user && typeof (user as { toJSON?: unknown }).toJSON === 'function' ? (user as { toJSON(): unknown }).toJSON() : user
   if (!plain || typeof plain !== 'object' || !Object.prototype.hasOwnProperty.call(plain, 'password')) return plain

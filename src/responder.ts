@@ -4,6 +4,7 @@ import { createContext } from '@feathersjs/feathers'
 import type { Announcer } from './announcer'
 import { errorToWire, methodNotAllowedError } from './errors'
 import type { CallMessage, PingReply, ReplyMessage } from './protocol'
+import { NO_SYNC } from './options'
 
 const debug = createDebug('feathers-mesh:responder')
 
@@ -20,6 +21,7 @@ function localParams(wire: unknown, accepted: string[]): Record<string, unknown>
     }
   }
   if (params.query === undefined || params.query === null) params.query = {}
+  if (wire && typeof wire === 'object' && (wire as Record<string, unknown>).sync === false) (params as Record<symbol, unknown>)[NO_SYNC] = true
   params.fromRemote = true
   return params
 }

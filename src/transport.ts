@@ -27,7 +27,8 @@ const debug = createDebug('feathers-mesh:transport')
 export interface Transport {
   /** Resolves once this app can be reached (its responder is bound and advertised). */
   start(): Promise<void>
-  publish(message: PublishedMessage): void
+  /** False when it cannot be sent (unencodable, over maxPayload, the mesh closed). */
+  publish(message: PublishedMessage): boolean
   request(peer: string, message: RequestMessage, timeout: number): Promise<unknown>
   /** Messages dropped so far, by reason. */
   readonly drops: Record<string, number>
@@ -205,7 +206,7 @@ export function createCoteTransport(options: TransportOptions, handlers: Transpo
     ports,
 
     publish(message) {
-      if (!closed) published.publish(message)
+      return !closed && published.publish(message)
     },
 
     request(peer, message, timeout) {

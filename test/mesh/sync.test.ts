@@ -1,4 +1,5 @@
 import { expect } from 'chai'
+import { MemoryService } from '@feathersjs/memory'
 import { Mesh, waitFor } from '../helpers/mesh'
 import type { ChildApp } from '../helpers/mesh'
 import { socketClient } from '../helpers/clients'
@@ -134,5 +135,74 @@ describe('replica event sync', function () {
     await events.until(() => events.seen.length >= 3, 'three events')
     await quiet()
     expect(events.seen.map((e) => e.data.text).sort()).to.deep.equal(['via-a', 'via-b', 'via-c'])
+  })
+})
+
+describe('replica event sync: what fellow replicas get', function () {
+  this.timeout(30000)
+  const mesh = new Mesh(__filename.replace(/\.js$/, '.context.js'))
+  const clients: any[] = []
+  after(async () => {
+    clients.forEach((client) => client.io.close())
+    await mesh.close()
+  })
+
+  async function client(url: string) {
+    const connected = await socketClient(url)
+    clients.push(connected)
+    return connected
+  }
+
+  /** Two in-process replicas of `key`, each knowing the other. */
+  async function replicas(key: string, options: Record<string, unknown>, register: (app: any, name: string) => void) {
+    const apps = [await mesh.app({ key, ...options }, (app) => register(app, 'a')), await mesh.app({ key, ...options }, (app) => register(app, 'b'))]
+    for (const app of apps) await waitFor(() => app.distribution.peers().some((peer: any) => peer.key === key), 5000, 'the fellow replica')
+    return apps
+  }
+
+  it("a publisher on a fellow replica reads who called (params.user without its password, provider, query), as on the sender", async () => {
+    const seen: any[] = []
+    const [a, b] = await replicas('chat-params', { sync: true }, (app) => {
+      app.use('messages', new MemoryService({ id: 'id' }))
+      app.on('connection', (connection: any) => app.channel('orgs/1').join(connection))
+      // As Feathers' channel docs do: publish to the caller's organisation.
+      app.service('messages').publish('created', (_data: any, context: any) => {
+        if (context.synced) seen.push(context.params)
+        return app.channel(`orgs/${context.params.user.orgId}`)
+      })
+    })
+    const onB = recorder((await client(b.url)).service('messages'), ['created'])
+    await a.service('messages').create({ text: 'hi' }, { user: { id: 7, orgId: 1, password: 'hash' }, provider: 'rest', query: { $select: ['text'] } })
+    await onB.until(() => onB.seen.length > 0, 'the event on the client of b')
+    expect(onB.seen.map((event) => event.data.text)).to.deep.equal(['hi'])
+    expect(seen).to.deep.equal([{ user: { id: 7, orgId: 1 }, provider: 'rest', query: { $select: ['text'] } }])
+  })
+
+  it('params.sync = false passed through a proxy keeps the event on the replica that served it', async () => {
+    const [a, b] = await replicas('chat-gateway', { sync: true }, (app, name) => {
+      app.use('messages', new MemoryService({ id: 'id', startId: name === 'a' ? 0 : 1000 }))
+      app.on('connection', (connection: any) => app.channel('all').join(connection))
+      app.publish(() => app.channel('all'))
+    })
+    const gateway = await mesh.app({ key: 'chat-gateway-front' })
+    const messages = await gateway.distribution.waitForService('messages')
+    await waitFor(() => messages.replicas.size === 2, 5000, 'both replicas')
+    const [onA, onB] = [recorder((await client(a.url)).service('messages'), ['created']), recorder((await client(b.url)).service('messages'), ['created'])]
+    for (let i = 0; i < 4; i++) await gateway.service('messages').create({ text: `local ${i}` }, { sync: false })
+    await gateway.service('messages').create({ text: 'synced' })
+    await onA.until(() => onA.seen.some((event) => event.data.text === 'synced'), 'the synced event on a')
+    await onB.until(() => onB.seen.some((event) => event.data.text === 'synced'), 'the synced event on b')
+    await quiet()
+    // Each local event once, on the replica that served it; the synced one on both.
+    expect(onA.seen.length + onB.seen.length).to.equal(4 + 2)
+  })
+
+  it('an event that cannot be sent (over maxPayload) is not counted as sent', async () => {
+    const [a] = await replicas('chat-large', { sync: true, maxPayload: 20000 }, (app) => app.use('messages', new MemoryService({ id: 'id' })))
+    await a.service('messages').create({ text: 'small' })
+    const before = a.distribution.status().counters.eventsOut
+    expect(before).to.equal(1)
+    await a.service('messages').create({ text: 'large', blob: 'y'.repeat(30000) })
+    expect(a.distribution.status().counters.eventsOut).to.equal(before)
   })
 })

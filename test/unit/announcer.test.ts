@@ -10,7 +10,7 @@ const service = (extra: Record<string, unknown> = {}) => Object.assign(new Event
 describe('announcer', () => {
   it('a service kept private that replaces an exposed one changes the list (the app announces it)', () => {
     const options = resolveOptions({ services: (info: any) => info.service.private !== true }, {})
-    const announcer = new Announcer(options, 'me', () => undefined, new Stats())
+    const announcer = new Announcer(options, 'me', () => true, new Stats())
     expect(announcer.expose('reports', service(), {})).to.equal(true)
     const seq = announcer.state().seq
     expect(announcer.expose('reports', service({ private: true }), {}), 'the list changed').to.equal(true)

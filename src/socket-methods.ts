@@ -1,0 +1,42 @@
+import { createRequire } from 'module'
+import createDebug from 'debug'
+import { getServiceOptions } from '@feathersjs/feathers'
+
+const debug = createDebug('feathers-mesh:registry')
+
+type RunMethod = (app: unknown, params: unknown, path: unknown, method: string, args: unknown[]) => unknown
+
+let found: RunMethod | null | undefined
+
+/** Feathers' own socket method runner, from the transport the app runs (so, the same version). */
+function runMethodOf(): RunMethod | null {
+  if (found !== undefined) return found
+  try {
+    const fromSocketio = createRequire(require.resolve('@feathersjs/socketio'))
+    found = fromSocketio('@feathersjs/transport-commons/lib/socket/utils').runMethod ?? null
+  } catch (error) {
+    debug('socket.io method handlers cannot be added: %s', (error as Error).message)
+    found = null
+  }
+  return found ?? null
+}
+
+/**
+ * Feathers' socket.io transport gives a connection one handler per method name, of the services
+ * there when it connects: a proxy mounted later (after a gateway restart, browsers reconnect before
+ * discovery mounts it) would have none for its other methods, and those calls would go unanswered.
+ * After each mount, open connections get the handlers they lack, made as Feathers makes them.
+ */
+export function offerSocketMethods(app: any, path: string) {
+  const sockets = app?.io?.sockets?.sockets as Map<string, any> | undefined
+  if (!sockets || sockets.size === 0) return
+  const service = app.services?.[path]
+  const runMethod = service && runMethodOf()
+  if (!runMethod) return
+  for (const method of getServiceOptions(service)?.methods ?? []) {
+    for (const socket of sockets.values()) {
+      if (socket.listenerCount(method) > 0) continue
+      socket.on(method, (servicePath: unknown, ...args: unknown[]) => runMethod(app, socket.feathers, servicePath, method, args))
+    }
+  }
+}
