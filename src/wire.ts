@@ -105,10 +105,7 @@ export class OversizedPart {
 const HEAD_BYTES = 256
 
 /** A frame whose parts before `index` are read (an oversized one among them), the rest to come. */
-interface Resume {
-  parts: unknown[]
-  index: number
-}
+type Resume = { parts: unknown[]; index: number }
 
 type Parsed = { parts: unknown[]; end: number } | { needed: number } | { skip: number; from: number; resume: Resume }
 
