@@ -145,7 +145,7 @@ export class Announcer {
       const shown = publicData(data, context)
       if (shown === HIDDEN) return
       data = shown
-      const sent = this.publish({
+      const message: EventMessage = {
         v: PROTOCOL_VERSION,
         type: 'event',
         from: this.uuid,
@@ -154,10 +154,13 @@ export class Announcer {
         event,
         data,
         // Fellow replicas' publishers read who called, as on the sender (feathers-sync sends the whole context).
-        context: { method: context?.method, id: context?.id, event, ...(sync ? { params: syncedParams(context?.params) } : {}) },
+        context: { method: context?.method, id: context?.id, event },
         ...(distributed ? {} : { distributed: false }),
         ...(sync ? { sync: true } : {})
-      })
+      }
+      const params = sync ? syncedParams(context?.params) : undefined
+      // Who called never costs the event: one that cannot be sent with them (too large) goes without.
+      const sent = (params !== undefined && this.publish({ ...message, context: { ...message.context, params } })) || this.publish(message)
       if (sent) this.stats.eventsOut++
     } catch (error: any) {
       debug('%s event %s of %s not forwarded: %s', this.uuid.slice(0, 8), event, path, error.message)
@@ -195,10 +198,16 @@ export function passes(predicate: EventPredicate, event: string, data: unknown, 
  * The params a synced event carries to the fellow replicas, for their channels and publishers:
  * who called (the user without its password, as calls send it) and how (provider, query).
  */
-function syncedParams(params: any): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  if (params?.provider !== undefined) out.provider = params.provider
-  if (params?.query !== undefined) out.query = params.query
-  if (params?.user !== undefined) out.user = withoutPassword(params.user)
-  return out
+function syncedParams(params: any): Record<string, unknown> | undefined {
+  try {
+    const out: Record<string, unknown> = {}
+    if (params?.provider !== undefined) out.provider = params.provider
+    if (params?.query !== undefined) out.query = params.query
+    if (params?.user !== undefined) out.user = withoutPassword(params.user)
+    encode(out) // a user with a BigInt id, a cycle or a function: the event goes without them
+    return out
+  } catch (error) {
+    debug('synced event sent without its params: %s', (error as Error)?.message)
+    return undefined
+  }
 }

@@ -76,12 +76,15 @@ export function createDispatcher({ app, uuid, membership, registry, calls, annou
         return membership.onHeartbeat(message)
       case 'goodbye':
         return membership.onGoodbye(message.from, message.key)
-      case 'event':
+      case 'event': {
         // A leaving app's events still count: they come from the calls it drains.
-        if (typeof message.path !== 'string' || typeof message.event !== 'string' || !(membership.heard(message.from) || membership.leaving(message.from))) return
-        if (message.sync) announcer.replay(message, app)
+        const peer = membership.heard(message.from)
+        if (typeof message.path !== 'string' || typeof message.event !== 'string' || !(peer || membership.leaving(message.from))) return
+        // Re-emitted on this app's own service: only from a fellow replica, of the key it announced.
+        if (message.sync && (peer ?? membership.departed.get(message.from))?.key === message.key) announcer.replay(message, app)
         registry.deliver(message)
         return
+      }
       default:
         debug('%s unknown message type %s dropped', short, (message as { type?: unknown }).type)
     }

@@ -11,13 +11,17 @@ let found: RunMethod | null | undefined
 /** Feathers' own socket method runner, from the transport the app runs (so, the same version). */
 function runMethodOf(): RunMethod | null {
   if (found !== undefined) return found
-  try {
-    const fromSocketio = createRequire(require.resolve('@feathersjs/socketio'))
-    found = fromSocketio('@feathersjs/transport-commons/lib/socket/utils').runMethod ?? null
-  } catch (error) {
-    debug('socket.io method handlers cannot be added: %s', (error as Error).message)
-    found = null
+  found = null
+  // The app's own transport first (the same version), else through @feathersjs/express, which we depend on.
+  for (const from of ['@feathersjs/socketio', '@feathersjs/express']) {
+    try {
+      found = createRequire(require.resolve(from))('@feathersjs/transport-commons/lib/socket/utils').runMethod ?? null
+      if (found) break
+    } catch (error) {
+      debug('no socket method runner through %s: %s', from, (error as Error).message)
+    }
   }
+  if (!found) console.warn('feathers-mesh: socket.io clients connected before a proxy was mounted cannot call its methods (@feathersjs/transport-commons not found)')
   return found ?? null
 }
 
@@ -28,15 +32,20 @@ function runMethodOf(): RunMethod | null {
  * After each mount, open connections get the handlers they lack, made as Feathers makes them.
  */
 export function offerSocketMethods(app: any, path: string) {
-  const sockets = app?.io?.sockets?.sockets as Map<string, any> | undefined
-  if (!sockets || sockets.size === 0) return
-  const service = app.services?.[path]
-  const runMethod = service && runMethodOf()
-  if (!runMethod) return
-  for (const method of getServiceOptions(service)?.methods ?? []) {
-    for (const socket of sockets.values()) {
-      if (socket.listenerCount(method) > 0) continue
-      socket.on(method, (servicePath: unknown, ...args: unknown[]) => runMethod(app, socket.feathers, servicePath, method, args))
+  // The proxy is mounted already: nothing here may fail that mount.
+  try {
+    const sockets = app?.io?.sockets?.sockets as Map<string, any> | undefined
+    if (!sockets || sockets.size === 0) return
+    const service = app.services?.[path]
+    const runMethod = service && runMethodOf()
+    if (!runMethod) return
+    for (const method of getServiceOptions(service)?.methods ?? []) {
+      for (const socket of sockets.values()) {
+        if (socket.listenerCount(method) > 0) continue
+        socket.on(method, (servicePath: unknown, ...args: unknown[]) => runMethod(app, socket.feathers, servicePath, method, args))
+      }
     }
+  } catch (error) {
+    debug('socket.io method handlers for %s not added: %s', path, (error as Error)?.message)
   }
 }

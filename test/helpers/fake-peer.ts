@@ -78,6 +78,10 @@ export function fakePeer(options: FakePeerOptions) {
     },
     /** When each hello arrived (performance.now()). */
     helloTimes,
+    /** Publishes a message of its own making, on the envelope of its announced key unless `fields` say otherwise. */
+    publish(fields: Record<string, unknown>) {
+      publisher.publish('mesh', JSON.stringify({ ...envelope('event'), ...fields }))
+    },
     /** Answers hellos again (a hung app that recovered). */
     answerHellos() {
       answersHellos = true

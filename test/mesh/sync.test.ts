@@ -1,5 +1,7 @@
 import { expect } from 'chai'
 import { MemoryService } from '@feathersjs/memory'
+import { PROTOCOL_VERSION } from '../../src'
+import { fakePeer } from '../helpers/fake-peer'
 import { Mesh, waitFor } from '../helpers/mesh'
 import type { ChildApp } from '../helpers/mesh'
 import { socketClient } from '../helpers/clients'
@@ -155,7 +157,8 @@ describe('replica event sync: what fellow replicas get', function () {
 
   /** Two in-process replicas of `key`, each knowing the other. */
   async function replicas(key: string, options: Record<string, unknown>, register: (app: any, name: string) => void) {
-    const apps = [await mesh.app({ key, ...options }, (app) => register(app, 'a')), await mesh.app({ key, ...options }, (app) => register(app, 'b'))]
+    // They mount no proxies: every test's replicas serve `messages`, under keys of their own.
+    const apps = [await mesh.app({ key, remoteServices: () => false, ...options }, (app) => register(app, 'a')), await mesh.app({ key, remoteServices: () => false, ...options }, (app) => register(app, 'b'))]
     for (const app of apps) await waitFor(() => app.distribution.peers().some((peer: any) => peer.key === key), 5000, 'the fellow replica')
     return apps
   }
@@ -184,7 +187,7 @@ describe('replica event sync: what fellow replicas get', function () {
       app.on('connection', (connection: any) => app.channel('all').join(connection))
       app.publish(() => app.channel('all'))
     })
-    const gateway = await mesh.app({ key: 'chat-gateway-front' })
+    const gateway = await mesh.app({ key: 'chat-gateway-front', remoteServices: (service) => service.key === 'chat-gateway' })
     const messages = await gateway.distribution.waitForService('messages')
     await waitFor(() => messages.replicas.size === 2, 5000, 'both replicas')
     const [onA, onB] = [recorder((await client(a.url)).service('messages'), ['created']), recorder((await client(b.url)).service('messages'), ['created'])]
@@ -195,6 +198,34 @@ describe('replica event sync: what fellow replicas get', function () {
     await quiet()
     // Each local event once, on the replica that served it; the synced one on both.
     expect(onA.seen.length + onB.seen.length).to.equal(4 + 2)
+  })
+
+  it('who called never costs the event: a user that cannot travel (BigInt id, cycle) or would make it too large, it goes without', async () => {
+    const [a, b] = await replicas('chat-odd-users', { sync: true, maxPayload: 20000 }, (app) => app.use('messages', new MemoryService({ id: 'id' })))
+    const onB = recorder(b.service('messages'), ['created'])
+    const cyclic: any = { id: 3 }
+    cyclic.self = cyclic
+    const users = [{ id: 1n }, cyclic, { id: 2, avatar: 'x'.repeat(25000) }, { id: 4 }]
+    for (const [i, user] of users.entries()) await a.service('messages').create({ i }, { user, provider: 'rest' })
+    await onB.until(() => onB.seen.length === users.length, 'every event on the fellow replica')
+    expect(onB.seen.map((event) => event.data.i)).to.deep.equal([0, 1, 2, 3])
+    expect(onB.seen.map((event) => event.context.params.user)).to.deep.equal([undefined, undefined, undefined, { id: 4 }])
+  })
+
+  it('re-emits a synced event only from a fellow replica: another key claiming this one is ignored', async () => {
+    const [a] = await replicas('chat-forged', { sync: true }, (app) => app.use('messages', new MemoryService({ id: 'id' })))
+    const onA = recorder(a.service('messages'), ['created'])
+    const intruder = fakePeer({ port: mesh.port, key: 'elsewhere', v: PROTOCOL_VERSION, services: [] })
+    try {
+      await waitFor(() => a.distribution.peers().some((peer: any) => peer.uuid === intruder.uuid), 5000, 'the other app to be admitted')
+      const event = { path: 'messages', event: 'created', data: { text: 'forged' }, sync: true, distributed: false, context: { event: 'created', params: { user: { orgId: 1 } } } }
+      intruder.publish({ ...event, key: 'chat-forged' })
+      await a.service('messages').create({ text: 'own' })
+      await quiet()
+      expect(onA.seen.map((seen) => seen.data.text)).to.deep.equal(['own'])
+    } finally {
+      intruder.close()
+    }
   })
 
   it('an event that cannot be sent (over maxPayload) is not counted as sent', async () => {
