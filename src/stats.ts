@@ -25,7 +25,6 @@ export class Stats {
   retries = 0
   eventsIn = 0
   eventsOut = 0
-  eventsDropped = 0
 
   method(service: string, method: string): MethodStats {
     const id = `${service}\u0000${method}`
