@@ -3,7 +3,7 @@ import { defaultServiceMethods, getServiceOptions } from '@feathersjs/feathers'
 import { encode } from './codec'
 import { NO_SYNC } from './options'
 import type { EventFilter, EventPredicate, LocalServiceInfo, ResolvedOptions, ServiceDescriptor } from './options'
-import { withoutPassword } from './remote-service'
+import { passwordFields, withoutPassword } from './password-fields'
 import { PROTOCOL_VERSION } from './protocol'
 import type { EventMessage } from './protocol'
 import type { Stats } from './stats'
@@ -158,7 +158,7 @@ export class Announcer {
         ...(distributed ? {} : { distributed: false }),
         ...(sync ? { sync: true } : {})
       }
-      const params = sync ? syncedParams(context?.params) : undefined
+      const params = sync ? syncedParams(context?.params, context?.app) : undefined
       // Who called never costs the event: one that cannot be sent with them (too large) goes without.
       const sent = (params !== undefined && this.publish({ ...message, context: { ...message.context, params } })) || this.publish(message)
       if (sent) this.stats.eventsOut++
@@ -198,12 +198,12 @@ export function passes(predicate: EventPredicate, event: string, data: unknown, 
  * The params a synced event carries to the fellow replicas, for their channels and publishers:
  * who called (the user without its password, as calls send it) and how (provider, query).
  */
-function syncedParams(params: any): Record<string, unknown> | undefined {
+function syncedParams(params: any, app: any): Record<string, unknown> | undefined {
   try {
     const out: Record<string, unknown> = {}
     if (params?.provider !== undefined) out.provider = params.provider
     if (params?.query !== undefined) out.query = params.query
-    if (params?.user !== undefined) out.user = withoutPassword(params.user)
+    if (params?.user !== undefined) out.user = withoutPassword(params.user, passwordFields(app))
     encode(out) // a user with a BigInt id, a cycle or a function: the event goes without them
     return out
   } catch (error) {

@@ -18,6 +18,7 @@ import { RemoteService } from './remote-service'
 import { CallServer } from './responder'
 import { Stats } from './stats'
 import { offerSocketMethods } from './socket-methods'
+import { passwordFields } from './password-fields'
 import type { StreamTag } from './streams'
 import { meshStatus } from './status'
 import { createMetrics } from './metrics'
@@ -79,7 +80,7 @@ function setup(app: Application, options: ResolvedOptions) {
   const calls = new CallServer(announcer, options.remoteParams)
   const localState = () => (published ? announcer.state() : { seq: 0, services: [] })
   const callOptions = pick(options, ['key', 'timeout', 'forwardHeaders', 'idempotentMethods', 'maxRetries', 'replicaTimeout'])
-  const registry = new Registry(app, options, { ...callOptions, transport: lazyTransport, uuid, stats }, {
+  const registry = new Registry(app, options, { ...callOptions, transport: lazyTransport, uuid, stats, passwordFields: () => passwordFields(app) }, {
     // Through the outermost app.use/unuse, so transports that wrap them (routing) see proxies too;
     // our own overrides let proxies pass without announcing them.
     use: (path, ...args) => void ((app.use as any)(path, ...args), offerSocketMethods(app, path)),

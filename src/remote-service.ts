@@ -9,6 +9,7 @@ import type { MethodStats, Outcome, Stats } from './stats'
 import { PROTOCOL_VERSION } from './protocol'
 import type { ReplyMessage } from './protocol'
 import { TransportError } from './transport'
+import { withoutPassword } from './password-fields'
 import type { Transport } from './transport'
 
 /** What every proxy shares: the app's transport and call settings. */
@@ -22,20 +23,22 @@ export interface CallContext {
   maxRetries: number
   replicaTimeout: number
   stats: Stats
+  /** The app's password fields (password-fields.ts), read when a call carries a user. */
+  passwordFields?: () => readonly string[]
 }
 
 /**
  * Params that cross the wire: a whitelist. `connection`, raw `headers` and anything else a
  * transport put there stay on the consumer; chosen headers travel only through `forwardHeaders`.
  */
-export function wireParams(params: any, forwardHeaders: string[]): Record<string, unknown> {
+export function wireParams(params: any, forwardHeaders: string[], passwords?: () => readonly string[]): Record<string, unknown> {
   if (!params) return {}
   const out: Record<string, unknown> = {}
   for (const field of ['query', 'route', 'provider', 'authentication', 'paginate'] as const) {
     if (params[field] !== undefined) out[field] = params[field]
   }
-  // The entity authentication loaded carries the password hash; providers never need it.
-  if (params.user !== undefined) out.user = withoutPassword(params.user)
+  // The entity authentication loaded carries the password hash (under the field its strategy names); providers never need it.
+  if (params.user !== undefined) out.user = withoutPassword(params.user, passwords?.())
   // Not a param for the provider's hooks: a word to its mesh, that this call's events stay off replica sync.
   if (params.sync === false) out.sync = false
   if (forwardHeaders.length > 0 && params.headers) {
@@ -48,15 +51,6 @@ export function wireParams(params: any, forwardHeaders: string[]): Record<string
     if (headers) out.headers = headers
   }
   return out
-}
-
-export function withoutPassword(user: unknown): unknown {
-  // A model instance (Sequelize, Mongoose) travels as its toJSON() would have it: the password is taken out of that.
-  const plain = user && typeof (user as { toJSON?: unknown }).toJSON === 'function' ? (user as { toJSON(): unknown }).toJSON() : user
-  if (!plain || typeof plain !== 'object' || !Object.prototype.hasOwnProperty.call(plain, 'password')) return plain
-  const { password, ...rest } = plain as Record<string, unknown>
-  void password
-  return rest
 }
 
 /**
@@ -182,7 +176,7 @@ export class RemoteService {
   private async [SEND](method: string, args: unknown[], params: unknown): Promise<unknown> {
     const { transport, uuid, key, timeout, forwardHeaders, idempotentMethods, maxRetries, replicaTimeout } = this.context
     const deadline = timeout > 0 ? performance.now() + timeout : Infinity
-    const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders) }
+    const message = { v: PROTOCOL_VERSION, type: 'call' as const, from: uuid, key, path: this.path, method, args, params: wireParams(params, forwardHeaders, this.context.passwordFields) }
     // Made on the first retry only: most calls never need it.
     let tried: Set<string> | undefined
     // Replicas skipped because nothing could be sent to them: one that joins again (its link back) may take the call.

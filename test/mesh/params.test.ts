@@ -31,6 +31,19 @@ describe('params and replicas of a call', function () {
     expect((await echo.create({}, { user: model })).user).to.deep.equal({ id: 2, email: 'a@example.com', since: new Date(0) })
   })
 
+  it("a user loses the field its authentication strategy names as passwordField, as well as password", async () => {
+    await mesh.child('provider-pass', { key: 'params-pass', services: ['echo:echo-pass'] })
+    const gateway = await mesh.app({ key: 'gateway-pass' }, (app) => {
+      app.set('authentication', { entity: 'user', authStrategies: ['jwt', 'local'], local: { usernameField: 'email', passwordField: 'passphrase' } })
+    })
+    const echo = await gateway.distribution.waitForService('echo-pass')
+    const echoed = await echo.create({}, { user: { id: 1, email: 'a@example.com', passphrase: 'hash', password: 'other' } })
+    expect(echoed.user).to.deep.equal({ id: 1, email: 'a@example.com' })
+    // Settings changed later are read again.
+    gateway.set('authentication', { local: { passwordField: 'secretHash' } })
+    expect((await echo.create({}, { user: { id: 2, secretHash: 'h', passphrase: 'kept' } })).user).to.deep.equal({ id: 2, passphrase: 'kept' })
+  })
+
   it("paginate travels and a provider that lists it in remoteParams takes it; forwarded headers match whatever their case", async () => {
     const { MemoryService } = require('@feathersjs/memory')
     const provide = (key: string, remoteParams?: string[]) =>

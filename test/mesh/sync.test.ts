@@ -163,10 +163,11 @@ describe('replica event sync: what fellow replicas get', function () {
     return apps
   }
 
-  it("a publisher on a fellow replica reads who called (params.user without its password, provider, query), as on the sender", async () => {
+  it("a publisher on a fellow replica reads who called (params.user without its password fields, provider, query), as on the sender", async () => {
     const seen: any[] = []
     const [a, b] = await replicas('chat-params', { sync: true }, (app) => {
       app.use('messages', new MemoryService({ id: 'id' }))
+      app.set('authentication', { entity: 'user', local: { usernameField: 'email', passwordField: 'passphrase' } })
       app.on('connection', (connection: any) => app.channel('orgs/1').join(connection))
       // As Feathers' channel docs do: publish to the caller's organisation.
       app.service('messages').publish('created', (_data: any, context: any) => {
@@ -175,7 +176,7 @@ describe('replica event sync: what fellow replicas get', function () {
       })
     })
     const onB = recorder((await client(b.url)).service('messages'), ['created'])
-    await a.service('messages').create({ text: 'hi' }, { user: { id: 7, orgId: 1, password: 'hash' }, provider: 'rest', query: { $select: ['text'] } })
+    await a.service('messages').create({ text: 'hi' }, { user: { id: 7, orgId: 1, password: 'hash', passphrase: 'hash too' }, provider: 'rest', query: { $select: ['text'] } })
     await onB.until(() => onB.seen.length > 0, 'the event on the client of b')
     expect(onB.seen.map((event) => event.data.text)).to.deep.equal(['hi'])
     expect(seen).to.deep.equal([{ user: { id: 7, orgId: 1 }, provider: 'rest', query: { $select: ['text'] } }])
