@@ -2,6 +2,7 @@ import createDebug from 'debug'
 import type { Application } from '@feathersjs/feathers'
 import type { HealthReport } from './healthcheck'
 import type { ResolvedOptions } from './options'
+import { servicePath } from './checks'
 import type { MeshStatus } from './status'
 import { STATUS_PAGE_HEADERS, STATUS_PAGE_HTML } from './status-page'
 import type { Registry, RegistryContentType } from 'prom-client'
@@ -127,6 +128,9 @@ export function mountHealthcheck(app: Application, base: string, check: (key: st
 export function mountStatus(app: Application, options: ResolvedOptions, use: (...args: any[]) => unknown, status: () => MeshStatus, metrics?: Registry<RegistryContentType>) {
   const transport = transportOf(app)
   if (options.statusPath !== false) {
+    if (app.services[servicePath(options.statusPath)] !== undefined) {
+      throw new Error(`feathers-mesh: option statusPath ("${options.statusPath}") is the path of a service already registered: choose another path, or false`)
+    }
     const service = { find: async () => status() }
     // Runs before Feathers' REST handler of the service, so `GET {statusPath}/page` is never get('page').
     const isPage = (lookup: any, method: string) => lookup?.params?.__id === 'page' && (method === 'GET' || method === 'HEAD')

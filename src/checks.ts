@@ -21,8 +21,9 @@ const KEY_PATTERN = /^[A-Za-z0-9._@/-]{1,128}$/
 export function envNumber(env: Env, name: string): number | undefined {
   const raw = env[name]
   if (raw === undefined || raw === '') return undefined
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 0) throw new Error(`feathers-mesh: environment variable ${name} must be a non-negative integer, got "${raw}"`)
+  // Digits only: Number() would also take `0x10`, `1e3` and a blank value (as 0).
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN
+  if (!Number.isSafeInteger(value)) throw new Error(`feathers-mesh: environment variable ${name} must be a non-negative integer, got "${raw}"`)
   return value
 }
 

@@ -3,25 +3,18 @@
  * `passwordField` (`local: { passwordField: 'pass' }`). Users are stripped of them before they
  * cross the wire, since providers and fellow replicas never need a hash.
  */
-const cache = new WeakMap<object, { settings: unknown; fields: readonly string[] }>()
 const DEFAULT: readonly string[] = ['password']
 
+/** Read at each call that carries a user (a few fields): settings changed in place count at once. */
 export function passwordFields(app: { get?(name: string): unknown } | undefined): readonly string[] {
-  if (!app || typeof app.get !== 'function') return DEFAULT
-  const settings = app.get('authentication')
-  const cached = cache.get(app)
-  // Read again only when the settings object changes: this runs on every call that carries a user.
-  if (cached && cached.settings === settings) return cached.fields
-  const fields = new Set(DEFAULT)
-  if (settings && typeof settings === 'object') {
-    for (const strategy of Object.values(settings)) {
-      const field = strategy && typeof strategy === 'object' ? (strategy as { passwordField?: unknown }).passwordField : undefined
-      if (typeof field === 'string' && field !== '') fields.add(field)
-    }
+  const settings = app && typeof app.get === 'function' ? app.get('authentication') : undefined
+  if (!settings || typeof settings !== 'object') return DEFAULT
+  let fields = DEFAULT
+  for (const strategy of Object.values(settings)) {
+    const field = strategy && typeof strategy === 'object' ? (strategy as { passwordField?: unknown }).passwordField : undefined
+    if (typeof field === 'string' && field !== '' && !fields.includes(field)) fields = [...fields, field]
   }
-  const entry = { settings, fields: [...fields] }
-  cache.set(app, entry)
-  return entry.fields
+  return fields
 }
 
 /** The user as it may travel: its toJSON() form for a model instance (Sequelize, Mongoose), without password fields. */

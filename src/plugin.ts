@@ -171,7 +171,8 @@ function setup(app: Application, options: ResolvedOptions) {
       timers.clear()
       // Goodbye first, so consumers stop sending; then calls in flight both ways (served here, and this app's own) finish, peers still known.
       const drain = () => Promise.all([calls.drain(options.gracePeriod), lazyTransport.idle(options.gracePeriod)])
-      await membership.close(options.gracePeriod > 0 ? Math.min(GOODBYE_TIMEOUT, options.gracePeriod) : GOODBYE_TIMEOUT, drain)
+      // At least 1 ms: a request timeout of 0 would mean no deadline, where a grace period of 0 means none.
+      await membership.close(Math.max(1, Math.min(GOODBYE_TIMEOUT, options.gracePeriod)), drain)
       announcer.close()
       await Promise.all([registry.close(), createMetrics.unregister(metrics)])
       await transport?.close()
@@ -230,10 +231,17 @@ function setup(app: Application, options: ResolvedOptions) {
     return removed
   } as any
 
-  // Local services registered before configure are exposed too; all their own options are checked first, so a wrong one exposes none.
-  const existing = Object.keys(app.services).filter((path) => (app.services[path] as any)?.remote !== true).map((path) => [path, withOwnOptions(app.services[path], {})] as const)
-  for (const [path, own] of existing) announcer.expose(path, app.service(path), own as MeshServiceOptions)
-
+  try {
+    // Local services registered before configure are exposed too; all their own options are checked first, so a wrong one exposes none.
+    const existing = Object.keys(app.services).filter((path) => (app.services[path] as any)?.remote !== true).map((path) => [path, withOwnOptions(app.services[path], {})] as const)
+    for (const [path, own] of existing) announcer.expose(path, app.service(path), own as MeshServiceOptions)
+    mountStatus(app, options, originalUse, status, metrics)
+    if (options.healthcheckPath !== false) mountHealthcheck(app, options.healthcheckPath, (key) => handle.healthcheck(key))
+  } catch (error) {
+    // The services keep no listener of a mesh that never started (distribution() puts the rest back).
+    announcer.close()
+    throw error
+  }
   app.hooks({
     teardown: [
       // Alongside the rest: the HTTP server's close waits for every socket.io client to go, and the mesh must not.
@@ -242,9 +250,5 @@ function setup(app: Application, options: ResolvedOptions) {
       }
     ]
   } as any)
-
-  mountStatus(app, options, originalUse, status, metrics)
-
-  if (options.healthcheckPath !== false) mountHealthcheck(app, options.healthcheckPath, (key) => handle.healthcheck(key))
   begin()
 }

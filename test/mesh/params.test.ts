@@ -39,9 +39,11 @@ describe('params and replicas of a call', function () {
     const echo = await gateway.distribution.waitForService('echo-pass')
     const echoed = await echo.create({}, { user: { id: 1, email: 'a@example.com', passphrase: 'hash', password: 'other' } })
     expect(echoed.user).to.deep.equal({ id: 1, email: 'a@example.com' })
-    // Settings changed later are read again.
+    // Settings changed later are read again, replaced or changed in place.
     gateway.set('authentication', { local: { passwordField: 'secretHash' } })
     expect((await echo.create({}, { user: { id: 2, secretHash: 'h', passphrase: 'kept' } })).user).to.deep.equal({ id: 2, passphrase: 'kept' })
+    gateway.get('authentication').local.passwordField = 'pin'
+    expect((await echo.create({}, { user: { id: 3, pin: '1234', secretHash: 'kept' } })).user).to.deep.equal({ id: 3, secretHash: 'kept' })
   })
 
   it("paginate travels and a provider that lists it in remoteParams takes it; forwarded headers match whatever their case", async () => {
