@@ -23,7 +23,10 @@ export function guardDiscovery(discovery: { broadcast: { decode: Decode }; nodes
   const decode = network.decode
   network.decode = function (data, callback) {
     decode.call(network, data, (error, message) => {
-      if (error) return callback(error, null)
+      if (error) {
+        onDropped() // not JSON at all
+        return callback(error, null)
+      }
       if (!isDiscoveryMessage(message)) {
         onDropped()
         return callback(new Error('malformed discovery message'), null)

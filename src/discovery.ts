@@ -4,6 +4,7 @@ import { guardDiscovery } from './discovery-input'
 import { printable } from './printable'
 import { dirname } from 'path'
 import { RedisChannel } from './redis-channel'
+import { advertisable } from './local-address'
 import { startTicker } from './ticker'
 import { namedTag, tagFields } from './stream-fields'
 import type { StreamTag } from './streams'
@@ -154,7 +155,10 @@ export function startDiscovery(settings: DiscoverySettings, handlers: DiscoveryH
         helloInterval: options.helloInterval,
         onLocalAddress: (address) => {
           // The address this host reaches Redis from is the one its peers can most likely reach it on.
-          if (!(ad.mesh as any).host) (ad.mesh as any).host = address
+          if (!(ad.mesh as any).host) (ad.mesh as any).host = advertisable(address)
+          if (!(ad.mesh as any).host) {
+            console.warn(`feathers-mesh ${short}: this app reaches Redis over IPv6 (${address}) from an interface without an IPv4 address, and the mesh listens on IPv4 only: set advertise (DISCOVERY_HOSTNAME) to an address peers reach it on`)
+          }
           debug('%s advertises %s', short, (ad.mesh as any).host)
         }
       })

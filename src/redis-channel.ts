@@ -18,6 +18,8 @@ const MIN_COMMAND_TIMEOUT = 1_000 // ms
 const SILENT_INTERVALS = 3
 /** Own announcements remembered, to recognize them when Redis delivers them back. */
 const RECENT_SENT = 3
+/** How long a closing client's socket may take to end before ioredis destroys it (its default, 2 s, held the process up). */
+const DISCONNECT_TIMEOUT = 200 // ms
 
 export interface RedisChannelOptions {
   url: string
@@ -60,11 +62,20 @@ export class RedisChannel extends EventEmitter {
   private lastEcho = 0 // monotonic ms: an own announcement came back, or the channel came up
   private unanswered = 0 // announcements sent since
   private readonly connectedAt = new Map<Redis, number>() // monotonic ms of each client's last TCP connect
+  private subscribed = false
+  private subscribing = false
+  /** Redis's reply to a refused SUBSCRIBE or PUBLISH (an ACL user without the channel): down until one goes through. */
+  private refusal?: string
 
   constructor(private readonly options: RedisChannelOptions) {
     super()
     this.silence = SILENT_INTERVALS * options.helloInterval
+    // The mesh's servers listen on IPv4: a Redis name that resolves to both is reached over IPv4, so
+    // that the address this app advertises (the one it reaches Redis from) is one they accept.
+    const family = new URL(options.url).hostname.startsWith('[') ? 6 : 4
     const settings = {
+      family,
+      disconnectTimeout: DISCONNECT_TIMEOUT,
       lazyConnect: true,
       keepAlive: KEEPALIVE_DELAY,
       // Announcements are worthless once late: never queue them, never retry them.
@@ -79,8 +90,12 @@ export class RedisChannel extends EventEmitter {
     // The subscriber queues its SUBSCRIBE until connected and renews it after every reconnection.
     this.sub = new Redis(options.url, { ...settings, enableOfflineQueue: true, maxRetriesPerRequest: null })
     for (const client of [this.pub, this.sub]) {
-      client.on('error', (error: Error) => this.changed('down', error.message))
-      client.on('ready', () => this.changed(this.pub.status === 'ready' && this.sub.status === 'ready' ? 'up' : this.state))
+      client.on('error', (error: Error) => {
+        // SELECT refused: the connection works, and pub/sub ignores the database anyway.
+        if (/^ERR DB index/.test(error.message)) return this.warnOnce(`the database number of the Redis URL is ignored (${error.message})`)
+        this.changed('down', error.message)
+      })
+      client.on('ready', () => this.refresh())
       client.on('close', () => this.changed('down', 'connection closed'))
       client.on('connect', () => this.connectedAt.set(client, performance.now()))
     }
@@ -104,23 +119,72 @@ export class RedisChannel extends EventEmitter {
       if (this.bound || this.state !== 'up') return
       this.bound = true
       const address = (this.pub as any).stream?.localAddress
-      if (typeof address === 'string') this.options.onLocalAddress(address.replace(/^::ffff:/, ''))
+      if (typeof address === 'string') this.options.onLocalAddress(address)
       callback()
     }
     this.on('up', start)
     // Run after the loop's poll phase: after a stalled loop, echoes already received are read first.
     this.watchdog?.stop()
     this.watchdog = startTicker(this.options.helloInterval, () => setImmediate(() => this.check()), `${this.options.name} redis liveness`)
-    this.sub.subscribe(CHANNEL).catch((error: Error) => debug('%s subscribe failed: %s', this.options.name, error.message))
+    this.subscribe()
     for (const client of [this.pub, this.sub]) client.connect().catch(() => {}) // failures reach 'error' and are retried
   }
 
   send(message: Buffer) {
-    if (this.state !== 'up') return
+    // While Redis refuses a PUBLISH, each announcement tries again: the first that goes through brings the channel up.
+    const retrying = this.refusal !== undefined && this.subscribed && this.pub.status === 'ready'
+    if (this.state !== 'up' && !retrying) return
     this.recent.push(message)
     if (this.recent.length > RECENT_SENT) this.recent.shift()
     this.unanswered++
-    this.pub.publish(CHANNEL, message).catch((error: Error) => debug('%s announcement not published: %s', this.options.name, error.message))
+    this.pub.publish(CHANNEL, message).then(
+      () => {
+        if (this.refusal === undefined) return
+        this.refusal = undefined
+        this.refresh()
+      },
+      (error: Error) => {
+        // A reply from Redis (NOPERM, NOAUTH): no reconnection fixes it, and the log must say so.
+        if (error.name === 'ReplyError') this.refuse(`PUBLISH refused: ${error.message}`)
+        else debug('%s announcement not published: %s', this.options.name, error.message)
+      }
+    )
+  }
+
+  /** SUBSCRIBE once; ioredis renews it after reconnections, but never one Redis refused: that one is tried again by check(). */
+  private subscribe() {
+    if (this.subscribed || this.subscribing || this.state === 'closed') return
+    this.subscribing = true
+    this.sub.subscribe(CHANNEL).then(
+      () => {
+        this.subscribing = false
+        this.subscribed = true
+        if (this.refusal?.startsWith('SUBSCRIBE')) this.refusal = undefined
+        this.refresh()
+      },
+      (error: Error) => {
+        this.subscribing = false
+        if (error.name === 'ReplyError') this.refuse(`SUBSCRIBE refused: ${error.message}`)
+        else debug('%s subscribe failed: %s', this.options.name, error.message)
+      }
+    )
+  }
+
+  private warned = false
+  private warnOnce(line: string) {
+    if (!this.warned) console.warn(`feathers-mesh ${this.options.name}: ${line}`)
+    this.warned = true
+  }
+
+  private refuse(why: string) {
+    this.refusal = why
+    this.changed('down', why)
+  }
+
+  /** Up when both connections are ready, the channel subscribed, and Redis refuses nothing. */
+  private refresh() {
+    const up = this.pub.status === 'ready' && this.sub.status === 'ready' && this.subscribed && this.refusal === undefined
+    this.changed(up ? 'up' : this.state)
   }
 
   setBroadcast() {}
@@ -137,6 +201,7 @@ export class RedisChannel extends EventEmitter {
   /** Reconnects connections that look open but carry nothing. */
   private check() {
     if (this.state === 'closed') return
+    if (!this.subscribed && this.sub.status === 'ready') this.subscribe()
     const now = performance.now()
     // Two announcements at least: a silence while nothing was sent proves nothing.
     if (this.state === 'up' && this.unanswered >= 2 && now - this.lastEcho >= this.silence) {
