@@ -134,6 +134,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   return args
 }
 
+/** The discovery wait when --wait is not given: 2.5 hello intervals if longer than the default, within a Node timer's limit. */
+export function defaultWait(hello: number | undefined): number {
+  return hello === undefined ? DEFAULT_WAIT : Math.min(MAX_MS, Math.max(DEFAULT_WAIT, Math.round(2.5 * hello)))
+}
+
 /** cote reads COTE_HELLO_INTERVAL and COTE_NODE_TIMEOUT itself (as defaults); the wait follows them. */
 export function envMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const value = parseInt(env[name] ?? '', 10)

@@ -8,7 +8,7 @@
 import { feathers } from '@feathersjs/feathers'
 import type { Application } from '@feathersjs/feathers'
 import { distribution, finalize } from './plugin'
-import { coteSettings, DEFAULT_WAIT, envMs, parseArgs, USAGE, UsageError } from './cli-args'
+import { coteSettings, defaultWait, envMs, parseArgs, USAGE, UsageError } from './cli-args'
 import type { CliArgs } from './cli-args'
 import type { HealthReport } from './healthcheck'
 import { renderReport } from './cli-table'
@@ -130,7 +130,8 @@ export async function main(argv: string[] = process.argv.slice(2), env: NodeJS.P
   console.info = console.error
 
   const hello = args.hello ?? envMs(env, 'COTE_HELLO_INTERVAL')
-  const wait = args.wait ?? (hello === undefined ? DEFAULT_WAIT : Math.max(DEFAULT_WAIT, Math.round(2.5 * hello)))
+  // COTE_HELLO_INTERVAL is not bounded as --hello is: a huge one must not overflow the timer (it would fire at once).
+  const wait = args.wait ?? defaultWait(hello)
   const app = feathers()
   try {
     app.configure(
