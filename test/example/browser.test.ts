@@ -23,7 +23,7 @@ import { expect } from 'chai'
 import { chromium } from 'playwright-core'
 import type { Browser, Page } from 'playwright-core'
 import { DEMO_USER } from '../../example/common'
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser'
+import { CHROMIUM, CHROMIUM_ARGS, loopbackContext } from '../helpers/browser'
 import { deadline, poll, portIsFree, isRunning } from '../helpers/processes'
 
 const ROOT = path.join(__dirname, '..', '..', '..') // build/test/example → repository root
@@ -90,14 +90,7 @@ describe('example: the page in a real browser (headless Chromium)', function () 
 
   /** A fresh context (own storage, own socket.io connection) whose traffic may only go to 127.0.0.1. */
   async function openPage(name: string): Promise<Page> {
-    const context = await browser!.newContext({ viewport: { width: 820, height: 540 }, deviceScaleFactor: 1 })
-    await context.route(
-      (url) => url.hostname !== '127.0.0.1',
-      (route) => {
-        offMachine.push(`${name}: ${route.request().url()}`)
-        return route.abort('blockedbyclient')
-      }
-    )
+    const context = await loopbackContext(browser!, offMachine, { viewport: { width: 820, height: 540 }, deviceScaleFactor: 1 }, `${name}: `)
     context.on('request', (request) => {
       if (new URL(request.url()).hostname !== '127.0.0.1') offMachine.push(`${name}: ${request.url()}`)
     })

@@ -16,3 +16,16 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'
 ]
+
+/** A browser context that aborts every request off 127.0.0.1, noting its URL in `offMachine` (tests expect it empty). */
+export async function loopbackContext(browser: import('playwright-core').Browser, offMachine: string[], options: import('playwright-core').BrowserContextOptions = {}, label = '') {
+  const context = await browser.newContext(options)
+  await context.route(
+    (url) => url.hostname !== '127.0.0.1',
+    (route) => {
+      offMachine.push(`${label}${route.request().url()}`)
+      return route.abort('blockedbyclient')
+    }
+  )
+  return context
+}

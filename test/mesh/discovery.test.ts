@@ -40,6 +40,7 @@ describe('discovery', function () {
     await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()))
     udp.setBroadcast(true)
     const malformed = [
+      'not json',
       '{"event":"hello","data":"text","iid":"z","pid":"y"}',
       // Each of these crashed every app that heard it (node-discover read `null.pid`)…
       'null', '[]', '42', '"text"', '{"event":"hello","iid":7,"pid":"y","data":{}}',
@@ -49,7 +50,7 @@ describe('discovery', function () {
       '{"event":"hello","iid":"w","pid":"y","data":{"__proto__":{"polluted":"yes"}}}'
     ]
     const dropped = gateway.distribution.drops().malformed ?? 0
-    for (const payload of ['{"event":"hello","data":{},"iid":"x","pid":"y"}', 'not json', ...malformed]) {
+    for (const payload of ['{"event":"hello","data":{},"iid":"x","pid":"y"}', ...malformed]) {
       await new Promise((resolve) => udp.send(payload, mesh.port, '127.255.255.255', resolve))
     }
     udp.close()

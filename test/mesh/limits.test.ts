@@ -47,6 +47,13 @@ describe('limits', function () {
       const gateway = await mesh.app({ key: `narrow-gateway${secret ? '-sealed' : ''}`, ...extra, maxPayload: 1000 })
       const notes = await gateway.distribution.waitForService(`large-notes${secret ? '-sealed' : ''}`)
       const slow = await gateway.distribution.waitForService(`slow${secret ? '-sealed' : ''}`)
+      // Events are not stored: a small one seen first means the gateway listens when the large one goes.
+      const seen: any[] = []
+      notes.on('created', (note: any) => seen.push(note))
+      await waitFor(async () => {
+        await provider.send({ cmd: 'createLocal', path: `large-notes${secret ? '-sealed' : ''}`, data: { title: 'small' } })
+        return seen.length > 0
+      }, 5000, 'a small created event', 200)
       await provider.send({ cmd: 'createLocal', path: `large-notes${secret ? '-sealed' : ''}`, data: { title: 'z'.repeat(100_000) } })
       const beside = slow.find({ query: { delay: 500 } })
       const refused = await notes.find({}).then(() => undefined, (error: any) => error)

@@ -17,7 +17,7 @@ import type { Browser, Page } from 'playwright-core'
 import { distribution, finalize } from '../../src'
 import { Mesh, waitFor } from '../helpers/mesh'
 import type { ChildApp } from '../helpers/mesh'
-import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser'
+import { CHROMIUM, CHROMIUM_ARGS, loopbackContext } from '../helpers/browser'
 
 const ROOT = path.join(__dirname, '..', '..', '..') // build/test/mesh → repository root
 const OUTPUT_DIR = path.join(ROOT, 'test-output')
@@ -172,14 +172,7 @@ describe('the mesh page in headless Chromium', function () {
   })
 
   it('shows the apps by key, both replicas healthy and the intruder refused in red', async () => {
-    const context = await browser!.newContext({ viewport: { width: 980, height: 470 }, deviceScaleFactor: 1 })
-    await context.route(
-      (url) => url.hostname !== '127.0.0.1',
-      (route) => {
-        offMachine.push(route.request().url())
-        return route.abort('blockedbyclient')
-      }
-    )
+    const context = await loopbackContext(browser!, offMachine, { viewport: { width: 980, height: 470 }, deviceScaleFactor: 1 })
     page = await context.newPage()
     page.on('pageerror', (error) => pageErrors.push(error.message))
     page.on('console', (message) => message.type() === 'error' && pageErrors.push(`console: ${message.text()}`))
@@ -233,14 +226,7 @@ describe('the mesh page in headless Chromium', function () {
       2 * REFRESH + 3000
     )
     // Another browser context has its own, empty sessionStorage.
-    const context = await browser!.newContext()
-    await context.route(
-      (url) => url.hostname !== '127.0.0.1',
-      (route) => {
-        offMachine.push(route.request().url())
-        return route.abort('blockedbyclient')
-      }
-    )
+    const context = await loopbackContext(browser!, offMachine)
     try {
       const bare = await context.newPage()
       await bare.goto(`${gateway.url}/distribution/status/page`)
