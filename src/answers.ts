@@ -31,15 +31,22 @@ export interface AnswerSides {
 export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Socket, parts: unknown[]) => void {
   const { uuid, short, options, gate, drops, streams, ledger } = wiring
   const { links } = sides
+  /** The sender each connection's last request proved to be (with a secret). */
+  const provedOn = new WeakMap<Socket, string>()
 
-  /** A peer that greets us before discovery reported it: connect to it now, at the address it names. */
+  /**
+   * A peer that greets us before discovery reported it: connect to it now, at the address it names.
+   * With a secret the hello is the peer's own word, which also outweighs what discovery said.
+   */
   function linkBack(hello: HelloMessage, socket: Socket) {
     const endpoint = hello.endpoint
-    if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || links.endpoint(hello.from)) return
+    if (!endpoint || typeof hello.from !== 'string' || hello.from === uuid || (!wiring.sealer && links.endpoint(hello.from))) return
     const host = typeof endpoint.host === 'string' && endpoint.host !== '' ? endpoint.host : socket.remoteAddress?.replace(/^::ffff:/, '')
     if (!host || host === '0.0.0.0' || !isPort(endpoint.calls) || !isPort(endpoint.events)) return
     const streamTag = endpoint.streams === true ? namedTag(endpoint.streamTag, endpoint.poly1305) : undefined
-    links.found({ uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, streamTag }, false)
+    const named = { uuid: hello.from, key: String(hello.key), version: Number(hello.v), host, calls: endpoint.calls, events: endpoint.events, streams: endpoint.streams === true, streamTag }
+    if (wiring.sealer) links.vouchedBy(named)
+    else links.found(named, false)
   }
 
   /** A request over this app's limit was skipped unread: its sender gets a 413 at once, not a timeout. */
@@ -51,7 +58,9 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
     const to = header !== undefined ? header.slice(header.lastIndexOf('.') + 1) : /"from":"([^"]{1,64})"/.exec(part.head.toString('latin1'))?.[1]
     if (wiring.sealer && !to) return
     // Arrived, if unread: a goodbye that names it as the sender's last request need not wait for it.
-    if (to) ledger.received(to, id)
+    // With a secret, only on a connection that sender has proved itself on: the header is a claim,
+    // and a forged huge id would count every later request of that peer as arrived (calls lost).
+    if (to && (!wiring.sealer || provedOn.get(socket) === to)) ledger.received(to, id)
     const refusal = `the request is ${part.length} bytes, more than this app's maxPayload (${options.maxPayload}) lets it take`
     const text = serialize({ ok: false, error: { name: 'PayloadTooLarge', message: refusal, code: 413, className: 'payload-too-large', mesh: true } })
     if (socket.writable) write(socket, encodeFrame([null, gate.seal(text, to ?? '', undefined, id, undefined, 'replies'), id]))
@@ -63,6 +72,7 @@ export function createAnswers(wiring: Wiring, sides: AnswerSides): (socket: Sock
     if (payload instanceof OversizedPart) return refuseOversized(socket, payload, id)
     const opened = gate.open(payload, uuid, 'a requester', 'calls', id)
     if (opened === undefined) return
+    if (opened.from !== undefined) provedOn.set(socket, opened.from)
     // The reply goes the way the request came (a requester that seals on streams opens them, with
     // the tag it used), to the sender the request proved to be.
     const tag = streams ? gate.streamed(payload) : undefined

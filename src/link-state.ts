@@ -24,6 +24,11 @@ export interface Peer {
   /** When each open link was attached, and how many in a row closed young (see STEADY_LINK). */
   attachedAt: Partial<Record<Kind, number>>
   closedYoung: Partial<Record<Kind, number>>
+  /**
+   * Its address is the peer's own word (its sealed hello named it) or proved (a sealed reply from it
+   * opened on the calls link): discovery, which anyone can forge, no longer moves it.
+   */
+  vouched?: boolean
 }
 
 /** Attempts at connecting to a peer discovery has not reported (it greeted us first). */

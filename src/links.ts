@@ -39,12 +39,38 @@ export class Links {
       peer = { endpoint, sockets: {}, connecting: {}, lost: false, discovered, attachedAt: {}, closedYoung: {} }
       this.peers.set(endpoint.uuid, peer)
     }
-    // Links that are up prove where the peer is: an advertisement moving it (forged) is not followed;
-    // what else it says (hellos, stream tags) is taken, as before the links were up.
-    if (discovered) peer.endpoint = this.holding(peer) ? { ...endpoint, host: peer.endpoint.host, calls: peer.endpoint.calls, events: peer.endpoint.events } : endpoint
+    // Links that are up, or an address the peer vouched for, say where the peer is: an advertisement
+    // moving it (forged) is not followed; what else it says (hellos, stream tags) is taken.
+    if (discovered) peer.endpoint = this.holding(peer) || peer.vouched ? { ...endpoint, host: peer.endpoint.host, calls: peer.endpoint.calls, events: peer.endpoint.events } : endpoint
     peer.discovered ||= discovered
     peer.lost = false
     for (const kind of KINDS) this.open(peer, kind, 0)
+  }
+
+  /**
+   * Where a peer says it is, in a hello sealed by it (with a secret: discovery is forgeable, this is
+   * not). Links opened to another address that no reply of the peer has proved yet (a forged
+   * advertisement won the race, and its ports accept and never answer) are moved there.
+   */
+  vouchedBy(endpoint: Endpoint) {
+    if (!this.peers.has(endpoint.uuid)) this.found(endpoint, false)
+    const peer = this.peers.get(endpoint.uuid)
+    if (!peer || peer.vouched) return
+    peer.vouched = true
+    const { host, calls, events } = peer.endpoint
+    if (host === endpoint.host && calls === endpoint.calls && events === endpoint.events) return
+    debug('%s %s says it is at %s:%d/%d, not %s:%d/%d: its links move', this.short, endpoint.uuid.slice(0, 8), endpoint.host, endpoint.calls, endpoint.events, host, calls, events)
+    peer.endpoint = { ...peer.endpoint, host: endpoint.host, calls: endpoint.calls, events: endpoint.events }
+    this.stopConnecting(peer)
+    // Closing them re-opens them (see detach), now to the address the peer named.
+    for (const kind of KINDS) peer.sockets[kind]?.destroy()
+    for (const kind of KINDS) this.open(peer, kind, 0)
+  }
+
+  /** A sealed reply from the peer opened on this calls link: the link reaches it. */
+  proved(uuid: string, socket: Socket) {
+    const peer = this.peers.get(uuid)
+    if (peer && peer.sockets.calls === socket) peer.vouched = true
   }
 
   lost(uuid: string) {

@@ -163,6 +163,7 @@ export function createRequests(wiring: Wiring, sides: RequestSides): Requests {
             // A sealed reply must come from the replica asked (it did, unless someone else holds its connection).
             const text = opened && (opened.from === undefined || opened.from === peer) ? opened.text : undefined
             if (text === undefined && (sealer || !err)) return
+            if (opened?.from === peer) links.proved(peer, socket)
             settle(entry)
             if (err) return reject(new TransportError(describe(err), 'peer-gone'))
             try {
