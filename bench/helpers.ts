@@ -5,6 +5,7 @@
 import { fork } from 'child_process'
 import type { ChildProcess } from 'child_process'
 import fs from 'fs'
+import os from 'os'
 import path from 'path'
 
 export const ROOT = path.resolve(__dirname, '..', '..')
@@ -21,24 +22,108 @@ export function guardLoaded(): boolean {
 }
 
 /**
- * The bench's discovery ports: a block of 100 at 49100 and above, shifted by the run's process id
- * so two runs on one machine (or a run beside the tests, 42000–48000) never see each other.
+ * The bench's discovery ports: a block of 100 at 49100 and above (the tests use 42000–48000), held
+ * by this run alone through a lock file in the temporary directory. Two runs sharing a block would
+ * not fail: the raw cote requester and the mesh consumer would split their calls with the other
+ * run's providers, and every figure would be skewed without a word. Taken on first use (a unit test
+ * of a figure that opens no port takes none), released when the process exits; a lock whose run
+ * died without releasing it is taken over.
  */
-export const PORT_BASE = 49100 + (process.pid % 8) * 100
+const PORT_BLOCKS = 8
+const LOCK_PREFIX = 'feathers-mesh-bench-ports-'
+let heldBase: number | undefined
+
+export function portBase(): number {
+  return (heldBase ??= lockPortBlock())
+}
+
+/** Takes the first block whose lock file in `dir` is free or stale; the lock goes when this process exits. */
+export function lockPortBlock(dir = os.tmpdir()): number {
+  for (let block = 0; block < PORT_BLOCKS; block++) {
+    const base = 49100 + block * 100
+    const file = path.join(dir, `${LOCK_PREFIX}${base}.lock`)
+    if (!takeLock(file)) continue
+    process.once('exit', () => {
+      try {
+        if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file)
+      } catch {
+        // already gone
+      }
+    })
+    return base
+  }
+  throw new Error(`no free block of bench ports: ${PORT_BLOCKS} other runs hold ${path.join(dir, `${LOCK_PREFIX}*.lock`)}`)
+}
+
+/** Creates `file` holding this process's id, or takes it over from a process that has died. */
+function takeLock(file: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx')
+      fs.writeSync(fd, String(process.pid))
+      fs.closeSync(fd)
+      return true
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    if (lockHeld(file)) return false
+    try {
+      fs.unlinkSync(file)
+    } catch {
+      // another run took it over first: the next attempt finds its lock
+    }
+  }
+  return false
+}
+
+function lockHeld(file: string): boolean {
+  try {
+    const owner = Number(fs.readFileSync(file, 'utf8'))
+    // Empty: its run is between creating and writing it (or died there, long ago).
+    if (!owner) return Date.now() - fs.statSync(file).mtimeMs < 10_000
+    process.kill(owner, 0)
+    return true
+  } catch (error) {
+    // EPERM: alive, another user's; ESRCH: dead; ENOENT: released meanwhile (taken on the next attempt).
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Ports of the figures, as offsets in the run's block. */
 export const PORTS = {
-  calls: PORT_BASE + 1,
-  rawCalls: PORT_BASE + 2,
-  http: PORT_BASE + 3,
-  events: PORT_BASE + 4,
-  rawEvents: PORT_BASE + 5,
-  /** One port per start-up run: PORT_BASE + 10 … + 29. */
-  startup: PORT_BASE + 10,
-  idle: PORT_BASE + 40,
-  profile: PORT_BASE + 50,
-  /** Three pairs of the cost figure: PORT_BASE + 60 … + 62. */
-  costs: PORT_BASE + 60,
-  /** One port per mesh of the scale part (--scale): PORT_BASE + 70 … + 79; its warm-ups: + 80 … + 99. */
-  scale: PORT_BASE + 70
+  get calls() {
+    return portBase() + 1
+  },
+  get rawCalls() {
+    return portBase() + 2
+  },
+  get http() {
+    return portBase() + 3
+  },
+  get events() {
+    return portBase() + 4
+  },
+  get rawEvents() {
+    return portBase() + 5
+  },
+  /** One port per start-up run: + 10 … + 29. */
+  get startup() {
+    return portBase() + 10
+  },
+  get idle() {
+    return portBase() + 40
+  },
+  get profile() {
+    return portBase() + 50
+  },
+  /** Three pairs of the cost figure: + 60 … + 62. */
+  get costs() {
+    return portBase() + 60
+  },
+  /** One port per mesh of the scale part (--scale): + 70 … + 79; its warm-ups: + 80 … + 99. */
+  get scale() {
+    return portBase() + 70
+  }
 }
 
 /** Discovery options of the measuring figures: loopback broadcast, fast hellos, quiet (same for mesh and raw cote). */
@@ -175,6 +260,17 @@ export function spawnFixture(name: string, config: Record<string, unknown>, extr
 /** A bench child (bench/children/NAME.js), configured by BENCH_CHILD. */
 export function spawnBenchChild(file: string, name: string, config: Record<string, unknown>, extra: Partial<SpawnOptions> = {}) {
   return spawnChild(path.join(CHILDREN, `${file}.js`), { ...extra, name, env: { ...(extra.env ?? {}), BENCH_CHILD: JSON.stringify({ ...config, name }) } })
+}
+
+/**
+ * Waits for every start of a batch, pushing each child into `into` as soon as it is ready, then
+ * throws the first failure. With `into.push(...(await Promise.all(batch)))` one child that never
+ * got ready left the others out of the caller's array, so its `finally` did not stop them.
+ */
+export async function startInto(into: Child[], starts: Array<Promise<Child>>): Promise<void> {
+  const results = await Promise.allSettled(starts.map((start) => start.then((child) => void into.push(child))))
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected')
+  if (failed) throw failed.reason
 }
 
 const others = new Set<{ stop(): Promise<void> }>()
@@ -325,7 +421,9 @@ export interface Row {
 
 export function row(n: string, metric: string, mesh: number | string | null, baseline: number | string | null, unit: string, target = '', met: boolean | null = null, note?: string): Row {
   const ratio = typeof mesh === 'number' && typeof baseline === 'number' && baseline !== 0 && Number.isFinite(mesh) && Number.isFinite(baseline) ? mesh / baseline : null
-  return { n, metric, mesh, baseline, unit, ratio, target, met, ...(note ? { note } : {}) }
+  // A comparison with NaN is false, but `!(x > target)` or a NaN baseline can still pass: a value that was not measured meets nothing.
+  const measured = (value: number | string | null) => typeof value !== 'number' || Number.isFinite(value)
+  return { n, metric, mesh, baseline, unit, ratio, target, met: met === true && !(measured(mesh) && measured(baseline)) ? false : met, ...(note ? { note } : {}) }
 }
 
 export interface FigureResult {

@@ -20,7 +20,7 @@
 import fs from 'fs'
 import os from 'os'
 import path from 'path'
-import { PORT_BASE, RESULTS, failedFigure, fmt, guardLoaded, machineBusySeconds, ownTreeSeconds, stopAll, table } from './helpers'
+import { RESULTS, failedFigure, fmt, guardLoaded, machineBusySeconds, ownTreeSeconds, portBase, stopAll, table } from './helpers'
 import type { FigureResult, Row } from './helpers'
 import type { BenchSettings, Context } from './context'
 import { httpPair, meshCallPair, rawCallPair } from './pairs'
@@ -66,15 +66,33 @@ const SCALE: Figure = { n: 'S', name: 'scale', uses: [], run: scale.run }
 function parseArgs(argv: string[]) {
   const value = (flag: string) => {
     const index = argv.indexOf(flag)
-    return index >= 0 ? argv[index + 1] : undefined
+    if (index < 0) return undefined
+    const next = argv[index + 1]
+    if (next === undefined || next.startsWith('--')) throw new Error(`${flag} needs a value`)
+    return next
   }
-  const only = value('--only')?.split(',').map((s) => s.trim())
+  const only = onlyFigures(value('--only'))
   const idleSeconds = Number(value('--idle-seconds') ?? 30)
   if (!Number.isFinite(idleSeconds) || idleSeconds <= 0 || idleSeconds > 120) throw new Error('--idle-seconds must be in (0, 120]')
   const profileSeconds = Number(value('--profile-seconds') ?? 6)
   const scaleSeconds = Number(value('--scale-seconds') ?? 20)
   if (!Number.isFinite(scaleSeconds) || scaleSeconds <= 0 || scaleSeconds > 60) throw new Error('--scale-seconds must be in (0, 60]')
   return { only, quick: argv.includes('--quick'), profile: argv.includes('--profile'), scale: argv.includes('--scale'), idleSeconds, profileSeconds, scaleSeconds }
+}
+
+/**
+ * The figures of `--only 1,2`. A list naming no figure ran every figure and wrote the result as a
+ * partial run (or, naming only unknown ones, an empty one): each name must be a figure.
+ */
+function onlyFigures(list: string | undefined): string[] | undefined {
+  if (list === undefined) return undefined
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean)
+  const known = FIGURES.map((f) => f.n)
+  const unknown = names.filter((name) => !known.includes(name))
+  if (names.length === 0 || unknown.length) {
+    throw new Error(`--only takes figures from ${[...known].sort((a, b) => Number(a) - Number(b)).join(',')}${unknown.length ? `, not ${unknown.join(',')}` : ''}`)
+  }
+  return names
 }
 
 function renderTable(rows: Row[]): string {
@@ -123,7 +141,13 @@ async function main() {
     console.error('bench: run it as `node -r build/test/helpers/guard.js build/bench/run.js` (npm run bench does): the network guard is not loaded')
     process.exit(2)
   }
-  const args = parseArgs(process.argv.slice(2))
+  let args: ReturnType<typeof parseArgs>
+  try {
+    args = parseArgs(process.argv.slice(2))
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`)
+    process.exit(2)
+  }
   const settings: BenchSettings = {
     quick: args.quick,
     idleSeconds: args.quick ? Math.min(args.idleSeconds, 5) : args.idleSeconds,
@@ -131,7 +155,7 @@ async function main() {
   }
   const started = Date.now()
   fs.mkdirSync(RESULTS, { recursive: true })
-  console.log(`feathers-mesh bench: node ${process.version}, ${os.cpus().length} cores, discovery ports ${PORT_BASE}+ on 127.255.255.255${settings.quick ? ' (QUICK: not a measurement)' : ''}`)
+  console.log(`feathers-mesh bench: node ${process.version}, ${os.cpus().length} cores, discovery ports ${portBase()}+ on 127.255.255.255${settings.quick ? ' (QUICK: not a measurement)' : ''}`)
   const loadBefore = os.loadavg()
   const busyBefore = machineBusySeconds()
   const ownBefore = ownTreeSeconds()
@@ -212,7 +236,7 @@ async function main() {
     loadAverage: { start: loadBefore, end: os.loadavg() },
     /** CPU used by processes other than the bench during the run, % of one core (the machine has `cores`). */
     otherProcessesPercent: otherPercent,
-    discoveryPortBase: PORT_BASE,
+    discoveryPortBase: portBase(),
     figureSeconds: timings,
     rows: [...rows].sort((a, b) => Number(a.n) - Number(b.n)),
     details

@@ -4,7 +4,7 @@
  * in one window, and their CPU time (utime + stime, /proc/<pid>/stat) is compared. Also reports
  * what one app holds: cote components, discoveries, TCP listening ports, UDP discovery sockets.
  */
-import { PORTS, cpuSeconds, defaultCote, row, sleep, socketInventory, spawnBenchChild, waitUntil } from '../helpers'
+import { PORTS, cpuSeconds, defaultCote, row, sleep, socketInventory, spawnBenchChild, startInto, waitUntil } from '../helpers'
 import type { Child, FigureResult } from '../helpers'
 import type { Context } from '../context'
 
@@ -39,15 +39,14 @@ const gcStates = (apps: Child[]) => Promise.all(apps.map((app) => app.send({ cmd
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 
-async function startAll(mesh: boolean, count: number): Promise<Child[]> {
-  const apps: Child[] = []
+/** Starts `count` apps, BATCH at a time, into `apps` as each is ready (the caller stops them, even when one fails). */
+async function startAll(mesh: boolean, count: number, apps: Child[]): Promise<void> {
   for (let i = 0; i < count; i += BATCH) {
     const batch = Array.from({ length: Math.min(BATCH, count - i) }, (_, j) =>
       spawnBenchChild('idle-app', `${mesh ? 'mesh' : 'plain'}-idle-${i + j}`, { mesh, services: SERVICES, prefix: `app${i + j}-service`, options: { key: `app${i + j}`, cote: defaultCote(PORTS.idle) } }, { readyTimeout: 30_000, execArgv: NODE_OPTIONS })
     )
-    apps.push(...(await Promise.all(batch)))
+    await startInto(apps, batch)
   }
-  return apps
 }
 
 export async function run(ctx: Context): Promise<FigureResult> {
@@ -56,8 +55,8 @@ export async function run(ctx: Context): Promise<FigureResult> {
   const meshApps: Child[] = []
   const plainApps: Child[] = []
   try {
-    meshApps.push(...(await startAll(true, count)))
-    plainApps.push(...(await startAll(false, count)))
+    await startAll(true, count, meshApps)
+    await startAll(false, count, plainApps)
     const lastStarted = performance.now()
     // Converged: every mesh app knows every other one (bounded; a shortfall is reported, not hidden).
     let peers: number[] = []
@@ -98,6 +97,8 @@ export async function run(ctx: Context): Promise<FigureResult> {
     const over = meshPercent - plainPercent
     const gcsIn = (await gcStates(all)).map((state, i) => state.fullGcs.length - gcsBefore[i])
     const fullGcsInWindow = { mesh: sum(gcsIn.slice(0, meshApps.length)), plain: sum(gcsIn.slice(meshApps.length)) }
+    // An unformed mesh costs less than a formed one, and start-up GCs in the window cost more: neither measures the target.
+    const met = over <= 3 && Boolean(converged) && settled
     const gcNote = `window opened ${settledAfter.toFixed(0)} s after the last start${settled ? '' : ' (NOT all past their start-up GCs)'}; full GCs in it: mesh ${fullGcsInWindow.mesh}, plain ${fullGcsInWindow.plain}`
 
     const { components, discoveries } = await meshApps[0].send({ cmd: 'components' })
@@ -109,7 +110,7 @@ export async function run(ctx: Context): Promise<FigureResult> {
     const discoverySockets = meshSockets.udp.filter((port) => port === PORTS.idle).length
     return {
       rows: [
-        row('7', `idle CPU, ${count} apps × ${SERVICES} services, ${seconds} s`, meshPercent, plainPercent, '% of a core', '≤ +3% over baseline', over <= 3, `+${over.toFixed(2)}% of one core over baseline; each mesh app: ${SERVICES} services + ${(count - 1) * SERVICES} proxies; ${gcNote}${converged ? '' : `; NOT converged: peers ${peers.join(',')}, services ${services.join(',')}`}`)
+        row('7', `idle CPU, ${count} apps × ${SERVICES} services, ${seconds} s`, meshPercent, plainPercent, '% of a core', '≤ +3% over baseline', met, `+${over.toFixed(2)}% of one core over baseline; each mesh app: ${SERVICES} services + ${(count - 1) * SERVICES} proxies; ${gcNote}${converged ? '' : `; NOT converged: peers ${peers.join(',')}, services ${services.join(',')}`}`)
       ],
       details: {
         apps: count,

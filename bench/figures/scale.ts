@@ -12,7 +12,7 @@ import { execFileSync } from 'child_process'
 import { DEFAULT_HELLO_INTERVAL } from '../../src/discovery'
 import { DEFAULT_HEARTBEAT_INTERVAL } from '../../src/options'
 import { RedisServer } from '../../test/helpers/redis'
-import { PORTS, ROOT, cpuSeconds, defaultCote, nowNs, owned, row, sleep, socketInventory, spawnBenchChild, summarize, within } from '../helpers'
+import { PORTS, ROOT, cpuSeconds, defaultCote, nowNs, owned, row, sleep, socketInventory, spawnBenchChild, startInto, summarize, within } from '../helpers'
 import type { Child, FigureResult } from '../helpers'
 import type { Context } from '../context'
 import { growth } from '../fit'
@@ -61,15 +61,14 @@ export interface Point {
 const us = () => Number(nowNs() / 1000n)
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0)
 
-async function boot(count: number, prefix: string, mesh: boolean): Promise<Child[]> {
-  const children: Child[] = []
+/** Boots `count` processes, BATCH at a time, into `children` as each is ready (the caller stops them, even when one fails). */
+async function boot(count: number, prefix: string, mesh: boolean, children: Child[]): Promise<void> {
   for (let i = 0; i < count; i += BATCH) {
     // Each process warms up with a mesh app, on a port it shares with one or two others at most.
     const warmUp = (k: number) => ({ key: 'warm-up', cote: defaultCote(PORTS.scale + WARM_UP_PORTS[0] + (k % (WARM_UP_PORTS[1] - WARM_UP_PORTS[0]))) })
     const batch = Array.from({ length: Math.min(BATCH, count - i) }, (_, j) => spawnBenchChild('scale-app', `${prefix}-${i + j}`, mesh ? { warmUp: warmUp(i + j) } : {}, { readyTimeout: 30_000 }))
-    children.push(...(await Promise.all(batch)))
+    await startInto(children, batch)
   }
-  return children
 }
 
 let runs = 0
@@ -199,15 +198,18 @@ export async function run(ctx: Context): Promise<FigureResult> {
   const measured = revision() // before the run: the children load what is built now
   const redis = await RedisServer.start()
   owned({ stop: () => within(redis.stop(), 5000, 'redis-server stop').catch(() => void (redis.pid && process.kill(redis.pid, 'SIGKILL'))) })
-  const t = performance.now()
-  const pool = await boot(largest, 'scale', true)
-  const baseline = await boot(ctx.settings.quick ? 2 : BASELINE_APPS, 'scale-plain', false)
-  const bootSeconds = (performance.now() - t) / 1000
-  await Promise.all(baseline.map((app, i) => app.send({ cmd: 'start', run: 0, app: { mesh: false, services: SERVICES, prefix: `plain${i}-service` } })))
+  const pool: Child[] = []
+  const baseline: Child[] = []
   const points: Point[] = []
   const failures: string[] = []
   const plan: Array<[Mode, number]> = [...sizes.map((n) => ['broadcast', n] as [Mode, number]), ...sizes.map((n) => ['redis', n] as [Mode, number]), ['broadcast, tuned', largest]]
+  let bootSeconds = NaN
   try {
+    const t = performance.now()
+    await boot(largest, 'scale', true, pool)
+    await boot(ctx.settings.quick ? 2 : BASELINE_APPS, 'scale-plain', false, baseline)
+    bootSeconds = (performance.now() - t) / 1000
+    await Promise.all(baseline.map((app, i) => app.send({ cmd: 'start', run: 0, app: { mesh: false, services: SERVICES, prefix: `plain${i}-service` } })))
     for (const [i, [mode, n]] of plan.entries()) {
       process.stdout.write(`${mode} ${n}… `)
       try {
