@@ -55,7 +55,8 @@ export class Links {
   vouchedBy(endpoint: Endpoint) {
     if (!this.peers.has(endpoint.uuid)) this.found(endpoint, false)
     const peer = this.peers.get(endpoint.uuid)
-    if (!peer || peer.vouched) return
+    // Links it proved stay; without any (its address changed, a DHCP renewal), its newer word counts.
+    if (!peer || (peer.vouched && this.holding(peer))) return
     peer.vouched = true
     const { host, calls, events } = peer.endpoint
     if (host === endpoint.host && calls === endpoint.calls && events === endpoint.events) return

@@ -14,10 +14,10 @@ import { meshPorts } from './ports'
 import { delay } from './delays'
 import { PROTOCOL_VERSION } from './protocol'
 import { Registry } from './registry'
-import { RemoteService } from './remote-service'
 import { CallServer } from './responder'
 import { Stats } from './stats'
 import { offerSocketMethods } from './socket-methods'
+import { overrideUse } from './use-overrides'
 import { passwordFields } from './password-fields'
 import type { StreamTag } from './streams'
 import { meshStatus } from './status'
@@ -28,7 +28,7 @@ import { lateTransport } from './late-transport'
 import { createSealer } from './security'
 import { helloIntervalOf } from './discovery'
 import type { Transport } from './transport'
-import { mountHealthcheck, mountStatus, splitUseArguments, transportOf, withOwnOptions } from './app-hooks'
+import { mountHealthcheck, mountStatus, transportOf, withOwnOptions } from './app-hooks'
 
 /** The protocol an app that opens stream frames up to a kind of tag stands for (older ones only in tests and benchmarks). */
 const SPEAKS: Record<StreamTag, '1.3' | '1.4' | '1.5'> = { 'sha3-256': '1.3', sha256: '1.4', poly1305: '1.5' }
@@ -205,31 +205,7 @@ function setup(app: Application, options: ResolvedOptions) {
   }
   app.distribution = handle
 
-  app.use = function (this: Application, path: string, ...rest: any[]) {
-    const { service, meshOptions, args } = splitUseArguments(rest)
-    if (!service || service instanceof RemoteService || closing) return originalUse.call(app, path, ...args)
-    const localPath = servicePath(path)
-    if (registry.isProxy(localPath)) {
-      // A local service always wins. Removing a proxy (it has no teardown) completes synchronously.
-      registry.detach(localPath)
-      void app.unuse(localPath)
-    }
-    const result = originalUse.call(app, path, ...args)
-    if (announcer.expose(localPath, app.service(localPath), meshOptions as MeshServiceOptions) && published) membership.announce()
-    registry.waiters.appeared(localPath)
-    return result
-  } as any
-
-  app.unuse = async function (this: Application, path: string) {
-    const localPath = servicePath(path)
-    if (announcer.withdraw(localPath) && published) membership.announce()
-    const local = !registry.isProxy(localPath) && app.services[localPath] !== undefined
-    if (!local) registry.detach(localPath)
-    const removed = await originalUnuse.call(app, path)
-    // A local service gone: a remote one it kept out takes the path (a proxy removed stays out, see the README).
-    if (local) registry.freed(localPath)
-    return removed
-  } as any
+  overrideUse(app, { options, announcer, registry, membership, originalUse, originalUnuse, published: () => published, closing: () => closing !== undefined })
 
   try {
     // Local services registered before configure are exposed too; all their own options are checked first, so a wrong one exposes none.

@@ -2,14 +2,13 @@ import createDebug from 'debug'
 import { EventEmitter } from 'events'
 import Redis from 'ioredis'
 import { performance } from 'perf_hooks'
+import { backoff, MAX_BACKOFF } from './backoff'
 import { startTicker } from './ticker'
 import type { Ticker } from './ticker'
 
 const debug = createDebug('feathers-mesh:redis')
 
 const CHANNEL = 'feathers-mesh:discovery'
-const MIN_BACKOFF = 100 // ms
-const MAX_BACKOFF = 5_000 // ms
 /** Idle time before the OS probes a connection: a dead peer or a forgotten NAT entry is found even when idle. */
 const KEEPALIVE_DELAY = 10_000 // ms
 /** A PUBLISH waits at least this long for its reply (a hello interval when that is longer). */
@@ -29,15 +28,6 @@ export interface RedisChannelOptions {
   helloInterval: number
   /** Called once, when the first connection is ready, with the local address of that connection. */
   onLocalAddress(address: string): void
-}
-
-/**
- * Bounded exponential back-off with jitter, so apps restarted together do not reconnect in step.
- * `attempt`: 0 for the first retry.
- */
-export function backoff(attempt: number): number {
-  const ceiling = Math.min(MAX_BACKOFF, MIN_BACKOFF * 2 ** Math.min(attempt, 10))
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
 }
 
 /**
@@ -62,8 +52,10 @@ export class RedisChannel extends EventEmitter {
   private lastEcho = 0 // monotonic ms: an own announcement came back, or the channel came up
   private unanswered = 0 // announcements sent since
   private readonly connectedAt = new Map<Redis, number>() // monotonic ms of each client's last TCP connect
+  /** The subscriber connection's SUBSCRIBE was confirmed (each connection subscribes anew: see subscribe()). */
   private subscribed = false
   private subscribing = false
+  private connections = 0 // subscriber connections closed so far: a late answer to an older one's SUBSCRIBE is ignored
   /** Redis's reply to a refused SUBSCRIBE or PUBLISH (an ACL user without the channel): down until one goes through. */
   private refusal?: string
 
@@ -87,18 +79,27 @@ export class RedisChannel extends EventEmitter {
     }
     // Bounded, so PUBLISHes on a dead connection fail instead of piling up; an unanswered handshake fails too.
     this.pub = new Redis(options.url, { ...settings, commandTimeout: Math.max(options.helloInterval, MIN_COMMAND_TIMEOUT) })
-    // The subscriber queues its SUBSCRIBE until connected and renews it after every reconnection.
-    this.sub = new Redis(options.url, { ...settings, enableOfflineQueue: true, maxRetriesPerRequest: null })
+    // The subscriber subscribes on each connection itself: ioredis's own renewal of a SUBSCRIBE that
+    // Redis then refuses (an ACL changed meanwhile) is a rejection nobody catches.
+    this.sub = new Redis(options.url, { ...settings, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false })
     for (const client of [this.pub, this.sub]) {
       client.on('error', (error: Error) => {
         // SELECT refused: the connection works, and pub/sub ignores the database anyway.
         if (/^ERR DB index/.test(error.message)) return this.warnOnce(`the database number of the Redis URL is ignored (${error.message})`)
+        // A name with IPv6 addresses only (an IPv6-only cluster): reached over IPv6 after all.
+        if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND' && client.options.family === 4) client.options.family = 0
         this.changed('down', error.message)
       })
       client.on('ready', () => this.refresh())
       client.on('close', () => this.changed('down', 'connection closed'))
       client.on('connect', () => this.connectedAt.set(client, performance.now()))
     }
+    this.sub.on('ready', () => this.subscribe())
+    this.sub.on('close', () => {
+      this.connections++
+      this.subscribed = false
+      this.subscribing = false
+    })
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
       if (channel.toString() !== CHANNEL) return
       if (this.recent.some((sent) => sent.equals(message))) {
@@ -126,7 +127,6 @@ export class RedisChannel extends EventEmitter {
     // Run after the loop's poll phase: after a stalled loop, echoes already received are read first.
     this.watchdog?.stop()
     this.watchdog = startTicker(this.options.helloInterval, () => setImmediate(() => this.check()), `${this.options.name} redis liveness`)
-    this.subscribe()
     for (const client of [this.pub, this.sub]) client.connect().catch(() => {}) // failures reach 'error' and are retried
   }
 
@@ -151,18 +151,21 @@ export class RedisChannel extends EventEmitter {
     )
   }
 
-  /** SUBSCRIBE once; ioredis renews it after reconnections, but never one Redis refused: that one is tried again by check(). */
+  /** SUBSCRIBE on the subscriber's current connection (at each ready); one Redis refused is tried again by check(). */
   private subscribe() {
-    if (this.subscribed || this.subscribing || this.state === 'closed') return
+    if (this.subscribed || this.subscribing || this.state === 'closed' || this.sub.status !== 'ready') return
     this.subscribing = true
+    const connection = this.connections
     this.sub.subscribe(CHANNEL).then(
       () => {
+        if (connection !== this.connections) return
         this.subscribing = false
         this.subscribed = true
         if (this.refusal?.startsWith('SUBSCRIBE')) this.refusal = undefined
         this.refresh()
       },
       (error: Error) => {
+        if (connection !== this.connections) return
         this.subscribing = false
         if (error.name === 'ReplyError') this.refuse(`SUBSCRIBE refused: ${error.message}`)
         else debug('%s subscribe failed: %s', this.options.name, error.message)
@@ -201,7 +204,7 @@ export class RedisChannel extends EventEmitter {
   /** Reconnects connections that look open but carry nothing. */
   private check() {
     if (this.state === 'closed') return
-    if (!this.subscribed && this.sub.status === 'ready') this.subscribe()
+    this.subscribe() // refused before: Redis may allow it now
     const now = performance.now()
     // Two announcements at least: a silence while nothing was sent proves nothing.
     if (this.state === 'up' && this.unanswered >= 2 && now - this.lastEcho >= this.silence) {

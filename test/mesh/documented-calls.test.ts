@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import * as errors from '@feathersjs/errors'
 import { feathers } from '@feathersjs/feathers'
 import { MemoryService } from '@feathersjs/memory'
-import { Mesh, waitFor, meshOptions } from '../helpers/mesh'
+import { Mesh, TRANSPORTS, waitFor, meshOptions } from '../helpers/mesh'
 import { distribution, finalize } from '../../src'
 
 describe('behaviours the README documents: configure, the handle, close, values, proxies', function () {
@@ -112,6 +112,24 @@ describe('behaviours the README documents: configure, the handle, close, values,
     // None of the failed mesh's event listeners stays on the services registered before configure.
     expect(app.service('todos').listenerCount('created'), 'listeners left by the failed configure').to.equal(0)
   })
+
+  for (const transport of TRANSPORTS) {
+    it(`a service registered at statusPath after configure is refused, naming the option, as before configure (${transport})`, async () => {
+      for (const statusPath of ['/distribution/status', '/admin/mesh/status']) {
+        let error: Error | undefined
+        const app = await mesh.app({ key: `late-status-${transport}`, statusPath }, (app) => {
+          try {
+            app.use(statusPath, { async find() { return ['mine'] } })
+          } catch (caught) {
+            error = caught as Error
+          }
+        }, transport)
+        expect(error?.message).to.equal(`feathers-mesh: ${statusPath} is the mesh's status path (option statusPath): register the service elsewhere, or set statusPath to another path or false`)
+        // The status service is still the mesh's.
+        expect((await app.service(statusPath.slice(1)).find()).app.uuid).to.equal(app.distribution.uuid)
+      }
+    })
+  }
 
   it('a configure that threw keeps nothing of the mesh: a services predicate that throws on the second early service', () => {
     const app: any = feathers()

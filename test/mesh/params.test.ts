@@ -31,7 +31,7 @@ describe('params and replicas of a call', function () {
     expect((await echo.create({}, { user: model })).user).to.deep.equal({ id: 2, email: 'a@example.com', since: new Date(0) })
   })
 
-  it("a user loses the field its authentication strategy names as passwordField, as well as password", async () => {
+  it("a user loses the fields its authentication strategy names as passwordField and entityPasswordField, as well as password", async () => {
     await mesh.child('provider-pass', { key: 'params-pass', services: ['echo:echo-pass'] })
     const gateway = await mesh.app({ key: 'gateway-pass' }, (app) => {
       app.set('authentication', { entity: 'user', authStrategies: ['jwt', 'local'], local: { usernameField: 'email', passwordField: 'passphrase' } })
@@ -44,6 +44,9 @@ describe('params and replicas of a call', function () {
     expect((await echo.create({}, { user: { id: 2, secretHash: 'h', passphrase: 'kept' } })).user).to.deep.equal({ id: 2, passphrase: 'kept' })
     gateway.get('authentication').local.passwordField = 'pin'
     expect((await echo.create({}, { user: { id: 3, pin: '1234', secretHash: 'kept' } })).user).to.deep.equal({ id: 3, secretHash: 'kept' })
+    // The local strategy reads the entity's hash from entityPasswordField when it is set.
+    gateway.set('authentication', { local: { usernameField: 'email', passwordField: 'password', entityPasswordField: 'passwordHash' } })
+    expect((await echo.create({}, { user: { id: 4, passwordHash: '$2a$10$hash' } })).user).to.deep.equal({ id: 4 })
   })
 
   it("paginate travels and a provider that lists it in remoteParams takes it; forwarded headers match whatever their case", async () => {

@@ -83,6 +83,7 @@ describe('Redis discovery: IPv6, ACLs, malformed text, close', function () {
     const url = () => `redis://mesh:mesh-pw@127.0.0.1:${redis.port}`
     // Any command, any key, but only channels named other:*.
     const refuseChannel = () => redis.command('ACL', 'SETUSER', 'mesh', 'on', '>mesh-pw', '~*', 'resetchannels', '&other:*', '+@all')
+    const allowChannel = () => redis.command('ACL', 'SETUSER', 'mesh', 'on', '>mesh-pw', '~*', 'resetchannels', '&*', '+@all')
 
     it('is reported once, naming NOPERM, and the app never counts as connected (no "back" line every few intervals)', async () => {
       await refuseChannel()
@@ -98,6 +99,25 @@ describe('Redis discovery: IPv6, ACLs, malformed text, close', function () {
         }
         expect(samples.filter(Boolean), 'samples where connected was true').to.have.length(0)
         expect(lines.filter((line) => line.includes('Redis is'))).to.have.length(1)
+      })
+    })
+
+    it('an app whose channel is taken away (Redis closes its subscriber) lives on, is down, and comes back once it is granted again', async () => {
+      await allowChannel()
+      const provider = await mesh.child('provider', { key: 'todos-app', services: ['todos'], env: { COTE_DISCOVERY_REDIS_URL: url() }, options: { cote: alone() } })
+      const connected = async () => (await provider.send({ cmd: 'status' }))?.app?.discovery?.connected === true
+      await waitFor(connected, 5000, 'the provider on Redis')
+      await refuseChannel()
+      // ioredis's own renewal of the SUBSCRIBE, refused, was a rejection nobody caught: the process died.
+      await waitFor(async () => !(await connected()), 5000, 'the provider to see Redis refuse it')
+      expect(provider.process.exitCode).to.equal(null)
+      await allowChannel()
+      await waitFor(connected, 10000, 'the provider back on Redis')
+      // Discovery works again: a newcomer finds it.
+      await capturingWarnings(async () => {
+        const gateway = await mesh.app({ key: 'gateway', discovery: { redis: url() }, cote: alone() })
+        const todos = await gateway.distribution.waitForService('todos', { timeout: 10000 })
+        expect(await todos.find({ query: {} })).to.be.an('array')
       })
     })
 

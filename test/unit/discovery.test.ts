@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import { advertisement, DEFAULT_HELLO_INTERVAL, discoveryTimings, endpointOf } from '../../src/discovery'
-import { backoff } from '../../src/redis-channel'
+import { backoff } from '../../src/backoff'
 
 describe('discovery settings', () => {
   it('announces every 5 s by default, checking at that period and forgetting after three of them', () => {

@@ -121,4 +121,23 @@ describe('links', function () {
     // Taken for young, it would wait the 2 s its seven young closes reached.
     expect(opened[before] - cutAt, 'ms to re-open a steady link').to.be.below(1000)
   })
+
+  it("a later sealed hello naming the peer's new address is followed once its links at the old one are gone", async () => {
+    const [calls, events] = [await listen(), await listen()]
+    links = new Links('me', { calls: { adopt: () => undefined }, events: { adopt: () => undefined } }, { up: () => undefined, down: () => undefined })
+    const peer = { uuid: 'peer', key: 'todos', version: 1, host: '127.0.0.1', calls: portOf(calls), events: portOf(events) }
+    links.found(peer)
+    links.vouchedBy(peer) // its first sealed hello
+    await waitFor(() => links!.linked('peer'), 2000, 'both links')
+    // The peer's servers move (same process, same uuid: new ports here, a new DHCP address in life).
+    for (const server of [calls, events]) server.close()
+    accepted.splice(0).forEach((socket) => socket.destroy())
+    await waitFor(() => !links!.linked('peer'), 2000, 'links closed')
+    const [calls2, events2] = [await listen(), await listen()]
+    const moved = { ...peer, calls: portOf(calls2), events: portOf(events2) }
+    links.found(moved) // discovery
+    links.vouchedBy(moved) // and its own sealed hello
+    await waitFor(() => links!.linked('peer'), 3000, 'links at the address its latest sealed hello names')
+    expect(links.endpoint('peer')?.calls).to.equal(moved.calls)
+  })
 })
