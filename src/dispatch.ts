@@ -48,8 +48,13 @@ export function createDispatcher({ app, uuid, membership, registry, calls, annou
     switch (message.type) {
       case 'hello':
         if (!validState(message)) return badRequest('malformed hello')
-        membership.onAnnounce(message)
+        // A hello the peer sends says nothing of our links to it: it is admitted from its answer to
+        // ours (sent once they are up), or from what it publishes to us, never from this.
+        membership.onAnnounce(message, false)
         if (message.beats === true) membership.beats.ask(message.from)
+        // Answered after this turn's other I/O: the subscriber link the asker opened before asking
+        // is then accepted, so its proxies, mounted on this answer, miss none of our events.
+        await new Promise((resolve) => setImmediate(resolve))
         return { ok: true, value: membership.helloReply() }
       case 'call':
         return calls.serve(message)

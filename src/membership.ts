@@ -139,11 +139,12 @@ export class Membership {
     if (peer ? seq > peer.seq : this.transport.linked(uuid)) this.greet(uuid)
   }
 
-  onAnnounce(message: AnnounceMessage | HelloReply) {
+  /** `admit`: whether an unknown peer may join from this message (not from a hello it sent us). */
+  onAnnounce(message: AnnounceMessage | HelloReply, admit = true) {
     if (this.closed) return
     let peer = this.peers.get(message.from)
     // An app that said goodbye never comes back under the same uuid: a late hello must not re-admit it.
-    if (!peer && this.departed.saidGoodbye(message.from)) return
+    if (!peer && (!admit || this.departed.saidGoodbye(message.from))) return
     if (!peer) {
       // A peer is admitted only once our links to it are up, or its first events could be lost;
       // the transport reports the links, and we greet it then.
