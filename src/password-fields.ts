@@ -1,7 +1,8 @@
 /**
  * The fields that hold a user's password: `password`, and each authentication strategy's
- * `passwordField` (`local: { passwordField: 'pass' }`). Users are stripped of them before they
- * cross the wire, since providers and fellow replicas never need a hash.
+ * `passwordField` and `entityPasswordField` (`local: { passwordField: 'pass' }`; dotted paths reach
+ * nested objects, as the local strategy reads them). Users are stripped of them before they cross
+ * the wire, since providers and fellow replicas never need a hash.
  */
 const DEFAULT: readonly string[] = ['password']
 
